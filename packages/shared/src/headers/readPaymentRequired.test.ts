@@ -1,0 +1,192 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { mutate, mutationArb, paymentRequiredV2Arb } from "../../test/arbitraries.js";
+import { hybridPaymentRequiredSchema } from "../schemas/hybrid.js";
+import { encodeHeaderJson } from "./base64Json.js";
+import { requirementV2ToV1 } from "./convert.js";
+import { readPaymentRequired } from "./readPaymentRequired.js";
+
+const PAYEE = "0x1111111111111111111111111111111111111111";
+const BASE_USDC = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913";
+const resource = {
+  url: "https://api.example.com/v1/search",
+  description: "Search",
+  mimeType: "application/json",
+};
+const requirement = {
+  scheme: "exact",
+  network: "eip155:8453",
+  amount: "10000",
+  asset: BASE_USDC,
+  payTo: PAYEE,
+  maxTimeoutSeconds: 60,
+  extra: { name: "USD Coin", version: "2" },
+};
+const v1Requirement = requirementV2ToV1(requirement, resource);
+
+/** The hybrid 402 of DESIGN.md §1, as a Tollgate server sends it. */
+const hybridBody = {
+  x402Version: 1,
+  error: "payment_required",
+  accepts: [v1Requirement],
+  payment_required: true,
+  endpoint: "/v1/search",
+  amount_usdc: "0.01",
+  payment_options: [
+    {
+      provider: "PayAI Network",
+      type: "facilitator",
+      priority: 1,
+      recommended: true,
+      x402_standard: { x402Version: 1, accepts: [v1Requirement] },
+    },
+    {
+      provider: "direct",
+      type: "direct_transfer",
+      priority: 2,
+      recommended: false,
+      networks: [
+        {
+          network: "eip155:8453",
+          network_v1: "base",
+          asset: BASE_USDC,
+          payTo: PAYEE,
+          amount: "10000",
+          min_amount: "100000",
+          confirmations: 1,
+          max_age_seconds: 604800,
+          binding_required: true,
+        },
+      ],
+      headers: { tx: "X-PAYMENT-TX", chain: "X-PAYMENT-CHAIN", signature: "X-PAYMENT-TX-SIG" },
+    },
+    { provider: "direct", type: "prepaid_token", priority: 3, recommended: false, header: "X-PAYMENT-TOKEN" },
+  ],
+};
+
+const v2Header = encodeHeaderJson({
+  header: "PAYMENT-REQUIRED",
+  value: { x402Version: 2, error: "payment_required", resource, accepts: [requirement] },
+});
+
+const headersOf = (entries: Record<string, string>) => new Headers(entries);
+
+describe("readPaymentRequired", () => {
+  it("reads the hybrid 402: one facilitator offer (v2 wins the duplicate), a direct and a token offer", () => {
+    expect(hybridPaymentRequiredSchema.safeParse(hybridBody).success).toBe(true);
+    const reading = readPaymentRequired({
+      headers: headersOf({ "payment-required": v2Header }),
+      body: hybridBody,
+    });
+    expect(reading.problems).toEqual([]);
+    expect(reading.offers.map((o) => [o.lane, o.priority])).toEqual([
+      ["facilitator", 1],
+      ["direct", 2],
+      ["token", 3],
+    ]);
+    const [facilitator, direct] = reading.offers;
+    expect(facilitator).toMatchObject({
+      x402Version: 2,
+      network: "eip155:8453",
+      networkV1: "base",
+      amount: 10_000n,
+      provider: "PayAI Network",
+      source: "header",
+      requirement,
+    });
+    expect(direct).toMatchObject({
+      lane: "direct",
+      amount: 10_000n,
+      minAmount: 100_000n,
+      bindingRequired: true,
+    });
+    expect(reading.error).toBe("payment_required");
+  });
+
+  it("reads a plain v1 body (x402-express 1.2.0 style) as v1 offers", () => {
+    const reading = readPaymentRequired({
+      headers: headersOf({}),
+      body: { x402Version: 1, error: "X-PAYMENT header is required", accepts: [v1Requirement] },
+    });
+    expect(reading.offers).toHaveLength(1);
+    expect(reading.offers[0]).toMatchObject({
+      lane: "facilitator",
+      x402Version: 1,
+      network: "eip155:8453",
+      source: "body",
+    });
+    expect(reading.resource?.url).toBe(resource.url);
+  });
+
+  it("reads a v2-only 402 (header, empty body)", () => {
+    const reading = readPaymentRequired({ headers: headersOf({ "PAYMENT-REQUIRED": v2Header }), body: {} });
+    expect(reading.offers).toHaveLength(1);
+    expect(reading.offers[0]).toMatchObject({ x402Version: 2, amount: 10_000n });
+  });
+
+  it("keeps the good offers when one entry or one part is malformed, and lists each problem", () => {
+    const body = {
+      ...hybridBody,
+      accepts: [{ ...v1Requirement, maxAmountRequired: "-5" }],
+      payment_options: [...hybridBody.payment_options, { type: "future_lane", provider: "x", priority: 9 }],
+    };
+    const reading = readPaymentRequired({ headers: headersOf({ "PAYMENT-REQUIRED": "!!!" }), body });
+    expect(reading.problems.some((p) => p.startsWith("header:"))).toBe(true);
+    expect(reading.problems.some((p) => p.startsWith("body.accepts.0:"))).toBe(true);
+    expect(reading.problems.some((p) => p.startsWith("payment_options.3:"))).toBe(true);
+    // The x402_standard copy of the requirement still yields the facilitator offer.
+    expect(reading.offers.map((o) => o.lane)).toEqual(["facilitator", "direct", "token"]);
+    expect(reading.offers[0]).toMatchObject({ source: "payment_options", amount: 10_000n });
+  });
+
+  it("keeps an unknown network as sent, so the client can say why it cannot pay it", () => {
+    const reading = readPaymentRequired({
+      headers: headersOf({}),
+      body: { x402Version: 1, accepts: [{ ...v1Requirement, network: "moonchain" }] },
+    });
+    expect(reading.offers[0]).toMatchObject({ network: "moonchain" });
+    expect((reading.offers[0] as { networkV1?: string }).networkV1).toBeUndefined();
+  });
+
+  it("reports an unsupported version and an empty 402", () => {
+    expect(
+      readPaymentRequired({ headers: headersOf({}), body: { x402Version: 3, accepts: [] } }).problems,
+    ).toEqual(["body: unsupported x402Version 3"]);
+    expect(readPaymentRequired({ headers: headersOf({}), body: undefined })).toEqual({
+      offers: [],
+      problems: [],
+    });
+  });
+
+  it("never throws, and never yields a negative or non-bigint amount, for any hostile 402", () => {
+    const hostileBody = fc.oneof(
+      fc.jsonValue({ maxDepth: 4 }),
+      fc.tuple(fc.constant(hybridBody), mutationArb).map(([b, m]) => mutate(b, m.path, m.replacement)),
+      fc.constant({ x402Version: 1, accepts: Array.from({ length: 10_000 }, () => v1Requirement) }),
+      fc.constant({ x402Version: 1, accepts: "nope", payment_options: {} }),
+    );
+    const hostileHeader = fc.oneof(
+      fc.string(),
+      paymentRequiredV2Arb.map((v) => encodeHeaderJson({ header: "P", value: v })),
+      fc
+        .tuple(paymentRequiredV2Arb, mutationArb)
+        .map(([v, m]) =>
+          Buffer.from(JSON.stringify(mutate(v, m.path, m.replacement)) ?? "").toString("base64"),
+        ),
+      fc.constant("A".repeat(40_000)),
+    );
+    fc.assert(
+      fc.property(hostileBody, fc.option(hostileHeader, { nil: undefined }), (body, header) => {
+        const headers = headersOf(header === undefined ? {} : { "PAYMENT-REQUIRED": header });
+        const reading = readPaymentRequired({ headers, body });
+        for (const offer of reading.offers) {
+          if (offer.lane === "token") continue;
+          expect(typeof offer.amount).toBe("bigint");
+          expect(offer.amount >= 0n).toBe(true);
+        }
+        expect(reading.offers.length).toBeLessThanOrEqual(64 * 3 + 16 * 64);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
