@@ -11,7 +11,12 @@ export {
   refusalReasonFor,
   refusalReasons,
 } from "./errors/refusalReasons.js";
-export { isTollgateError, TollgateError, type TollgateErrorOptions } from "./errors/TollgateError.js";
+export {
+  errorDocsAnchor,
+  isTollgateError,
+  TollgateError,
+  type TollgateErrorOptions,
+} from "./errors/TollgateError.js";
 export {
   decodeHeader,
   decodeHeaderJson,

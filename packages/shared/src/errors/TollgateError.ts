@@ -38,7 +38,7 @@ export class TollgateError<C extends ErrorCode = ErrorCode> extends Error {
     this.code = code;
     this.context = options.context;
     this.shortMessage = shortMessage;
-    this.docsPath = `docs/errors.md#${code.toLowerCase().replace(/_+/g, "-")}`;
+    this.docsPath = `docs/errors.md#${errorDocsAnchor(code)}`;
   }
 }
 
@@ -56,4 +56,17 @@ export function isTollgateError<C extends ErrorCode>(error: unknown, code?: C): 
   const e = error as { name?: unknown; code?: unknown };
   if (e.name !== "TollgateError" || typeof e.code !== "string") return false;
   return code === undefined || e.code === code;
+}
+
+/**
+ * The anchor of a code in `docs/errors.md`: `FACILITATOR__TIMEOUT` → `facilitator-timeout`.
+ *
+ * @example
+ * ```ts
+ * import { errorDocsAnchor } from "@tollgate/shared";
+ * errorDocsAnchor("MONEY__NEGATIVE"); // "money-negative"
+ * ```
+ */
+export function errorDocsAnchor(code: ErrorCode): string {
+  return code.toLowerCase().replace(/_+/g, "-");
 }
