@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // The anvil launcher is resolved with createRequire(import.meta.url): give the CJS build a real import.meta.url.
+  shims: true,
 });

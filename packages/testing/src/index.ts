@@ -1,1 +1,45 @@
-export {};
+// @tollgate/testing: Tollgate's offline kit. Real chains on loopback or in process: anvil with a test USDC at a
+// network's real USDC address, and a Solana bank with a USDC mint at the real devnet mint address.
+
+export {
+  type AnvilInstance,
+  type ResolveAnvilBinaryParameters,
+  resolveAnvilBinary,
+  type StartAnvilParameters,
+  startAnvil,
+} from "./evm/anvil.js";
+export { type EvmChain, type StartEvmChainParameters, startEvmChain } from "./evm/evmChain.js";
+export { testUsdcAbi, testUsdcBytecode, testUsdcDeployedBytecode } from "./evm/testUsdcArtifact.js";
+export {
+  type DeriveEvmTestPrivateKeyParameters,
+  type DeriveSvmTestKeypairParameters,
+  deriveEvmTestPrivateKey,
+  deriveSvmTestKeypair,
+  evmFacilitatorAccount,
+  evmFacilitatorPrivateKey,
+  evmPayeeAccounts,
+  evmPayeePrivateKeys,
+  evmPayerAccounts,
+  evmPayerPrivateKeys,
+  svmFacilitatorFeePayerKeypair,
+  svmMintAuthorityKeypair,
+  svmPayeeKeypairs,
+  svmPayerKeypairs,
+} from "./keys.js";
+export type {
+  RecordedInstruction,
+  RecordedTokenBalance,
+  RecordedTransaction,
+} from "./svm/recordedTransaction.js";
+export {
+  type ProcessTransactionResult,
+  type SolanaBank,
+  type StartSolanaBankParameters,
+  type SvmAddress,
+  startSolanaBank,
+} from "./svm/solanaBank.js";
+export {
+  parseSvmTransactionError,
+  type SvmTransactionError,
+  type SvmTransactionErrorName,
+} from "./svm/transactionError.js";

@@ -1,0 +1,119 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+
+/**
+ * Turns a node:http request into a Web `Request`. The body streams (nothing is buffered here); `origin`
+ * sets the scheme and host when the server sits behind a proxy.
+ */
+export function toWebRequest(req: IncomingMessage, origin?: string): Request {
+  const base = origin ?? `http://${req.headers.host ?? "localhost"}`;
+  const url = new URL(req.url ?? "/", base);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.set(name, value);
+  }
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  return new Request(url, {
+    method,
+    headers,
+    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
+  } as RequestInit);
+}
+
+/** Writes a Web `Response` to a node:http response, streaming its body. */
+export async function sendWebResponse(res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name === "set-cookie") return;
+    headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers["set-cookie"] = cookies;
+  res.writeHead(response.status, response.statusText, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    if (!res.write(chunk)) await new Promise<void>((resolve) => res.once("drain", resolve));
+  }
+  res.end();
+}
+
+/** Parameters of `serveFetch`. */
+export type ServeFetchParameters = Readonly<{
+  /** The Web handler to serve. */
+  fetch: (request: Request) => Promise<Response> | Response;
+  /**
+   * TCP port; 0 picks a free one.
+   * @default 0
+   */
+  port?: number;
+  /**
+   * Interface to listen on.
+   * @default "127.0.0.1"
+   */
+  host?: string;
+}>;
+
+/** A running node:http server of a Web handler. */
+export type ServedFetch = Readonly<{
+  /** `http://host:port`, without a trailing slash. */
+  url: string;
+  port: number;
+  server: Server;
+  /** Stops accepting connections and closes idle ones; resolves when closed. Idempotent. */
+  close(): Promise<void>;
+}>;
+
+/**
+ * Serves a Web `Request → Response` handler (a facilitator's or a paywalled app's `fetch`) on node:http.
+ * A handler that throws answers a bare 500 without details (the handler itself should never throw).
+ *
+ * @example
+ * ```ts
+ * import { serveFetch } from "@tollgate/server";
+ * const served = await serveFetch({ fetch: facilitator.fetch, port: 4021 });
+ * console.log(served.url);
+ * ```
+ */
+export async function serveFetch(parameters: ServeFetchParameters): Promise<ServedFetch> {
+  const { fetch, port = 0, host = "127.0.0.1" } = parameters;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    void (async () => {
+      try {
+        await sendWebResponse(res, await fetch(toWebRequest(req)));
+      } catch {
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+        res.end(res.headersSent ? undefined : '{"error":"internal_error"}');
+      }
+    })();
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostInUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return Object.freeze({
+    url: `http://${hostInUrl}:${address.port}`,
+    port: address.port,
+    server,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  });
+}

@@ -1,0 +1,167 @@
+import {
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  parseEventLogs,
+  parseSignature,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { eip3009Abi } from "./usdcAbi.js";
+
+/** The arguments of one EIP-3009 `transferWithAuthorization` call. */
+export type TransferWithAuthorizationCall = Readonly<{
+  token: Address;
+  from: Address;
+  to: Address;
+  value: bigint;
+  validAfter: bigint;
+  validBefore: bigint;
+  nonce: Hex;
+  signature: Hex;
+}>;
+
+/** A USDC `Transfer` event read from a receipt. */
+export type TransferLog = Readonly<{ token: Address; from: Address; to: Address; value: bigint }>;
+
+/** What a mined transaction did, as far as payments care. */
+export type EvmReceipt = Readonly<{
+  status: "success" | "reverted";
+  blockNumber: bigint;
+  transfers: readonly TransferLog[];
+}>;
+
+/** The outcome of simulating a call: fine, or reverted with the contract's reason when it gave one. */
+export type EvmSimulation = Readonly<{ ok: true }> | Readonly<{ ok: false; revertReason?: string }>;
+
+/**
+ * Everything the EVM `exact` facilitator needs from one chain: a few reads, a simulation, one write and a
+ * receipt. A small interface so that a test node (anvil) and a production RPC plug in the same way.
+ */
+export type EvmChain = Readonly<{
+  /** CAIP-2 id, `eip155:<chainId>`. */
+  network: string;
+  chainId: number;
+  /** The account that sends settlements and pays their gas. */
+  signerAddress: Address;
+  authorizationState(token: Address, authorizer: Address, nonce: Hex): Promise<boolean>;
+  balanceOf(token: Address, owner: Address): Promise<bigint>;
+  simulateTransferWithAuthorization(call: TransferWithAuthorizationCall): Promise<EvmSimulation>;
+  sendTransferWithAuthorization(call: TransferWithAuthorizationCall): Promise<Hex>;
+  waitForReceipt(hash: Hex, options: Readonly<{ timeoutMs: number }>): Promise<EvmReceipt>;
+}>;
+
+/** Parameters of `createViemEvmChain`. */
+export type CreateViemEvmChainParameters = Readonly<{
+  publicClient: PublicClient<Transport, Chain>;
+  /** A wallet client with an account: it signs and pays for settlements. */
+  walletClient: WalletClient<Transport, Chain, Account>;
+  /**
+   * How often to poll for a receipt, in milliseconds.
+   * @default 250
+   */
+  pollingIntervalMs?: number;
+}>;
+
+function args(call: TransferWithAuthorizationCall) {
+  const base = [call.from, call.to, call.value, call.validAfter, call.validBefore, call.nonce] as const;
+  // A 65-byte ECDSA signature uses the (v, r, s) overload every FiatToken version has; anything else (ERC-1271
+  // smart wallets) needs the bytes overload of FiatToken v2.2.
+  if (call.signature.length === 132) {
+    const { v, r, s, yParity } = parseSignature(call.signature);
+    return [...base, Number(v ?? BigInt(yParity + 27)), r, s] as const;
+  }
+  return [...base, call.signature] as const;
+}
+
+function revertReasonOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current; depth++) {
+    const e = current as { reason?: unknown; shortMessage?: unknown; cause?: unknown };
+    if (typeof e.reason === "string") return e.reason;
+    current = e.cause;
+  }
+  const short = (error as { shortMessage?: unknown }).shortMessage;
+  return typeof short === "string" ? short : undefined;
+}
+
+/**
+ * An `EvmChain` over viem clients: anvil in tests, any JSON-RPC endpoint in production.
+ *
+ * @example
+ * ```ts
+ * import { createPublicClient, createWalletClient, http } from "viem";
+ * import { privateKeyToAccount } from "viem/accounts";
+ * import { base } from "viem/chains";
+ * import { createViemEvmChain } from "@tollgate/server/evm";
+ * const transport = http(process.env.BASE_RPC_URL);
+ * const chain = createViemEvmChain({
+ *   publicClient: createPublicClient({ chain: base, transport }),
+ *   walletClient: createWalletClient({ chain: base, transport, account: privateKeyToAccount(key) }),
+ * });
+ * ```
+ */
+export function createViemEvmChain(parameters: CreateViemEvmChainParameters): EvmChain {
+  const { publicClient, walletClient, pollingIntervalMs = 250 } = parameters;
+  const chainId = publicClient.chain.id;
+  const account = walletClient.account;
+  return Object.freeze({
+    network: `eip155:${chainId}`,
+    chainId,
+    signerAddress: account.address,
+    authorizationState: (token: Address, authorizer: Address, nonce: Hex) =>
+      publicClient.readContract({
+        address: token,
+        abi: eip3009Abi,
+        functionName: "authorizationState",
+        args: [authorizer, nonce],
+      }),
+    balanceOf: (token: Address, owner: Address) =>
+      publicClient.readContract({
+        address: token,
+        abi: eip3009Abi,
+        functionName: "balanceOf",
+        args: [owner],
+      }),
+    async simulateTransferWithAuthorization(call: TransferWithAuthorizationCall): Promise<EvmSimulation> {
+      try {
+        await publicClient.simulateContract({
+          account,
+          address: call.token,
+          abi: eip3009Abi,
+          functionName: "transferWithAuthorization",
+          args: args(call),
+        });
+        return { ok: true };
+      } catch (error) {
+        const revertReason = revertReasonOf(error);
+        return revertReason === undefined ? { ok: false } : { ok: false, revertReason };
+      }
+    },
+    sendTransferWithAuthorization: (call: TransferWithAuthorizationCall) =>
+      walletClient.writeContract({
+        address: call.token,
+        abi: eip3009Abi,
+        functionName: "transferWithAuthorization",
+        args: args(call),
+      }),
+    async waitForReceipt(hash: Hex, options: Readonly<{ timeoutMs: number }>): Promise<EvmReceipt> {
+      const receipt = await publicClient.waitForTransactionReceipt({
+        hash,
+        timeout: options.timeoutMs,
+        pollingInterval: pollingIntervalMs,
+      });
+      const transfers = parseEventLogs({ abi: eip3009Abi, logs: receipt.logs, eventName: "Transfer" }).map(
+        (log) => ({
+          token: log.address,
+          from: log.args.from,
+          to: log.args.to,
+          value: log.args.value,
+        }),
+      );
+      return { status: receipt.status, blockNumber: receipt.blockNumber, transfers };
+    },
+  });
+}

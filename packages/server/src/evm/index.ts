@@ -1,0 +1,12 @@
+export {
+  type CreateViemEvmChainParameters,
+  createViemEvmChain,
+  type EvmChain,
+  type EvmReceipt,
+  type EvmSimulation,
+  type TransferLog,
+  type TransferWithAuthorizationCall,
+} from "./evmChain.js";
+export { type CreateExactEvmSchemeParameters, createExactEvmScheme } from "./exactEvmScheme.js";
+export { nativeRecoveryAvailable, recoverSigner } from "./recoverSigner.js";
+export { eip3009Abi, transferWithAuthorizationTypes } from "./usdcAbi.js";
