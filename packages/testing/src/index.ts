@@ -11,6 +11,11 @@ export {
 export { type EvmChain, type StartEvmChainParameters, startEvmChain } from "./evm/evmChain.js";
 export { testUsdcAbi, testUsdcBytecode, testUsdcDeployedBytecode } from "./evm/testUsdcArtifact.js";
 export {
+  type LocalFacilitator,
+  type StartLocalFacilitatorParameters,
+  startLocalFacilitator,
+} from "./facilitator/localFacilitator.js";
+export {
   type DeriveEvmTestPrivateKeyParameters,
   type DeriveSvmTestKeypairParameters,
   deriveEvmTestPrivateKey,
@@ -26,6 +31,11 @@ export {
   svmPayeeKeypairs,
   svmPayerKeypairs,
 } from "./keys.js";
+export {
+  type FacilitatorHandlersParameters,
+  facilitatorHandlers,
+  loopbackOnly,
+} from "./msw/facilitatorHandlers.js";
 export type {
   RecordedInstruction,
   RecordedTokenBalance,

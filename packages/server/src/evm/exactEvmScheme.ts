@@ -141,7 +141,9 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
   async function diagnose(checked: Checked, signal: AbortSignal): Promise<Refusal | undefined> {
     const { chain, call, payer } = checked;
     const [used, balance, simulation] = await Promise.all([
-      timed(chain, "authorizationState", signal, () => chain.authorizationState(call.token, call.from, call.nonce)),
+      timed(chain, "authorizationState", signal, () =>
+        chain.authorizationState(call.token, call.from, call.nonce),
+      ),
       timed(chain, "balanceOf", signal, () => chain.balanceOf(call.token, call.from)),
       timed(chain, "simulate", signal, () => chain.simulateTransferWithAuthorization(call)),
     ]);
@@ -175,7 +177,9 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
     let hash: Hex;
     try {
       // Sending estimates gas first, which simulates the transfer: no separate simulation on the happy path.
-      hash = await timed(chain, "sendTransaction", context.signal, () => chain.sendTransferWithAuthorization(call));
+      hash = await timed(chain, "sendTransaction", context.signal, () =>
+        chain.sendTransferWithAuthorization(call),
+      );
     } catch (error) {
       if (isTollgateError(error, "CHAIN__TIMEOUT")) throw error; // It may have been broadcast: keep the claim.
       const refusal = await diagnose(checked, context.signal);
@@ -184,12 +188,15 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
       return refusal;
     }
     try {
-      const receipt = await withChainTimeout(() => chain.waitForReceipt(hash, { timeoutMs: receiptTimeoutMs }), {
-        network: chain.network,
-        operation: "waitForReceipt",
-        timeoutMs: receiptTimeoutMs + 1_000,
-        signal: context.signal,
-      });
+      const receipt = await withChainTimeout(
+        () => chain.waitForReceipt(hash, { timeoutMs: receiptTimeoutMs }),
+        {
+          network: chain.network,
+          operation: "waitForReceipt",
+          timeoutMs: receiptTimeoutMs + 1_000,
+          signal: context.signal,
+        },
+      );
       if (receipt.status !== "success") {
         return { ok: false, reason: "evm_transaction_failed", payer, transaction: hash };
       }
