@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every test of the workspace once and ends with the line `N passed, N failed`.
 // Builds the packages first so the export-snapshot tests can also check the published dist/ output.
-// Usage: node scripts/test.mjs [--no-build] [vitest args…]
+// Usage: node scripts/test.mjs [--no-build] [--built] [vitest args…]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +9,9 @@ import { join } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const noBuild = args.includes("--no-build");
-const vitestArgs = args.filter((a) => a !== "--no-build");
+// --built: load workspace packages from their dist/ output (as published) instead of their sources.
+const built = args.includes("--built");
+const vitestArgs = args.filter((a) => a !== "--no-build" && a !== "--built");
 const resultsDir = join(root, ".vitest-results");
 const resultsFile = join(resultsDir, "results.json");
 
@@ -25,13 +27,11 @@ if (!noBuild && run("pnpm", ["-r", "--filter", "./packages/*", "build"]) !== 0) 
 
 rmSync(resultsDir, { recursive: true, force: true });
 mkdirSync(resultsDir, { recursive: true });
-const status = run(join(root, "node_modules/.bin/vitest"), [
-  "run",
-  "--reporter=default",
-  "--reporter=json",
-  `--outputFile.json=${resultsFile}`,
-  ...vitestArgs,
-]);
+const status = run(
+  join(root, "node_modules/.bin/vitest"),
+  ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${resultsFile}`, ...vitestArgs],
+  built ? { TOLLGATE_TEST_BUILT: "1" } : {},
+);
 
 let passed = 0;
 let failed = 0;
