@@ -1,0 +1,91 @@
+import { isTollgateError } from "@tollgate/shared";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.js";
+
+const valid = {
+  X402_PAYAI_MERCHANT_ADDRESS: "0x1111111111111111111111111111111111111111",
+  X402_BASE_PAYMENT_ADDRESS: "0x2222222222222222222222222222222222222222",
+  X402_ETHEREUM_PAYMENT_ADDRESS: "0x3333333333333333333333333333333333333333",
+  X402_SOLANA_PAYMENT_ADDRESS: "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin",
+};
+
+function failure(environment: Record<string, string>): { option: string; reason: string } {
+  try {
+    loadConfig(environment);
+  } catch (error) {
+    if (isTollgateError(error, "SERVER__INVALID_CONFIG")) return error.context;
+    throw error;
+  }
+  throw new Error("expected loadConfig to refuse");
+}
+
+describe("loadConfig", () => {
+  it("accepts the seed's minimal configuration with the documented defaults", () => {
+    const config = loadConfig(valid);
+    expect(config).toMatchObject({
+      PORT: 4020,
+      X402_USE_UNIFIED_GATEWAY: true,
+      X402_PAYAI_ENABLED: true,
+      X402_PAYAI_FACILITATOR_URL: "https://facilitator.payai.network",
+      X402_BASE_CONFIRMATIONS: 1,
+      X402_ETHEREUM_CONFIRMATIONS: 2,
+      X402_SOLANA_CONFIRMATIONS: "confirmed",
+      X402_MIN_DIRECT_PAYMENT_USD: 100_000n,
+      X402_MAX_TX_AGE_SECONDS: 604_800,
+      X402_DIRECT_CHAINS: ["base", "ethereum", "solana"],
+      TOLLGATE_STORE: "memory",
+    });
+  });
+
+  it.each([
+    ["X402_PAYAI_MERCHANT_ADDRESS", { ...valid, X402_PAYAI_MERCHANT_ADDRESS: undefined }],
+    ["X402_PAYAI_MERCHANT_ADDRESS", { ...valid, X402_PAYAI_MERCHANT_ADDRESS: "0x123" }],
+    ["X402_BASE_PAYMENT_ADDRESS", { ...valid, X402_BASE_PAYMENT_ADDRESS: undefined }],
+    ["X402_SOLANA_PAYMENT_ADDRESS", { ...valid, X402_SOLANA_PAYMENT_ADDRESS: "not-base58-0OIl" }],
+    ["X402_USE_UNIFIED_GATEWAY", { ...valid, X402_USE_UNIFIED_GATEWAY: "maybe" }],
+    ["X402_PAYAI_FACILITATOR_URL", { ...valid, X402_PAYAI_FACILITATOR_URL: "ftp://x" }],
+    ["X402_PAYAI_API_KEY_SECRET", { ...valid, X402_PAYAI_API_KEY_ID: "key-1" }],
+    ["X402_PAYAI_API_KEY_ID", { ...valid, X402_PAYAI_API_KEY_SECRET: `payai_sk_${"A".repeat(60)}` }],
+    ["X402_FACILITATOR_URLS", { ...valid, X402_FACILITATOR_URLS: "https://ok.example,not a url" }],
+    ["X402_SELF_SETTLE_PRIVATE_KEY", { ...valid, X402_SELF_SETTLE_PRIVATE_KEY: "0xabc" }],
+    ["X402_BASE_CONFIRMATIONS", { ...valid, X402_BASE_CONFIRMATIONS: "-1" }],
+    ["X402_SOLANA_CONFIRMATIONS", { ...valid, X402_SOLANA_CONFIRMATIONS: "eventually" }],
+    ["X402_MIN_DIRECT_PAYMENT_USD", { ...valid, X402_MIN_DIRECT_PAYMENT_USD: "0.1234567" }],
+    ["X402_MAX_TX_AGE_SECONDS", { ...valid, X402_MAX_TX_AGE_SECONDS: "a week" }],
+    ["X402_ADMIN_KEY", { ...valid, X402_ADMIN_KEY: "changeme" }],
+    ["X402_DIRECT_CHAINS", { ...valid, X402_DIRECT_CHAINS: "base,dogecoin" }],
+    ["TOLLGATE_STORE", { ...valid, TOLLGATE_STORE: "mysql://x" }],
+    ["PORT", { ...valid, PORT: "http" }],
+  ])("refuses to start naming %s", (variable, environment) => {
+    const clean = Object.fromEntries(
+      Object.entries(environment).filter(([, v]) => v !== undefined),
+    ) as Record<string, string>;
+    const { option } = failure(clean);
+    expect(option.split(", ")).toContain(variable);
+  });
+
+  it("names every bad variable at once, and never echoes a secret", () => {
+    const secret = `payai_sk_${"S".repeat(10)}`;
+    const { option, reason } = failure({ X402_PAYAI_API_KEY_SECRET: secret, X402_BASE_CONFIRMATIONS: "x" });
+    expect(option.split(", ")).toEqual(
+      expect.arrayContaining([
+        "X402_PAYAI_API_KEY_SECRET",
+        "X402_BASE_CONFIRMATIONS",
+        "X402_PAYAI_MERCHANT_ADDRESS",
+      ]),
+    );
+    expect(reason).not.toContain(secret);
+  });
+
+  it("lets the rollback switches drop requirements: direct only needs no merchant address", () => {
+    const config = loadConfig({
+      X402_USE_UNIFIED_GATEWAY: "false",
+      X402_DIRECT_CHAINS: "base",
+      X402_BASE_PAYMENT_ADDRESS: valid.X402_BASE_PAYMENT_ADDRESS,
+    });
+    expect(config.X402_USE_UNIFIED_GATEWAY).toBe(false);
+    expect(failure({ X402_USE_UNIFIED_GATEWAY: "false", X402_DIRECT_ENABLED: "false" }).option).toContain(
+      "X402_DIRECT_ENABLED",
+    );
+  });
+});

@@ -1,0 +1,233 @@
+import { parseUsd, TollgateError } from "@tollgate/shared";
+import { z } from "zod";
+
+/**
+ * The reference server's configuration, read from the environment variables of the seed deployment
+ * (DESIGN.md §4) and validated at start: a missing or malformed variable stops the server with an error
+ * that names it. Nothing here has a hidden default URL other than the documented public ones.
+ */
+const bool = (name: string, fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"], { error: `${name} must be true or false` })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v === "true" || v === "1" || v === "yes"));
+
+const url = (name: string) =>
+  z
+    .url({ protocol: /^https?$/, error: `${name} must be an http(s) URL` })
+    .transform((v) => v.replace(/\/+$/, ""));
+
+const evmAddress = (name: string) =>
+  z.string().regex(/^0x[0-9a-fA-F]{40}$/, `${name} must be an EVM address (0x and 40 hex digits)`);
+
+const solanaAddress = (name: string) =>
+  z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, `${name} must be a base58 Solana address`);
+
+const positiveInt = (name: string, fallback: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,9}$/, `${name} must be a whole number`)
+    .optional()
+    .transform((v) => (v === undefined ? fallback : Number(v)));
+
+const knownDefaultKeys = new Set([
+  "",
+  "changeme",
+  "change-me",
+  "admin",
+  "secret",
+  "password",
+  "default",
+  "test",
+]);
+
+const directChains = ["base", "ethereum", "solana"] as const;
+
+const environmentSchema = z
+  .object({
+    PORT: positiveInt("PORT", 4020),
+    HOST: z.string().min(1).default("127.0.0.1"),
+    X402_PUBLIC_ORIGINS: z
+      .string()
+      .optional()
+      .transform((v) => (v ? v.split(",").map((o) => o.trim()) : [])),
+    X402_USE_UNIFIED_GATEWAY: bool("X402_USE_UNIFIED_GATEWAY", true),
+    X402_PAYAI_ENABLED: bool("X402_PAYAI_ENABLED", true),
+    X402_PAYAI_FACILITATOR_URL: url("X402_PAYAI_FACILITATOR_URL").default(
+      "https://facilitator.payai.network",
+    ),
+    X402_PAYAI_API_KEY_ID: z.string().min(1).optional(),
+    X402_PAYAI_API_KEY_SECRET: z
+      .string()
+      .regex(
+        /^(payai_sk_)?[A-Za-z0-9+/=]{40,}$/,
+        "X402_PAYAI_API_KEY_SECRET must be base64 PKCS#8 DER, optionally payai_sk_-prefixed",
+      )
+      .optional(),
+    X402_FACILITATOR_URLS: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const list = v
+          ? v
+              .split(",")
+              .map((u) => u.trim())
+              .filter(Boolean)
+          : [];
+        for (const item of list) {
+          if (!url("X402_FACILITATOR_URLS").safeParse(item).success) {
+            ctx.addIssue({ code: "custom", message: `X402_FACILITATOR_URLS has a malformed URL: ${item}` });
+          }
+        }
+        return list.map((u) => u.replace(/\/+$/, ""));
+      }),
+    X402_SELF_SETTLE_PRIVATE_KEY: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, "X402_SELF_SETTLE_PRIVATE_KEY must be 0x and 64 hex digits")
+      .optional(),
+    X402_SELF_SETTLE_SOLANA_PRIVATE_KEY: z
+      .string()
+      .regex(
+        /^[1-9A-HJ-NP-Za-km-z]{80,90}$/,
+        "X402_SELF_SETTLE_SOLANA_PRIVATE_KEY must be a base58 64-byte secret key",
+      )
+      .optional(),
+    X402_PAYAI_MERCHANT_ADDRESS: evmAddress("X402_PAYAI_MERCHANT_ADDRESS").optional(),
+    X402_DIRECT_ENABLED: bool("X402_DIRECT_ENABLED", true),
+    X402_TOKENS_ENABLED: bool("X402_TOKENS_ENABLED", true),
+    X402_DIRECT_CHAINS: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const list = (v ?? directChains.join(","))
+          .split(",")
+          .map((c) => c.trim())
+          .filter(Boolean);
+        for (const chain of list) {
+          if (!(directChains as readonly string[]).includes(chain)) {
+            ctx.addIssue({ code: "custom", message: `X402_DIRECT_CHAINS lists unknown chain ${chain}` });
+          }
+        }
+        return list as (typeof directChains)[number][];
+      }),
+    X402_BASE_NETWORK: z.enum(["base", "base-sepolia"]).default("base"),
+    X402_SOLANA_NETWORK: z.enum(["solana", "solana-devnet"]).default("solana"),
+    X402_BASE_PAYMENT_ADDRESS: evmAddress("X402_BASE_PAYMENT_ADDRESS").optional(),
+    X402_ETHEREUM_PAYMENT_ADDRESS: evmAddress("X402_ETHEREUM_PAYMENT_ADDRESS").optional(),
+    X402_SOLANA_PAYMENT_ADDRESS: solanaAddress("X402_SOLANA_PAYMENT_ADDRESS").optional(),
+    X402_BASE_RPC_URL: url("X402_BASE_RPC_URL").default("https://mainnet.base.org"),
+    X402_ETHEREUM_RPC_URL: url("X402_ETHEREUM_RPC_URL").default("https://ethereum-rpc.publicnode.com"),
+    X402_SOLANA_RPC_URL: url("X402_SOLANA_RPC_URL").default("https://api.mainnet-beta.solana.com"),
+    X402_BASE_CONFIRMATIONS: positiveInt("X402_BASE_CONFIRMATIONS", 1),
+    X402_ETHEREUM_CONFIRMATIONS: positiveInt("X402_ETHEREUM_CONFIRMATIONS", 2),
+    X402_SOLANA_CONFIRMATIONS: z.enum(["processed", "confirmed", "finalized"]).default("confirmed"),
+    X402_MIN_DIRECT_PAYMENT_USD: z
+      .string()
+      .default("0.10")
+      .transform((v, ctx) => {
+        try {
+          return parseUsd(v);
+        } catch {
+          ctx.addIssue({
+            code: "custom",
+            message: `X402_MIN_DIRECT_PAYMENT_USD must be a USD amount like 0.10`,
+          });
+          return z.NEVER;
+        }
+      }),
+    X402_MAX_TX_AGE_SECONDS: positiveInt("X402_MAX_TX_AGE_SECONDS", 604_800),
+    X402_ADMIN_KEY: z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || (v.length >= 16 && !knownDefaultKeys.has(v.toLowerCase())), {
+        message: "X402_ADMIN_KEY must be at least 16 characters and not a known default",
+      }),
+    TOLLGATE_STORE: z
+      .string()
+      .default("memory")
+      .refine((v) => v === "memory", {
+        message:
+          "TOLLGATE_STORE supports only memory until the durable stores land (embedded:, postgres://, redis://)",
+      }),
+  })
+  .superRefine((env, ctx) => {
+    const need = (condition: boolean, variable: string, why: string) => {
+      if (condition)
+        ctx.addIssue({ code: "custom", path: [variable], message: `${variable} is required ${why}` });
+    };
+    if ((env.X402_PAYAI_API_KEY_ID === undefined) !== (env.X402_PAYAI_API_KEY_SECRET === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [
+          env.X402_PAYAI_API_KEY_ID === undefined ? "X402_PAYAI_API_KEY_ID" : "X402_PAYAI_API_KEY_SECRET",
+        ],
+        message: "X402_PAYAI_API_KEY_ID and X402_PAYAI_API_KEY_SECRET go together: set both or neither",
+      });
+    }
+    need(
+      env.X402_USE_UNIFIED_GATEWAY && env.X402_PAYAI_MERCHANT_ADDRESS === undefined,
+      "X402_PAYAI_MERCHANT_ADDRESS",
+      "while the facilitator lane is on (X402_USE_UNIFIED_GATEWAY)",
+    );
+    const direct = env.X402_DIRECT_ENABLED ? env.X402_DIRECT_CHAINS : [];
+    need(
+      direct.includes("base") && !env.X402_BASE_PAYMENT_ADDRESS,
+      "X402_BASE_PAYMENT_ADDRESS",
+      "for the direct lane on base",
+    );
+    need(
+      direct.includes("ethereum") && !env.X402_ETHEREUM_PAYMENT_ADDRESS,
+      "X402_ETHEREUM_PAYMENT_ADDRESS",
+      "for the direct lane on ethereum",
+    );
+    need(
+      direct.includes("solana") && !env.X402_SOLANA_PAYMENT_ADDRESS,
+      "X402_SOLANA_PAYMENT_ADDRESS",
+      "for the direct lane on solana",
+    );
+    if (!env.X402_USE_UNIFIED_GATEWAY && !env.X402_DIRECT_ENABLED) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["X402_DIRECT_ENABLED"],
+        message: "X402_DIRECT_ENABLED=false with X402_USE_UNIFIED_GATEWAY=false leaves no way to pay",
+      });
+    }
+  });
+
+/** The validated configuration of the reference server. */
+export type PaidApiConfig = z.output<typeof environmentSchema>;
+
+/**
+ * Reads and validates the configuration from an environment (default `process.env`).
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "paid-api";
+ * const config = loadConfig(process.env);
+ * ```
+ * @throws `SERVER__INVALID_CONFIG` naming every missing or malformed variable (`context.option`), never
+ *   echoing a secret's value.
+ */
+export function loadConfig(environment: Readonly<Record<string, string | undefined>>): PaidApiConfig {
+  const relevant = Object.fromEntries(
+    Object.entries(environment).filter(
+      ([key, value]) =>
+        (key.startsWith("X402_") || key === "TOLLGATE_STORE" || key === "PORT" || key === "HOST") &&
+        value !== "",
+    ),
+  );
+  const result = environmentSchema.safeParse(relevant);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => ({
+    variable: String(issue.path[0] ?? issue.message.split(" ")[0]),
+    message: issue.message,
+  }));
+  throw new TollgateError("SERVER__INVALID_CONFIG", {
+    context: {
+      option: [...new Set(problems.map((p) => p.variable))].join(", "),
+      reason: problems
+        .map((p) => (p.message.startsWith(p.variable) ? p.message : `${p.variable}: ${p.message}`))
+        .join("; "),
+    },
+  });
+}
