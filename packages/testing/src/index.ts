@@ -36,6 +36,7 @@ export {
   facilitatorHandlers,
   loopbackOnly,
 } from "./msw/facilitatorHandlers.js";
+export { type CreateBankSolanaChainParameters, createBankSolanaChain } from "./svm/bankSolanaChain.js";
 export type {
   RecordedInstruction,
   RecordedTokenBalance,

@@ -6,13 +6,18 @@ import {
   type Facilitator,
   type FacilitatorScheme,
 } from "@tollgate/server/facilitator";
+import { createExactSvmScheme } from "@tollgate/server/svm";
 import type { EvmChain } from "../evm/evmChain.js";
+import { createBankSolanaChain } from "../svm/bankSolanaChain.js";
+import type { SolanaBank } from "../svm/solanaBank.js";
 
 /** Parameters of `startLocalFacilitator`. */
 export type StartLocalFacilitatorParameters = Readonly<{
   /** A running test EVM chain (`startEvmChain`); its facilitator account settles and pays gas. */
   evm?: EvmChain;
-  /** Further schemes, e.g. the Solana one over a bank. */
+  /** A running Solana bank (`startSolanaBank`); its fee payer co-signs and pays fees. */
+  bank?: SolanaBank;
+  /** Further schemes. */
   schemes?: readonly FacilitatorScheme[];
   /**
    * Loopback port; 0 picks a free one.
@@ -51,7 +56,7 @@ export type LocalFacilitator = Readonly<{
 export async function startLocalFacilitator(
   parameters: StartLocalFacilitatorParameters,
 ): Promise<LocalFacilitator> {
-  const { evm, schemes = [], port = 0, options = {} } = parameters;
+  const { evm, bank, schemes = [], port = 0, options = {} } = parameters;
   const all: FacilitatorScheme[] = [...schemes];
   if (evm) {
     all.unshift(
@@ -66,6 +71,7 @@ export async function startLocalFacilitator(
       }),
     );
   }
+  if (bank) all.push(createExactSvmScheme({ chains: [createBankSolanaChain({ bank })] }));
   const facilitator = createFacilitator({ ...options, schemes: all });
   const served = await serveFetch({ fetch: facilitator.fetch, port });
   return Object.freeze({ url: served.url, facilitator, served, close: () => served.close() });

@@ -2,6 +2,7 @@ import { setupServer } from "msw/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EvmChain, startEvmChain } from "../evm/evmChain.js";
 import { type LocalFacilitator, startLocalFacilitator } from "../facilitator/localFacilitator.js";
+import { startSolanaBank } from "../svm/solanaBank.js";
 import { facilitatorHandlers, loopbackOnly } from "./facilitatorHandlers.js";
 
 let evm: EvmChain;
@@ -11,7 +12,7 @@ const server = setupServer();
 
 beforeAll(async () => {
   evm = await startEvmChain();
-  local = await startLocalFacilitator({ evm });
+  local = await startLocalFacilitator({ evm, bank: await startSolanaBank() });
   server.use(
     ...facilitatorHandlers({
       baseUrl: "https://facilitator.example.com/",
@@ -21,6 +22,7 @@ beforeAll(async () => {
         if (request.headers.get("authorization") === "Bearer wrong") {
           return new Response(JSON.stringify({ error: "unauthorized" }), { status: 401 });
         }
+        return undefined;
       },
     }),
   );
@@ -41,6 +43,13 @@ describe("the local facilitator and its msw stand-in", () => {
     };
     expect(mocked).toEqual(direct);
     expect(direct.kinds).toContainEqual({ x402Version: 2, scheme: "exact", network: "eip155:84532" });
+    expect(direct.kinds).toContainEqual(
+      expect.objectContaining({
+        x402Version: 1,
+        network: "solana-devnet",
+        extra: expect.objectContaining({ feePayer: expect.any(String) }),
+      }),
+    );
     expect(seen).toEqual(["/supported"]);
   });
 

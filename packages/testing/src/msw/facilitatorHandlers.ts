@@ -8,7 +8,7 @@ export type FacilitatorHandlersParameters = Readonly<{
   /** The facilitator that answers in its place (e.g. `startLocalFacilitator(…).facilitator`). */
   facilitator: Facilitator;
   /** Sees each request before it is answered, e.g. to check an `Authorization` header. */
-  onRequest?: (request: Request) => void | Response | Promise<void | Response>;
+  onRequest?: (request: Request) => Response | undefined | Promise<Response | undefined>;
 }>;
 
 /**
