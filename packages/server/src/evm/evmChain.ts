@@ -107,6 +107,14 @@ export function createViemEvmChain(parameters: CreateViemEvmChainParameters): Ev
   const { publicClient, walletClient, pollingIntervalMs = 250 } = parameters;
   const chainId = publicClient.chain.id;
   const account = walletClient.account;
+  // One account sends every settlement: concurrent sends would read the same pending nonce and clash, so
+  // broadcasts go one at a time (each takes milliseconds); receipts are still awaited in parallel.
+  let sending: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(send: () => Promise<T>): Promise<T> => {
+    const next = sending.then(send, send);
+    sending = next.catch(() => undefined);
+    return next;
+  };
   return Object.freeze({
     network: `eip155:${chainId}`,
     chainId,
@@ -141,12 +149,14 @@ export function createViemEvmChain(parameters: CreateViemEvmChainParameters): Ev
       }
     },
     sendTransferWithAuthorization: (call: TransferWithAuthorizationCall) =>
-      walletClient.writeContract({
-        address: call.token,
-        abi: eip3009Abi,
-        functionName: "transferWithAuthorization",
-        args: args(call),
-      }),
+      oneAtATime(() =>
+        walletClient.writeContract({
+          address: call.token,
+          abi: eip3009Abi,
+          functionName: "transferWithAuthorization",
+          args: args(call),
+        }),
+      ),
     async waitForReceipt(hash: Hex, options: Readonly<{ timeoutMs: number }>): Promise<EvmReceipt> {
       const receipt = await publicClient.waitForTransactionReceipt({
         hash,

@@ -257,6 +257,18 @@ describe("exact EVM facilitator on anvil", () => {
     expect(await evm.balanceOf(payer.address)).toBe(before - 7_000n);
   });
 
+  it("settles 10 different authorizations sent at once, each exactly once (one relayer account)", async () => {
+    const payers = [evmPayerAccounts[0], evmPayerAccounts[1], evmPayerAccounts[2]];
+    const before = await Promise.all(payers.map((p) => evm.balanceOf(p.address)));
+    const bodies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => signAuthorization(payers[i % 3] ?? payers[0], 1_000n)),
+    );
+    const answers = await Promise.all(bodies.map((signed) => post("settle", v2Body(signed, 1_000n))));
+    expect(answers.map((a) => a.body.success)).toEqual(Array(10).fill(true));
+    const after = await Promise.all(payers.map((p) => evm.balanceOf(p.address)));
+    expect(after.map((a, i) => (before[i] ?? 0n) - a)).toEqual([4_000n, 3_000n, 3_000n]);
+  });
+
   it("speaks x402 v1: v1 network names in and out, v1 reason strings", async () => {
     const payer = evmPayerAccounts[3];
     const signed = await signAuthorization(payer, 5_000n);

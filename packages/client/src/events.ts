@@ -1,0 +1,47 @@
+import type { Lane } from "@tollgate/shared";
+
+/** A short, log-safe description of an offer: lane, network, amount, asset and payee. Never a proof. */
+export type OfferSummary = Readonly<{
+  lane: Lane;
+  network?: string;
+  amount?: bigint;
+  asset?: string;
+  payTo?: string;
+  x402Version?: 1 | 2;
+  priority: number;
+}>;
+
+/** An offer the selection did not take, with the reason (stable snake_case). */
+export type OfferRejection = Readonly<{ offer: OfferSummary; reason: string }>;
+
+/**
+ * What the paying fetch reports through `onEvent`. Events carry no secrets: no signatures, no proofs, no keys.
+ */
+export type PayingFetchEvent =
+  | Readonly<{
+      type: "payment.required";
+      url: string;
+      offers: readonly OfferSummary[];
+      problems: readonly string[];
+    }>
+  | Readonly<{
+      type: "offer.selected";
+      url: string;
+      offer: OfferSummary;
+      rejected: readonly OfferRejection[];
+    }>
+  | Readonly<{ type: "budget.exceeded"; url: string; budget: string; amount: bigint; remaining: bigint }>
+  | Readonly<{ type: "payment.signed"; url: string; offer: OfferSummary; claim: string }>
+  | Readonly<{ type: "payment.reused"; url: string; offer: OfferSummary; claim: string }>
+  | Readonly<{
+      type: "payment.settled";
+      url: string;
+      offer: OfferSummary;
+      status: number;
+      transaction?: string;
+    }>
+  | Readonly<{ type: "payment.refused"; url: string; offer: OfferSummary; status: number; reason: string }>
+  | Readonly<{ type: "payment.pending"; url: string; offer: OfferSummary; retryAfterSeconds: number }>;
+
+/** The `type` of a paying-fetch event. */
+export type PayingFetchEventType = PayingFetchEvent["type"];

@@ -1,0 +1,311 @@
+import {
+  type DirectOffer,
+  defaultNetworkRegistry,
+  directBindingMessage,
+  type FacilitatorOffer,
+  type NetworkRegistry,
+  TollgateError,
+} from "@tollgate/shared";
+import {
+  type Address,
+  type Chain,
+  type Client,
+  encodeFunctionData,
+  getAddress,
+  type Hex,
+  isAddress,
+  keccak256,
+  type LocalAccount,
+  type Transport,
+  toHex,
+} from "viem";
+import {
+  getTransactionReceipt,
+  prepareTransactionRequest,
+  sendRawTransaction,
+  waitForTransactionReceipt,
+} from "viem/actions";
+import type {
+  CreateExactPaymentParameters,
+  ExactPayment,
+  PayingWallet,
+  PrepareDirectTransferParameters,
+  PreparedDirectTransfer,
+  SendDirectTransferParameters,
+} from "../wallet.js";
+
+/**
+ * The signer an EVM wallet needs: an address and EIP-712 signing for the facilitator lane, and transaction and
+ * EIP-191 message signing for the direct lane. A viem `LocalAccount` (`privateKeyToAccount`) is one.
+ */
+export type EvmSigner = Pick<LocalAccount, "address" | "signTypedData"> &
+  Partial<Pick<LocalAccount, "signMessage" | "signTransaction">>;
+
+/** Parameters of `createEvmWallet`. */
+export type CreateEvmWalletParameters = Readonly<{
+  /** Signs EIP-3009 authorizations: a viem account (`privateKeyToAccount`) or any signer of that shape. */
+  account: EvmSigner;
+  /**
+   * CAIP-2 networks this wallet pays on.
+   * @default ["eip155:*"] (any EVM network)
+   */
+  networks?: readonly string[];
+  /**
+   * Where the EIP-712 domain comes from when an offer's `extra` lacks `name`/`version` (only for the registry's
+   * own USDC of that network).
+   * @default defaultNetworkRegistry
+   */
+  registry?: Pick<NetworkRegistry, "find">;
+  /**
+   * Chain access for the direct lane: a viem client (e.g. `createPublicClient({ chain, transport: http(rpcUrl) })`)
+   * on the chain to pay on. The payer then needs ETH for gas. Without it, the wallet pays the facilitator lane only.
+   * @default undefined (no direct lane)
+   */
+  direct?: Client<Transport, Chain>;
+  /**
+   * Source of the 32-byte authorization nonces.
+   * @default crypto.getRandomValues
+   */
+  randomBytes?: (length: number) => Uint8Array;
+}>;
+
+const transferWithAuthorizationTypes = {
+  TransferWithAuthorization: [
+    { name: "from", type: "address" },
+    { name: "to", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "validAfter", type: "uint256" },
+    { name: "validBefore", type: "uint256" },
+    { name: "nonce", type: "bytes32" },
+  ],
+} as const;
+
+const erc20TransferAbi = [
+  {
+    type: "function",
+    name: "transfer",
+    stateMutability: "nonpayable",
+    inputs: [
+      { name: "to", type: "address" },
+      { name: "value", type: "uint256" },
+    ],
+    outputs: [{ name: "", type: "bool" }],
+  },
+] as const;
+
+const defaultRandomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
+
+/** The v1 reference clients (x402 1.2.0) start an authorization's validity 10 minutes in the past. */
+const v1ValidAfterSkewSeconds = 600;
+
+/**
+ * A wallet that pays facilitator-lane `exact` offers on EVM networks with EIP-3009 `TransferWithAuthorization`
+ * signatures (the payer needs no ETH: the facilitator sends the transaction). v2 offers are signed with
+ * `validAfter = 0`, v1 offers with `now − 600` like the v1 reference clients; both with
+ * `validBefore = now + maxTimeoutSeconds`, `value = amount` and a random 32-byte nonce.
+ *
+ * @example
+ * ```ts
+ * import { createPayingFetch } from "@tollgate/client";
+ * import { createEvmWallet } from "@tollgate/client/evm";
+ * import { privateKeyToAccount } from "viem/accounts";
+ * const wallet = createEvmWallet({ account: privateKeyToAccount(process.env.AGENT_KEY as `0x${string}`) });
+ * const payingFetch = createPayingFetch({ wallets: [wallet] });
+ * const response = await payingFetch("https://api.example.com/v1/search?q=x402");
+ * ```
+ * @throws `CLIENT__WALLET_FAILED` (from `createExactPayment`, when signing fails)
+ */
+export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWallet {
+  const {
+    account,
+    networks = ["eip155:*"],
+    registry = defaultNetworkRegistry,
+    randomBytes = defaultRandomBytes,
+    direct,
+  } = parameters;
+  const from = getAddress(account.address);
+
+  function chainIdOf(network: string): number | undefined {
+    const match = /^eip155:([0-9]{1,15})$/.exec(network);
+    if (match === null) return undefined;
+    const id = Number(match[1]);
+    return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+  }
+
+  function domainOf(offer: FacilitatorOffer): { name: string; version: string } | undefined {
+    const { name, version } = offer.extra as { name?: unknown; version?: unknown };
+    if (typeof name === "string" && typeof version === "string" && name !== "" && version !== "") {
+      return { name, version };
+    }
+    const usdc = registry.find(offer.network)?.usdc;
+    if (usdc?.eip712 && usdc.address.toLowerCase() === offer.asset.toLowerCase()) return usdc.eip712;
+    return undefined;
+  }
+
+  function checkExactOffer(offer: FacilitatorOffer): string | undefined {
+    if (offer.scheme !== "exact") return "scheme_unsupported";
+    if (chainIdOf(offer.network) === undefined) return "network_unsupported";
+    const method = (offer.extra as { assetTransferMethod?: unknown }).assetTransferMethod;
+    if (method !== undefined && method !== "eip3009") return "asset_transfer_method_unsupported";
+    if (!isAddress(offer.payTo, { strict: false })) return "payee_invalid";
+    if (!isAddress(offer.asset, { strict: false })) return "asset_invalid";
+    if (domainOf(offer) === undefined) return "eip712_domain_missing";
+    if (offer.amount >= 1n << 256n) return "amount_invalid";
+    return undefined;
+  }
+
+  async function createExactPayment(p: CreateExactPaymentParameters): Promise<ExactPayment> {
+    const { offer, nowSeconds } = p;
+    const reason = checkExactOffer(offer);
+    const chainId = chainIdOf(offer.network);
+    const domain = domainOf(offer);
+    if (reason !== undefined || chainId === undefined || domain === undefined) {
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network: offer.network, operation: "sign" },
+        cause: new Error(reason ?? "offer not payable"),
+      });
+    }
+    const nonce: Hex = toHex(randomBytes(32));
+    const validAfter = offer.x402Version === 1 ? Math.max(0, nowSeconds - v1ValidAfterSkewSeconds) : 0;
+    const validBefore = nowSeconds + offer.maxTimeoutSeconds;
+    const to: Address = getAddress(offer.payTo);
+    let signature: Hex;
+    try {
+      signature = await account.signTypedData({
+        domain: {
+          name: domain.name,
+          version: domain.version,
+          chainId,
+          verifyingContract: getAddress(offer.asset),
+        },
+        types: transferWithAuthorizationTypes,
+        primaryType: "TransferWithAuthorization",
+        message: {
+          from,
+          to,
+          value: offer.amount,
+          validAfter: BigInt(validAfter),
+          validBefore: BigInt(validBefore),
+          nonce,
+        },
+      });
+    } catch (cause) {
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network: offer.network, operation: "sign" },
+        cause,
+      });
+    }
+    return {
+      payload: {
+        signature,
+        authorization: {
+          from,
+          to,
+          value: offer.amount.toString(),
+          validAfter: String(validAfter),
+          validBefore: String(validBefore),
+          nonce,
+        },
+      },
+      validBefore,
+      claim: nonce,
+    };
+  }
+
+  function checkDirectOffer(offer: DirectOffer): string | undefined {
+    if (direct === undefined) return "direct_lane_not_configured";
+    if (chainIdOf(offer.network) !== direct.chain.id) return "network_unsupported";
+    if (account.signTransaction === undefined) return "account_cannot_send";
+    if (offer.bindingRequired && account.signMessage === undefined) return "account_cannot_sign_binding";
+    if (!isAddress(offer.payTo, { strict: false })) return "payee_invalid";
+    if (!isAddress(offer.asset, { strict: false })) return "asset_invalid";
+    return undefined;
+  }
+
+  async function prepareDirectTransfer(p: PrepareDirectTransferParameters): Promise<PreparedDirectTransfer> {
+    const { offer, amount, origin } = p;
+    const reason = checkDirectOffer(offer);
+    const signTransaction = account.signTransaction;
+    if (reason !== undefined || direct === undefined || signTransaction === undefined) {
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network: offer.network, operation: "transfer" },
+        cause: new Error(reason ?? "offer not payable"),
+      });
+    }
+    try {
+      const request = await prepareTransactionRequest(direct, {
+        account: account as LocalAccount,
+        chain: direct.chain,
+        to: getAddress(offer.asset),
+        data: encodeFunctionData({
+          abi: erc20TransferAbi,
+          functionName: "transfer",
+          args: [getAddress(offer.payTo), amount],
+        }),
+      });
+      const raw = await signTransaction(request as Parameters<typeof signTransaction>[0]);
+      const tx = keccak256(raw).toLowerCase();
+      const network = `eip155:${direct.chain.id}`;
+      const bindingSignature =
+        account.signMessage === undefined
+          ? undefined
+          : await account.signMessage({ message: directBindingMessage({ network, tx, origin }) });
+      return { tx, network, raw, ...(bindingSignature === undefined ? {} : { bindingSignature }) };
+    } catch (cause) {
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network: offer.network, operation: "transfer" },
+        cause,
+      });
+    }
+  }
+
+  async function sendDirectTransfer(p: SendDirectTransferParameters): Promise<void> {
+    const { network, raw, tx, confirmations } = p;
+    if (direct === undefined) {
+      throw new TollgateError("CLIENT__WALLET_FAILED", { context: { network, operation: "broadcast" } });
+    }
+    const hash = tx as Hex;
+    const known = await getTransactionReceipt(direct, { hash }).catch(() => undefined);
+    if (known === undefined) {
+      try {
+        await sendRawTransaction(direct, { serializedTransaction: raw as Hex });
+      } catch (cause) {
+        // Already in the pool (a retry after a lost answer) is fine; anything else is the RPC's failure.
+        const already = await getTransactionReceipt(direct, { hash }).catch(() => undefined);
+        if (already === undefined && !/already known|known transaction/i.test(String(cause))) {
+          throw new TollgateError("CHAIN__CALL_FAILED", {
+            context: { network, operation: "send_transaction" },
+            cause,
+          });
+        }
+      }
+    }
+    let status: "success" | "reverted";
+    try {
+      ({ status } = await waitForTransactionReceipt(direct, {
+        hash,
+        confirmations: Math.max(1, confirmations),
+        pollingInterval: direct.pollingInterval,
+      }));
+    } catch (cause) {
+      throw new TollgateError("CHAIN__CALL_FAILED", {
+        context: { network, operation: "wait_for_receipt" },
+        cause,
+      });
+    }
+    if (status !== "success") {
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network, operation: "transfer_reverted" },
+      });
+    }
+  }
+
+  return Object.freeze({
+    family: "evm" as const,
+    address: from,
+    networks,
+    checkExactOffer,
+    createExactPayment,
+    ...(direct === undefined ? {} : { checkDirectOffer, prepareDirectTransfer, sendDirectTransfer }),
+  });
+}

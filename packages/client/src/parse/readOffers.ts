@@ -1,0 +1,111 @@
+import {
+  decodeHeader,
+  type Offer,
+  type PaymentReceipt,
+  type PaymentRequiredReading,
+  paymentReceiptSchema,
+  readPaymentRequired,
+  x402HeaderNames,
+} from "@tollgate/shared";
+
+/** The most of a 402 body the client reads; a longer body is treated as having no readable JSON. */
+export const maxPaymentRequiredBodyBytes = 256 * 1024;
+
+/** Reads at most `limit` bytes of a response body; `undefined` when it is longer (the rest is cancelled). */
+async function readLimited(response: Response, limit: number): Promise<Uint8Array | undefined> {
+  if (response.body === null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return all;
+}
+
+/** A 402, read: its offers (from all three forms), the problems met, and the server's reason. */
+export type PaymentRequiredResponse = PaymentRequiredReading &
+  Readonly<{
+    status: number;
+    /** The decoded `PAYMENT-RESPONSE` / `X-PAYMENT-RESPONSE` of the 402, when it carried one. */
+    settle?: PaymentReceipt;
+    /** `Retry-After` in seconds, when given as a number. */
+    retryAfterSeconds?: number;
+  }>;
+
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+/**
+ * Reads a 402 into offers. Never throws on what the server sent: a body over the limit, invalid UTF-8, bad JSON,
+ * JSON nested too deep or of the wrong shape only add to `problems`.
+ */
+export async function readOffers(response: Response): Promise<PaymentRequiredResponse> {
+  const problems: string[] = [];
+  let body: unknown;
+  try {
+    const bytes = await readLimited(response, maxPaymentRequiredBodyBytes);
+    if (bytes === undefined) problems.push(`body: over ${maxPaymentRequiredBodyBytes} bytes`);
+    else if (bytes.byteLength > 0) {
+      try {
+        body = JSON.parse(utf8.decode(bytes)) as unknown;
+      } catch {
+        // Not JSON: a v2 server may send any body; the header still counts.
+        body = undefined;
+      }
+    }
+  } catch (cause) {
+    problems.push(`body: unreadable (${cause instanceof Error ? cause.name : "error"})`);
+  }
+  let reading: PaymentRequiredReading;
+  try {
+    reading = readPaymentRequired({ headers: response.headers, body });
+  } catch (cause) {
+    reading = { offers: [], problems: [`unreadable: ${cause instanceof Error ? cause.name : "error"}`] };
+  }
+  const settle = readSettleHeader(response.headers);
+  const retryAfter = response.headers.get("retry-after");
+  const retryAfterSeconds =
+    retryAfter !== null && /^[0-9]{1,6}$/.test(retryAfter.trim()) ? Number(retryAfter.trim()) : undefined;
+  return {
+    ...reading,
+    problems: [...problems, ...reading.problems],
+    status: response.status,
+    ...(settle === undefined ? {} : { settle }),
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+  };
+}
+
+/** Decodes `PAYMENT-RESPONSE` (v2) or `X-PAYMENT-RESPONSE` (v1); `undefined` when absent or unreadable. */
+export function readSettleHeader(headers: Headers): PaymentReceipt | undefined {
+  for (const header of [x402HeaderNames.paymentResponse, x402HeaderNames.xPaymentResponse]) {
+    const value = headers.get(header);
+    if (value === null) continue;
+    try {
+      return decodeHeader({ header, value, schema: paymentReceiptSchema });
+    } catch {
+      // An unreadable receipt is reported as none; the response itself is still returned to the caller.
+    }
+  }
+  return undefined;
+}
+
+/** The server's reason for refusing a payment: the settle answer's `errorReason`, else the 402's `error`. */
+export function refusalReason(reading: PaymentRequiredResponse): string {
+  const reason = reading.settle?.errorReason ?? reading.error;
+  return typeof reason === "string" && reason !== "" ? reason.slice(0, 256) : "payment_refused";
+}
+
+export type { Offer };

@@ -1,0 +1,121 @@
+import type { Offer } from "@tollgate/shared";
+import type { Budget } from "./budgets.js";
+import { originMatches } from "./budgets.js";
+
+/** Lists of what a policy allows or denies. Every entry is matched exactly unless said otherwise. */
+export type PolicyLists = Readonly<{
+  /** Origins (`https://api.example.com`) or host names, with `*.example.com` for subdomains. */
+  origins?: readonly string[];
+  /** CAIP-2 ids or v1 names; `eip155:*` and `solana:*` match a whole family. */
+  networks?: readonly string[];
+  /** Token contracts or mints (EVM addresses compared case-insensitively). */
+  assets?: readonly string[];
+  /** Payee addresses (EVM addresses compared case-insensitively). */
+  payees?: readonly string[];
+}>;
+
+/** What the `confirm` hook is asked about. */
+export type ConfirmParameters = Readonly<{
+  /** The request being paid for. */
+  url: string;
+  /** The offer the client would pay. */
+  offer: Offer;
+  /** What leaves the wallet, atomic units. */
+  amount: bigint;
+}>;
+
+/**
+ * The owner's limits on what the paying fetch may spend.
+ *
+ * @example
+ * ```ts
+ * import type { SpendingPolicy } from "@tollgate/client";
+ * const policy: SpendingPolicy = {
+ *   maxPerRequest: 50_000n, // $0.05
+ *   budgets: [{ limit: 1_000_000n, window: "day" }],
+ *   allow: { networks: ["eip155:8453"] },
+ *   deny: { origins: ["*.untrusted.example"] },
+ *   confirm: async ({ amount }) => amount < 10_000n,
+ * };
+ * ```
+ */
+export type SpendingPolicy = Readonly<{
+  /**
+   * The most one request may send, atomic units, inclusive (what leaves the wallet, not the price).
+   * @default 100_000n ($0.10 of USDC, like the v1 reference client)
+   */
+  maxPerRequest?: bigint;
+  /** Cumulative limits, reserved atomically before signing. @default [] */
+  budgets?: readonly Budget[];
+  /**
+   * Only what these lists name may be paid. Without `assets`, only the registry's USDC of the offer's network is
+   * allowed (budgets are counted in its atomic units).
+   * @default {} (any origin, network and payee; USDC only)
+   */
+  allow?: PolicyLists;
+  /** Never pay what these lists name; deny wins over allow. @default {} */
+  deny?: PolicyLists;
+  /**
+   * Asked before each new payment, after the budget is reserved; `false` declines (and releases the reservation).
+   * @default undefined (no confirmation)
+   */
+  confirm?: (parameters: ConfirmParameters) => boolean | Promise<boolean>;
+  /** Networks to prefer among offers of equal lane and priority, first preferred. @default [] */
+  preferNetworks?: readonly string[];
+}>;
+
+/** The default `maxPerRequest`: 0.10 USDC. */
+export const defaultMaxPerRequest = 100_000n;
+
+function sameAddress(a: string, b: string): boolean {
+  return a.startsWith("0x") && b.startsWith("0x") ? a.toLowerCase() === b.toLowerCase() : a === b;
+}
+
+/** Normalises a network name to its CAIP-2 id when the registry knows it. */
+export type NetworkNormaliser = (network: string) => string;
+
+function networkIn(list: readonly string[], network: string, normalise: NetworkNormaliser): boolean {
+  return list.some((entry) => {
+    if (entry.endsWith(":*")) return network.startsWith(entry.slice(0, -1));
+    return normalise(entry) === network;
+  });
+}
+
+/** The facts about an offer the lists are checked against. */
+export type PolicySubject = Readonly<{
+  origin: string;
+  network?: string;
+  asset?: string;
+  payee?: string;
+  /** The registry's USDC for the network, to check the default asset rule. */
+  usdc?: string;
+}>;
+
+/** Why the lists forbid paying `subject`, or `undefined`. Deny is checked first. */
+export function listsReason(
+  policy: SpendingPolicy,
+  subject: PolicySubject,
+  normalise: NetworkNormaliser,
+): string | undefined {
+  const { allow = {}, deny = {} } = policy;
+  const { origin, network, asset, payee } = subject;
+  if (deny.origins?.some((e) => originMatches(e, origin))) return "origin_denied";
+  if (allow.origins && !allow.origins.some((e) => originMatches(e, origin))) return "origin_not_allowed";
+  if (network !== undefined) {
+    if (deny.networks && networkIn(deny.networks, network, normalise)) return "network_denied";
+    if (allow.networks && !networkIn(allow.networks, network, normalise)) return "network_not_allowed";
+  }
+  if (asset !== undefined) {
+    if (deny.assets?.some((a) => sameAddress(a, asset))) return "asset_denied";
+    if (allow.assets) {
+      if (!allow.assets.some((a) => sameAddress(a, asset))) return "asset_not_allowed";
+    } else if (subject.usdc === undefined || !sameAddress(subject.usdc, asset)) {
+      return "asset_not_usdc";
+    }
+  }
+  if (payee !== undefined) {
+    if (deny.payees?.some((p) => sameAddress(p, payee))) return "payee_denied";
+    if (allow.payees && !allow.payees.some((p) => sameAddress(p, payee))) return "payee_not_allowed";
+  }
+  return undefined;
+}

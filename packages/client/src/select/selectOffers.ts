@@ -1,0 +1,130 @@
+import type { DirectOffer, FacilitatorOffer, NetworkRegistry, Offer } from "@tollgate/shared";
+import type { OfferRejection, OfferSummary } from "../events.js";
+import type { BudgetTracker } from "../policy/budgets.js";
+import { listsReason, type SpendingPolicy } from "../policy/policy.js";
+import { networkMatches, type PayingWallet } from "../wallet.js";
+
+/** An offer the client can pay, with the wallet that pays it and what leaves the wallet. */
+export type Candidate = Readonly<{
+  offer: FacilitatorOffer | DirectOffer;
+  wallet: PayingWallet;
+  amount: bigint;
+}>;
+
+/** What selection made of a 402's offers: the payable ones, best first, and why each other one was dropped. */
+export type Selection = Readonly<{ candidates: readonly Candidate[]; rejected: readonly OfferRejection[] }>;
+
+/** A short, log-safe summary of an offer. */
+export function summarize(offer: Offer): OfferSummary {
+  if (offer.lane === "token") return { lane: "token", priority: offer.priority };
+  return {
+    lane: offer.lane,
+    network: offer.network,
+    amount: offer.amount,
+    asset: offer.asset,
+    payTo: offer.payTo,
+    priority: offer.priority,
+    ...(offer.lane === "facilitator" ? { x402Version: offer.x402Version } : {}),
+  };
+}
+
+/** One line naming an offer, for error contexts. */
+export function describeOffer(offer: OfferSummary): string {
+  if (offer.lane === "token") return "token";
+  const version = offer.x402Version === undefined ? "" : ` v${offer.x402Version}`;
+  return `${offer.lane}${version} ${offer.network} ${offer.amount} ${offer.asset} to ${offer.payTo}`;
+}
+
+function familyOf(network: string): "evm" | "svm" | undefined {
+  if (network.startsWith("eip155:")) return "evm";
+  if (network.startsWith("solana:")) return "svm";
+  return undefined;
+}
+
+/** Parameters of `selectOffers`. */
+export type SelectOffersParameters = Readonly<{
+  offers: readonly Offer[];
+  wallets: readonly PayingWallet[];
+  policy: SpendingPolicy;
+  maxPerRequest: bigint;
+  budgets: BudgetTracker;
+  /** The origin being paid. */
+  origin: string;
+  registry: Pick<NetworkRegistry, "find">;
+}>;
+
+/**
+ * Drops the offers no wallet can pay or the policy forbids, keeping a reason for each, and orders the rest:
+ * token lane first, then the server's priority, then the caller's preferred networks, then the order offered.
+ */
+export function selectOffers(parameters: SelectOffersParameters): Selection {
+  const { offers, wallets, policy, maxPerRequest, budgets, origin, registry } = parameters;
+  const normalise = (network: string) => registry.find(network)?.caip2 ?? network;
+  const prefer = (policy.preferNetworks ?? []).map(normalise);
+  const rejected: OfferRejection[] = [];
+  const ranked: { candidate: Candidate; index: number }[] = [];
+
+  for (const [index, offer] of offers.entries()) {
+    const reject = (reason: string) => rejected.push({ offer: summarize(offer), reason });
+    if (offer.lane === "token") {
+      reject("no_token_for_origin");
+      continue;
+    }
+    const family = familyOf(offer.network);
+    const direct = offer.lane === "direct";
+    const wallet = wallets.find(
+      (w) =>
+        w.family === family &&
+        (direct ? w.prepareDirectTransfer !== undefined : w.createExactPayment !== undefined) &&
+        (w.networks === undefined || w.networks.some((n) => networkMatches(n, offer.network))),
+    );
+    if (wallet === undefined) {
+      reject(family === undefined ? "network_unsupported" : "no_wallet_for_network");
+      continue;
+    }
+    const walletReason = direct ? wallet.checkDirectOffer?.(offer) : wallet.checkExactOffer?.(offer);
+    if (walletReason !== undefined) {
+      reject(walletReason);
+      continue;
+    }
+    const listReason = listsReason(
+      policy,
+      {
+        origin,
+        network: offer.network,
+        asset: offer.asset,
+        payee: offer.payTo,
+        ...(registry.find(offer.network)?.usdc ? { usdc: registry.find(offer.network)?.usdc?.address } : {}),
+      },
+      normalise,
+    );
+    if (listReason !== undefined) {
+      reject(listReason);
+      continue;
+    }
+    // A direct transfer sends at least the server's minimum (the surplus comes back as a token): that is what leaves.
+    const amount = direct && offer.minAmount > offer.amount ? offer.minAmount : offer.amount;
+    if (amount > maxPerRequest) {
+      reject("amount_exceeds_max");
+      continue;
+    }
+    const violation = budgets.check(amount, origin);
+    if (violation !== undefined) {
+      reject(`budget_exhausted:${violation.budget}`);
+      continue;
+    }
+    ranked.push({ candidate: { offer, wallet, amount }, index });
+  }
+
+  const preference = (offer: FacilitatorOffer | DirectOffer) => {
+    const i = prefer.indexOf(offer.network);
+    return i === -1 ? prefer.length : i;
+  };
+  ranked.sort(
+    (a, b) =>
+      a.candidate.offer.priority - b.candidate.offer.priority ||
+      preference(a.candidate.offer) - preference(b.candidate.offer) ||
+      a.index - b.index,
+  );
+  return { candidates: ranked.map((r) => r.candidate), rejected };
+}

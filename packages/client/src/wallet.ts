@@ -1,0 +1,101 @@
+import type { DirectOffer, FacilitatorOffer } from "@tollgate/shared";
+
+/** The chain families a wallet can pay on. */
+export type WalletFamily = "evm" | "svm";
+
+/** Parameters of `PayingWallet.createExactPayment`. */
+export type CreateExactPaymentParameters = Readonly<{
+  /** The facilitator-lane offer to pay, as read from the 402. */
+  offer: FacilitatorOffer;
+  /** The current time in Unix seconds (from the paying fetch's `now`). */
+  nowSeconds: number;
+  /** Aborts signing or any look-up the wallet makes. */
+  signal?: AbortSignal;
+}>;
+
+/** A signed facilitator-lane payment: the scheme's `payload`, ready to wrap in `PAYMENT-SIGNATURE` or `X-PAYMENT`. */
+export type ExactPayment = Readonly<{
+  /** The `payload` of the `exact` scheme: `{ signature, authorization }` (EVM) or `{ transaction }` (Solana). */
+  payload: Readonly<Record<string, unknown>>;
+  /** Unix seconds after which the proof can no longer settle (EVM `validBefore`); unknown when absent. */
+  validBefore?: number;
+  /** What identifies the proof on chain (EVM nonce, Solana message hash), for events and the ledger. */
+  claim: string;
+}>;
+
+/** Parameters of `PayingWallet.prepareDirectTransfer`. */
+export type PrepareDirectTransferParameters = Readonly<{
+  /** The direct-lane offer to pay. */
+  offer: DirectOffer;
+  /** What to transfer, atomic units: the price, or the offer's minimum when that is higher. */
+  amount: bigint;
+  /** `new URL(requestUrl).origin`, bound into the `X-PAYMENT-TX-SIG` message. */
+  origin: string;
+  signal?: AbortSignal;
+}>;
+
+/** A signed, not yet broadcast, direct transfer and its proof. */
+export type PreparedDirectTransfer = Readonly<{
+  /** `X-PAYMENT-TX`: the transaction hash (EVM, lowercase 0x) or signature (Solana, base58). */
+  tx: string;
+  /** `X-PAYMENT-CHAIN`: the canonical CAIP-2 id. */
+  network: string;
+  /** `X-PAYMENT-TX-SIG`: the binding signature of `directBindingMessage`, when the wallet can sign one. */
+  bindingSignature?: string;
+  /** The signed transaction, to broadcast (again, after a restart). */
+  raw: string;
+}>;
+
+/** Parameters of `PayingWallet.sendDirectTransfer`. */
+export type SendDirectTransferParameters = Readonly<{
+  network: string;
+  raw: string;
+  tx: string;
+  /** Confirmations to wait for before the proof is presented. */
+  confirmations: number;
+  signal?: AbortSignal;
+}>;
+
+/**
+ * A wallet the paying fetch can spend from: a minimal structural capability, so any signer of this shape works.
+ * Build one with `createEvmWallet` (`@tollgate/client/evm`) or `createSvmWallet` (`@tollgate/client/svm`).
+ */
+export type PayingWallet = Readonly<{
+  family: WalletFamily;
+  /** The payer's address (EVM 0x address, Solana base58 public key). */
+  address: string;
+  /**
+   * CAIP-2 networks this wallet pays on; `undefined` means every network of its family.
+   * Patterns such as `eip155:*` are allowed.
+   */
+  networks?: readonly string[];
+  /**
+   * Why this wallet cannot pay a facilitator-lane offer (a short snake_case reason), or `undefined` when it can.
+   * Called during selection, before any budget is reserved.
+   */
+  checkExactOffer?(offer: FacilitatorOffer): string | undefined;
+  /**
+   * Signs a facilitator-lane (`exact` scheme) payment for an offer that `checkExactOffer` accepted.
+   * @throws `CLIENT__WALLET_FAILED`
+   */
+  createExactPayment?(parameters: CreateExactPaymentParameters): Promise<ExactPayment>;
+  /** Why this wallet cannot pay a direct-lane offer, or `undefined` when it can. */
+  checkDirectOffer?(offer: DirectOffer): string | undefined;
+  /**
+   * Signs a direct transfer and its binding without broadcasting it, so that the proof is recorded first.
+   * @throws `CLIENT__WALLET_FAILED`
+   */
+  prepareDirectTransfer?(parameters: PrepareDirectTransferParameters): Promise<PreparedDirectTransfer>;
+  /**
+   * Broadcasts a prepared transfer (doing nothing if the chain already has it) and waits for its confirmations.
+   * @throws `CLIENT__WALLET_FAILED` (the transfer failed on chain), `CHAIN__CALL_FAILED` (the RPC failed)
+   */
+  sendDirectTransfer?(parameters: SendDirectTransferParameters): Promise<void>;
+}>;
+
+/** Whether a network id matches a pattern: equal, or `family:*`. */
+export function networkMatches(pattern: string, network: string): boolean {
+  if (pattern === network) return true;
+  if (pattern.endsWith(":*")) return network.startsWith(pattern.slice(0, -1));
+  return false;
+}

@@ -1,0 +1,152 @@
+import {
+  decodeHeaderJson,
+  encodeHeaderJson,
+  type PaymentRequirementsV2,
+  paymentPayloadV1Schema,
+  paymentPayloadV2Schema,
+} from "@tollgate/shared";
+import { verifyTypedData } from "viem";
+import { type Loopback, serveLoopback } from "./loopback.js";
+
+/** Base Sepolia's USDC, as the registry has it. */
+export const baseSepoliaUsdc = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
+export const payee = "0x00000000000000000000000000000000000000a1";
+
+/** A v2 requirement on Base Sepolia USDC. */
+export function requirement(overrides: Partial<PaymentRequirementsV2> = {}): PaymentRequirementsV2 {
+  return {
+    scheme: "exact",
+    network: "eip155:84532",
+    amount: "10000",
+    asset: baseSepoliaUsdc,
+    payTo: payee,
+    maxTimeoutSeconds: 60,
+    extra: { name: "USDC", version: "2" },
+    ...overrides,
+  };
+}
+
+/** A payment the fake API accepted: its decoded header, with the EIP-712 signature checked. */
+export type AcceptedPayment = Readonly<{
+  header: "PAYMENT-SIGNATURE" | "X-PAYMENT";
+  amount: bigint;
+  nonce: string;
+  idempotencyKey: string | null;
+  body: string;
+  payload: Record<string, unknown>;
+}>;
+
+/** A running fake paid API. */
+export type PaidApi = Loopback & Readonly<{ payments: AcceptedPayment[]; state: { unpaid: number } }>;
+
+/** Parameters of `startPaidApi`. */
+export type PaidApiParameters = Readonly<{
+  /** v2 requirements for the `PAYMENT-REQUIRED` header. @default [requirement()] */
+  accepts?: readonly unknown[];
+  /** A JSON body for the 402 (v1 or hybrid). @default {} */
+  body?: unknown;
+  /** Whether to send the v2 header. @default true */
+  header?: boolean;
+  /** Answer a paid request; default 200 with a PAYMENT-RESPONSE. */
+  onPaid?: (payment: AcceptedPayment, request: Request) => Response | Promise<Response>;
+}>;
+
+/**
+ * A paid API for client tests: answers 402 with the given offers, and accepts any proof whose EIP-3009 signature
+ * recovers to its `from` (it settles nothing; the end-to-end tests settle on anvil).
+ */
+export async function startPaidApi(parameters: PaidApiParameters = {}): Promise<PaidApi> {
+  const { accepts = [requirement()], body = {}, header = true, onPaid } = parameters;
+  const payments: AcceptedPayment[] = [];
+  const state = { unpaid: 0 };
+  const loopback = await serveLoopback(async (request) => {
+    const signature = request.headers.get("payment-signature");
+    const xPayment = request.headers.get("x-payment");
+    const text = await request.text();
+    if (signature === null && xPayment === null) {
+      state.unpaid += 1;
+      const headers = new Headers({ "content-type": "application/json" });
+      if (header) {
+        headers.set(
+          "PAYMENT-REQUIRED",
+          encodeHeaderJson({
+            header: "PAYMENT-REQUIRED",
+            value: { x402Version: 2, resource: { url: request.url }, accepts },
+          }),
+        );
+      }
+      return new Response(JSON.stringify(body), { status: 402, headers });
+    }
+    const name = signature !== null ? "PAYMENT-SIGNATURE" : "X-PAYMENT";
+    const json = decodeHeaderJson({ header: name, value: (signature ?? xPayment) as string });
+    const decoded =
+      name === "PAYMENT-SIGNATURE" ? paymentPayloadV2Schema.parse(json) : paymentPayloadV1Schema.parse(json);
+    const payload = decoded.payload as {
+      signature: `0x${string}`;
+      authorization: Record<string, string>;
+    };
+    const a = payload.authorization;
+    const accepted =
+      "accepted" in decoded ? (decoded.accepted as { extra: unknown; asset: string }) : undefined;
+    const extra = accepted
+      ? (accepted.extra as { name: string; version: string })
+      : { name: "USDC", version: "2" };
+    const asset = accepted ? accepted.asset : baseSepoliaUsdc;
+    const valid = await verifyTypedData({
+      address: a.from as `0x${string}`,
+      domain: {
+        name: extra.name,
+        version: extra.version,
+        chainId: 84532,
+        verifyingContract: asset as `0x${string}`,
+      },
+      types: {
+        TransferWithAuthorization: [
+          { name: "from", type: "address" },
+          { name: "to", type: "address" },
+          { name: "value", type: "uint256" },
+          { name: "validAfter", type: "uint256" },
+          { name: "validBefore", type: "uint256" },
+          { name: "nonce", type: "bytes32" },
+        ],
+      },
+      primaryType: "TransferWithAuthorization",
+      message: {
+        from: a.from as `0x${string}`,
+        to: a.to as `0x${string}`,
+        value: BigInt(a.value as string),
+        validAfter: BigInt(a.validAfter as string),
+        validBefore: BigInt(a.validBefore as string),
+        nonce: a.nonce as `0x${string}`,
+      },
+      signature: payload.signature,
+    });
+    if (!valid) return new Response("bad signature", { status: 400 });
+    const payment: AcceptedPayment = {
+      header: name,
+      amount: BigInt(a.value as string),
+      nonce: a.nonce as string,
+      idempotencyKey: request.headers.get("idempotency-key"),
+      body: text,
+      payload: payload as unknown as Record<string, unknown>,
+    };
+    payments.push(payment);
+    if (onPaid) return onPaid(payment, request);
+    return new Response(JSON.stringify({ paid: true }), {
+      status: 200,
+      headers: {
+        "content-type": "application/json",
+        "PAYMENT-RESPONSE": encodeHeaderJson({
+          header: "PAYMENT-RESPONSE",
+          value: {
+            success: true,
+            transaction: `0x${"ab".repeat(32)}`,
+            network: "eip155:84532",
+            payer: a.from,
+          },
+        }),
+      },
+    });
+  });
+  return { ...loopback, payments, state };
+}
