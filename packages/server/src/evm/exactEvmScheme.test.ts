@@ -258,7 +258,7 @@ describe("exact EVM facilitator on anvil", () => {
   });
 
   it("settles 10 different authorizations sent at once, each exactly once (one relayer account)", async () => {
-    const payers = [evmPayerAccounts[0], evmPayerAccounts[1], evmPayerAccounts[2]];
+    const payers = [evmPayerAccounts[0], evmPayerAccounts[1], evmPayerAccounts[2]] as const;
     const before = await Promise.all(payers.map((p) => evm.balanceOf(p.address)));
     const bodies = await Promise.all(
       Array.from({ length: 10 }, (_, i) => signAuthorization(payers[i % 3] ?? payers[0], 1_000n)),
