@@ -7,8 +7,8 @@ const conditions = process.env.TOLLGATE_TEST_BUILT === "1" ? [] : ["source"];
 export default defineConfig({
   test: {
     projects: [
-      "packages/*",
-      "examples/*",
+      "packages/*/vitest.config.ts",
+      "examples/*/vitest.config.ts",
       {
         resolve: { conditions },
         ssr: { resolve: { conditions, externalConditions: conditions } },

@@ -6,6 +6,8 @@ export default defineConfig({
     "facilitator/index": "src/facilitator/index.ts",
     "evm/index": "src/evm/index.ts",
     "svm/index": "src/svm/index.ts",
+    "express/index": "src/adapters/express.ts",
+    "hono/index": "src/adapters/hono.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

@@ -11,3 +11,56 @@ export {
   serveFetch,
   toWebRequest,
 } from "./adapters/node.js";
+export {
+  type PaywallListenerParameters,
+  paywallListener,
+  type RequestHeadParameters,
+  requestHead,
+} from "./adapters/paywallNode.js";
+export {
+  type CreatePaywallParameters,
+  createPaywall,
+  type Decision,
+  type DirectLaneConfig,
+  type DirectNetworkConfig,
+  type FetchHandler,
+  type HandleOptions,
+  type LaneSwitches,
+  type Payees,
+  type Paywall,
+  type RouteConfig,
+  type RouteContext,
+  type TokenLaneConfig,
+} from "./paywall.js";
+export { type PayaiFacilitatorParameters, payaiFacilitator, payaiFacilitatorUrl } from "./presets/payai.js";
+export { type PathFormsParameters, pathForms } from "./routes/normalisePath.js";
+export { type CreateMemoryStoreParameters, createMemoryStore, type MemoryStore } from "./store/memory.js";
+export type {
+  Claim,
+  ClaimResult,
+  ClaimState,
+  DebitResult,
+  Store,
+  StoredResponse,
+  StoreRecord,
+  TokenBalance,
+} from "./store/store.js";
+export type { DirectChain, DirectTransaction, DirectTransfer } from "./verify/direct/directChain.js";
+export type { SettlementCheck } from "./verify/facilitator/facilitatorLane.js";
+export type {
+  FacilitatorEndpointName,
+  FacilitatorOption,
+  InProcessFacilitator,
+} from "./verify/fallback/facilitators.js";
+export {
+  type ClosableTransport,
+  type CreateFetchTransportParameters,
+  type CreateUndiciTransportParameters,
+  createFetchTransport,
+  createUndiciTransport,
+  type FacilitatorTransport,
+  type TransportRequest,
+  type TransportResult,
+} from "./verify/fallback/transport.js";
+export type { PaywallEvent } from "./verify/laneContext.js";
+export type { IssuedToken } from "./verify/prepaidTokens.js";

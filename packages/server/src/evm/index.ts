@@ -7,6 +7,16 @@ export {
   type TransferLog,
   type TransferWithAuthorizationCall,
 } from "./evmChain.js";
+export {
+  type CreateEvmDirectChainParameters,
+  createEvmDirectChain,
+  type EvmDirectReader,
+} from "./evmDirectChain.js";
 export { type CreateExactEvmSchemeParameters, createExactEvmScheme } from "./exactEvmScheme.js";
 export { nativeRecoveryAvailable, recoverSigner } from "./recoverSigner.js";
+export {
+  type AuthorizationStateReader,
+  type CreateEvmSettlementCheckParameters,
+  createEvmSettlementCheck,
+} from "./settlementCheck.js";
 export { eip3009Abi, transferWithAuthorizationTypes } from "./usdcAbi.js";

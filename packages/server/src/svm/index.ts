@@ -10,3 +10,12 @@ export {
   type SolanaSignatureStatus,
   type SolanaSimulation,
 } from "./solanaChain.js";
+export {
+  type CreateConnectionTransactionReaderParameters,
+  type CreateSvmDirectChainParameters,
+  createConnectionTransactionReader,
+  createSvmDirectChain,
+  type SolanaTokenBalance,
+  type SolanaTransactionReader,
+  type SolanaTransferView,
+} from "./svmDirectChain.js";

@@ -1,0 +1,1 @@
+export { type Agent, type AgentCall, type CreateAgentParameters, createAgent } from "./agent.js";

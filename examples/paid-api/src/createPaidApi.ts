@@ -1,0 +1,165 @@
+import {
+  createPaywall,
+  type DirectChain,
+  type InProcessFacilitator,
+  type Paywall,
+  type PaywallEvent,
+} from "@tollgate/server";
+import { createNetworkRegistry, formatUsd } from "@tollgate/shared";
+import type { PaidApiConfig } from "./config.js";
+
+/** The chains the reference server reads direct transfers from, built from RPC URLs or injected by tests. */
+export type PaidApiChains = Readonly<{ base?: DirectChain; ethereum?: DirectChain; solana?: DirectChain }>;
+
+/** One payment the server took, as its operator sees it. */
+export type PaymentRecord = Readonly<{
+  at: number;
+  route: string;
+  lane: string;
+  network: string;
+  amount: bigint;
+  payer: string;
+  transaction: string;
+  facilitator: string;
+}>;
+
+/** Parameters of `createPaidApi`. */
+export type CreatePaidApiParameters = Readonly<{
+  config: PaidApiConfig;
+  /** Where the direct lane reads transfers; a chain listed in `X402_DIRECT_CHAINS` must be here. */
+  chains: PaidApiChains;
+  /** Our own facilitator as the last resort (`createFacilitator` with the self-settle keys). */
+  selfSettle?: InProcessFacilitator;
+  /** Extra headers for PayAI's calls (its API-key JWT), by endpoint. */
+  payaiHeaders?: (endpoint: "verify" | "settle" | "supported") => Promise<Record<string, string>>;
+  /** @default Date.now */
+  now?: () => number;
+  /** Sees every paywall event. */
+  onEvent?: (event: PaywallEvent) => void;
+}>;
+
+/** The reference paid API: a Web handler, its paywall, and the payments it took. */
+export type PaidApi = Readonly<{
+  fetch: (request: Request) => Promise<Response>;
+  paywall: Paywall;
+  /** Every payment taken since start, oldest first. */
+  payments(): readonly PaymentRecord[];
+}>;
+
+const routes = {
+  "GET /v1/search": { price: "$0.01", description: "Search the catalogue", mimeType: "application/json" },
+  "GET /v1/report": { price: "$0.02", description: "A generated report", mimeType: "application/json" },
+} as const;
+
+/**
+ * Builds the reference server of the seed deployment from its configuration: two paid endpoints ($0.01 and
+ * $0.02) behind a hybrid paywall with PayAI first (then `X402_FACILITATOR_URLS`, then self-settlement), the
+ * direct lane on Base, Ethereum and Solana, and prepaid tokens; `/health` is free.
+ *
+ * @example
+ * ```ts
+ * import { createPaidApi, loadConfig } from "paid-api";
+ * const api = createPaidApi({ config: loadConfig(process.env), chains });
+ * const response = await api.fetch(new Request("http://127.0.0.1:4020/v1/search?q=x402"));
+ * ```
+ */
+export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
+  const { config, chains, selfSettle, payaiHeaders, now = Date.now, onEvent } = parameters;
+  const registry = createNetworkRegistry();
+  const base = registry.get(config.X402_BASE_NETWORK);
+  const solana = registry.get(config.X402_SOLANA_NETWORK);
+  const payments: PaymentRecord[] = [];
+
+  const facilitators = [
+    ...(config.X402_PAYAI_ENABLED
+      ? [
+          {
+            url: config.X402_PAYAI_FACILITATOR_URL,
+            name: "PayAI Network",
+            ...(payaiHeaders ? { headers: payaiHeaders } : {}),
+          },
+        ]
+      : []),
+    ...config.X402_FACILITATOR_URLS.map((url) => ({ url })),
+  ];
+
+  const payTo: Record<string, string> = {};
+  if (config.X402_PAYAI_MERCHANT_ADDRESS) payTo[base.caip2] = config.X402_PAYAI_MERCHANT_ADDRESS;
+  if (config.X402_SOLANA_PAYMENT_ADDRESS) payTo[solana.caip2] = config.X402_SOLANA_PAYMENT_ADDRESS;
+
+  const directNetworks = config.X402_DIRECT_ENABLED
+    ? config.X402_DIRECT_CHAINS.map((name) => {
+        const chain = chains[name];
+        if (!chain) throw new Error(`X402_DIRECT_CHAINS lists ${name}, but no chain access was built for it`);
+        const settings = {
+          base: { payTo: config.X402_BASE_PAYMENT_ADDRESS, confirmations: config.X402_BASE_CONFIRMATIONS },
+          ethereum: {
+            payTo: config.X402_ETHEREUM_PAYMENT_ADDRESS,
+            confirmations: config.X402_ETHEREUM_CONFIRMATIONS,
+          },
+          solana: { payTo: config.X402_SOLANA_PAYMENT_ADDRESS, confirmations: 1 },
+        }[name];
+        return {
+          chain,
+          payTo: settings.payTo ?? "",
+          confirmations: settings.confirmations,
+          maxAgeSeconds: config.X402_MAX_TX_AGE_SECONDS,
+        };
+      })
+    : [];
+
+  const paywall = createPaywall({
+    routes,
+    networks: Object.keys(payTo),
+    payTo,
+    facilitators,
+    ...(selfSettle ? { selfSettle } : {}),
+    ...(directNetworks.length > 0
+      ? {
+          direct: {
+            networks: directNetworks,
+            minAmount: formatUsd(config.X402_MIN_DIRECT_PAYMENT_USD),
+            ...(config.X402_PUBLIC_ORIGINS.length > 0 ? { origins: config.X402_PUBLIC_ORIGINS } : {}),
+          },
+        }
+      : {}),
+    tokens: { enabled: config.X402_TOKENS_ENABLED },
+    lanes: {
+      facilitator: config.X402_USE_UNIFIED_GATEWAY,
+      direct: config.X402_DIRECT_ENABLED,
+      token: config.X402_TOKENS_ENABLED,
+    },
+    registry,
+    now,
+    onEvent: (event) => {
+      if (event.type === "paid") {
+        payments.push({
+          at: now(),
+          route: event.route,
+          lane: event.lane,
+          network: event.network ?? "",
+          amount: event.amount,
+          payer: event.payer ?? "",
+          transaction: event.transaction ?? "",
+          facilitator: event.facilitator ?? "",
+        });
+      }
+      onEvent?.(event);
+    },
+  });
+
+  const app = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const json = (body: unknown) => Response.json(body, { headers: { "cache-control": "no-store" } });
+    if (url.pathname === "/health") return json({ ok: true });
+    if (url.pathname === "/v1/search") {
+      const q = url.searchParams.get("q") ?? "";
+      return json({ query: q, results: [`${q} — result 1`, `${q} — result 2`] });
+    }
+    if (url.pathname === "/v1/report")
+      return json({ report: "All systems paid.", generatedAt: new Date(now()).toISOString() });
+    return Response.json({ error: "not_found" }, { status: 404 });
+  };
+
+  return Object.freeze({ fetch: paywall.fetch(app), paywall, payments: () => [...payments] });
+}

@@ -1,0 +1,8 @@
+export { loadConfig, type PaidApiConfig } from "./config.js";
+export {
+  type CreatePaidApiParameters,
+  createPaidApi,
+  type PaidApi,
+  type PaidApiChains,
+  type PaymentRecord,
+} from "./createPaidApi.js";

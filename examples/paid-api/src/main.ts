@@ -1,0 +1,128 @@
+/**
+ * Starts the reference paid API from the environment (see `.env.example`): validates every variable first and
+ * refuses to start, naming each bad one; then builds chain access from the RPC URLs and serves on node:http.
+ */
+import { Connection, Keypair } from "@solana/web3.js";
+import { serveFetch } from "@tollgate/server";
+import { createEvmDirectChain, createExactEvmScheme, createViemEvmChain } from "@tollgate/server/evm";
+import { createFacilitator, type FacilitatorScheme } from "@tollgate/server/facilitator";
+import {
+  createConnectionSolanaChain,
+  createConnectionTransactionReader,
+  createExactSvmScheme,
+  createSvmDirectChain,
+} from "@tollgate/server/svm";
+import { createNetworkRegistry, isTollgateError } from "@tollgate/shared";
+import { type Chain, createPublicClient, createWalletClient, http } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { base, baseSepolia, mainnet } from "viem/chains";
+import { loadConfig, type PaidApiConfig } from "./config.js";
+import { createPaidApi, type PaidApiChains } from "./createPaidApi.js";
+
+function chainsOf(config: PaidApiConfig): PaidApiChains {
+  const registry = createNetworkRegistry();
+  const baseChain: Chain = config.X402_BASE_NETWORK === "base" ? base : baseSepolia;
+  const wanted = new Set(config.X402_DIRECT_ENABLED ? config.X402_DIRECT_CHAINS : []);
+  return {
+    ...(wanted.has("base")
+      ? {
+          base: createEvmDirectChain({
+            publicClient: createPublicClient({ chain: baseChain, transport: http(config.X402_BASE_RPC_URL) }),
+          }),
+        }
+      : {}),
+    ...(wanted.has("ethereum")
+      ? {
+          ethereum: createEvmDirectChain({
+            publicClient: createPublicClient({
+              chain: mainnet,
+              transport: http(config.X402_ETHEREUM_RPC_URL),
+            }),
+          }),
+        }
+      : {}),
+    ...(wanted.has("solana")
+      ? {
+          solana: createSvmDirectChain({
+            network: registry.get(config.X402_SOLANA_NETWORK).caip2,
+            read: createConnectionTransactionReader({
+              connection: new Connection(config.X402_SOLANA_RPC_URL, "confirmed"),
+              commitment: config.X402_SOLANA_CONFIRMATIONS === "finalized" ? "finalized" : "confirmed",
+            }),
+          }),
+        }
+      : {}),
+  };
+}
+
+function selfSettleOf(config: PaidApiConfig) {
+  if (!config.X402_SELF_SETTLE_PRIVATE_KEY) return undefined;
+  const chain: Chain = config.X402_BASE_NETWORK === "base" ? base : baseSepolia;
+  const transport = http(config.X402_BASE_RPC_URL);
+  const schemes: FacilitatorScheme[] = [
+    createExactEvmScheme({
+      chains: [
+        createViemEvmChain({
+          publicClient: createPublicClient({ chain, transport }),
+          walletClient: createWalletClient({
+            chain,
+            transport,
+            account: privateKeyToAccount(config.X402_SELF_SETTLE_PRIVATE_KEY as `0x${string}`),
+          }),
+        }),
+      ],
+    }),
+  ];
+  if (config.X402_SELF_SETTLE_SOLANA_PRIVATE_KEY) {
+    const network = createNetworkRegistry().get(config.X402_SOLANA_NETWORK).caip2;
+    schemes.push(
+      createExactSvmScheme({
+        chains: [
+          createConnectionSolanaChain({
+            connection: new Connection(config.X402_SOLANA_RPC_URL, "confirmed"),
+            network,
+            feePayer: Keypair.fromSecretKey(decodeBase58(config.X402_SELF_SETTLE_SOLANA_PRIVATE_KEY)),
+          }),
+        ],
+      }),
+    );
+  }
+  return createFacilitator({ schemes });
+}
+
+/** Decodes a base58 secret key (the format Solana wallets export). */
+function decodeBase58(value: string): Uint8Array {
+  const alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  let n = 0n;
+  for (const c of value) n = n * 58n + BigInt(alphabet.indexOf(c));
+  const bytes: number[] = [];
+  for (; n > 0n; n >>= 8n) bytes.unshift(Number(n & 0xffn));
+  for (const c of value) {
+    if (c !== "1") break;
+    bytes.unshift(0);
+  }
+  return Uint8Array.from(bytes);
+}
+
+async function main(): Promise<void> {
+  let config: PaidApiConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (isTollgateError(error, "SERVER__INVALID_CONFIG")) {
+      process.stderr.write(`paid-api: refusing to start. ${error.context.reason}\n`);
+      process.stderr.write(`paid-api: fix ${error.context.option} (see examples/paid-api/.env.example)\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const selfSettle = selfSettleOf(config);
+  const api = createPaidApi({ config, chains: chainsOf(config), ...(selfSettle ? { selfSettle } : {}) });
+  const served = await serveFetch({ fetch: api.fetch, port: config.PORT, host: config.HOST });
+  process.stdout.write(`paid-api listening at ${served.url}\n`);
+  const stop = () => void served.close().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+void main();

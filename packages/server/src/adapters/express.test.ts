@@ -1,0 +1,195 @@
+import { request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import { evmPayerAccounts, type EvmChain as TestEvmChain } from "@tollgate/testing";
+import express from "express";
+import fc from "fast-check";
+import { createWalletClient, http } from "viem";
+import { baseSepolia } from "viem/chains";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { wrapFetchWithPayment as wrapFetchV1 } from "x402-fetch";
+import {
+  acceptingFacilitator,
+  closeAll,
+  ourFacilitator,
+  payee,
+  paymentRequiredOf,
+  receiptOf,
+  serve,
+  startChain,
+  unsignedPayment,
+} from "../../test/fixtures.js";
+import { createPaywall, type Paywall } from "../paywall.js";
+import { paywallMiddleware } from "./express.js";
+
+let evm: TestEvmChain;
+const closers: { close(): unknown }[] = [];
+const secret = "the protected answer";
+
+beforeAll(async () => {
+  evm = await startChain();
+});
+afterAll(async () => {
+  for (const c of closers) await c.close();
+  await closeAll();
+  await evm?.stop();
+});
+
+async function expressApp(facilitatorUrl: string): Promise<{ url: string; paywall: Paywall }> {
+  const paywall = createPaywall({
+    routes: {
+      "GET /paid": "$0.01",
+      "POST /items/:id": "$0.02",
+      "/files/*": "$0.01",
+      "GET /fails": "$0.01",
+      "GET /api/inner": "$0.01",
+    },
+    networks: ["base-sepolia"],
+    payTo: payee,
+    facilitators: [{ url: facilitatorUrl }],
+  });
+  closers.push(paywall);
+  const app = express();
+  // Mounted inside a router: the paywall still prices the full path (req.originalUrl).
+  const api = express.Router();
+  api.use(paywallMiddleware({ paywall }));
+  api.get("/inner", (_req, res) => {
+    res.send(secret);
+  });
+  app.use("/api", api);
+  app.use(paywallMiddleware({ paywall }));
+  app.get("/paid", (_req, res) => {
+    res.setHeader("x-handler", "yes");
+    res.json({ secret });
+  });
+  app.post("/items/:id", express.json(), (req, res) => {
+    res.json({ id: req.params.id, body: req.body, secret });
+  });
+  app.all("/files/{*rest}", (_req, res) => {
+    res.send(secret);
+  });
+  app.get("/fails", (_req, _res) => {
+    throw new Error("handler broke");
+  });
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  closers.push({ close: () => server.close() });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paywall };
+}
+
+async function pay(url: string, init: RequestInit = {}) {
+  const requirement = paymentRequiredOf(await fetch(url, init)).accepts[0];
+  if (!requirement) throw new Error("no requirement");
+  const headers = new Headers(init.headers);
+  headers.set("payment-signature", unsignedPayment(requirement));
+  return fetch(url, { ...init, headers });
+}
+
+/** Sends a raw request target, as a client that does not normalise URLs would. */
+function rawGet(url: string, target: string, method = "GET"): Promise<{ status: number; body: string }> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path: target, method }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("paywallMiddleware (Express 5)", () => {
+  it("is paid by x402-fetch 1.2.0 through our facilitator, on anvil", async () => {
+    const facilitator = await serve(ourFacilitator(evm).fetch);
+    const { url } = await expressApp(facilitator.url);
+    const payer = evmPayerAccounts[0];
+    const wallet = createWalletClient({ account: payer, chain: baseSepolia, transport: http(evm.rpcUrl) });
+    const payingFetch = wrapFetchV1(fetch, wallet as unknown as Parameters<typeof wrapFetchV1>[1]);
+    const before = await evm.balanceOf(payer.address);
+    const response = await payingFetch(`${url}/paid`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-handler")).toBe("yes");
+    expect(await response.json()).toEqual({ secret });
+    expect(receiptOf(response, "x-payment-response")).toMatchObject({ success: true });
+    expect(await evm.balanceOf(payer.address)).toBe(before - 10_000n);
+  });
+
+  it("leaves the body to the app's parsers, prices mounted routers by their full path, passes free routes", async () => {
+    const facilitator = await acceptingFacilitator();
+    const { url } = await expressApp(facilitator.url);
+    const item = await pay(`${url}/items/7`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ n: 1 }),
+    });
+    expect(item.status).toBe(200);
+    expect(await item.json()).toEqual({ id: "7", body: { n: 1 }, secret });
+    expect((await fetch(`${url}/api/inner`)).status).toBe(402);
+    const inner = await pay(`${url}/api/inner`);
+    expect(await inner.text()).toBe(secret);
+    expect((await fetch(`${url}/nothing-here`)).status).toBe(404);
+  });
+
+  it("does not charge when the handler throws, and never leaks a body when settlement fails", async () => {
+    const accepting = await acceptingFacilitator();
+    const { url } = await expressApp(accepting.url);
+    const failed = await pay(`${url}/fails`);
+    expect(failed.status).toBe(500);
+    expect(accepting.calls).not.toContain("/settle");
+
+    const refusing = await acceptingFacilitator({
+      success: false,
+      errorReason: "invalid_payload",
+      transaction: "",
+      network: "",
+    });
+    const other = await expressApp(refusing.url);
+    const refused = await pay(`${other.url}/paid`);
+    expect(refused.status).toBe(402);
+    expect(refused.headers.get("x-handler")).toBeNull();
+    expect(await refused.text()).not.toContain(secret);
+  });
+
+  it("never lets a raw request target reach a paid Express route unpaid (fast-check)", async () => {
+    const facilitator = await acceptingFacilitator();
+    const { url } = await expressApp(facilitator.url);
+    const segment = fc.constantFrom(
+      "paid",
+      "PAID",
+      "%70aid",
+      "Paid",
+      "items",
+      "7",
+      "files",
+      "api",
+      "inner",
+      "..",
+      ".",
+      "",
+      "%2e%2e",
+      "%2F",
+      "%252F",
+      "x",
+      ";a",
+      "%00",
+      "paid%20",
+    );
+    const target = fc
+      .tuple(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.constantFrom("", "/", "?q=1", "#f", "//"))
+      .map(([parts, tail]) => `/${parts.join("/")}${tail}`);
+    await fc.assert(
+      fc.asyncProperty(target, fc.constantFrom("GET", "POST", "HEAD", "PUT"), async (path, method) => {
+        let response: { status: number; body: string };
+        try {
+          response = await rawGet(url, path, method);
+        } catch {
+          return; // A target node's client refuses to send.
+        }
+        expect(response.status).not.toBe(500);
+        expect(response.body).not.toContain(secret);
+      }),
+      { numRuns: 400 },
+    );
+    expect(facilitator.calls.filter((c) => c !== "/supported")).toEqual([]);
+  });
+});

@@ -1,0 +1,148 @@
+import { createTransferCheckedInstruction } from "@solana/spl-token";
+import { ComputeBudgetProgram, TransactionMessage, VersionedTransaction } from "@solana/web3.js";
+import { encodeHeaderJson, type PaymentRequirementsV2 } from "@tollgate/shared";
+import {
+  createBankSolanaChain,
+  type SolanaBank,
+  startSolanaBank,
+  svmPayeeKeypairs,
+  svmPayerKeypairs,
+} from "@tollgate/testing";
+import { beforeAll, describe, expect, it } from "vitest";
+import { paymentRequiredOf, receiptOf } from "../test/fixtures.js";
+import { createFacilitator, type Facilitator } from "./facilitator/createFacilitator.js";
+import { createPaywall } from "./paywall.js";
+import { createExactSvmScheme } from "./svm/exactSvmScheme.js";
+
+/**
+ * The facilitator lane on Solana: the 402 names the fee payer from our facilitator's `/supported`, the client
+ * signs an SPL transfer with that fee payer's slot empty, and the paywall settles it through our facilitator
+ * (in process, over the Solana bank): the payee's balance moves once, and the same transaction is a replay.
+ */
+let bank: SolanaBank;
+let facilitator: Facilitator;
+const payer = svmPayerKeypairs[1];
+const payee = svmPayeeKeypairs[1].publicKey;
+let unique = 0;
+
+beforeAll(async () => {
+  bank = await startSolanaBank();
+  facilitator = createFacilitator({
+    schemes: [createExactSvmScheme({ chains: [createBankSolanaChain({ bank })] })],
+  });
+});
+
+/** What a v2 client sends for a Solana requirement: a transfer signed by the payer, fee payer's slot empty. */
+async function solanaPayment(requirement: PaymentRequirementsV2): Promise<string> {
+  const { blockhash } = await bank.latestBlockhash();
+  const feePayer = requirement.extra?.feePayer;
+  if (typeof feePayer !== "string") throw new Error("no fee payer in the requirement");
+  const message = new TransactionMessage({
+    payerKey: bank.feePayer.publicKey,
+    recentBlockhash: blockhash,
+    instructions: [
+      ComputeBudgetProgram.setComputeUnitLimit({ units: 20_000 + ++unique }),
+      ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 1 }),
+      createTransferCheckedInstruction(
+        bank.associatedTokenAddress(payer.publicKey),
+        bank.mint,
+        bank.associatedTokenAddress(requirement.payTo),
+        payer.publicKey,
+        BigInt(requirement.amount),
+        bank.decimals,
+      ),
+    ],
+  }).compileToV0Message();
+  expect(bank.feePayer.publicKey.toBase58()).toBe(feePayer);
+  const transaction = new VersionedTransaction(message);
+  transaction.sign([payer]);
+  return encodeHeaderJson({
+    header: "PAYMENT-SIGNATURE",
+    value: {
+      x402Version: 2,
+      accepted: requirement,
+      payload: { transaction: Buffer.from(transaction.serialize()).toString("base64") },
+    },
+  });
+}
+
+describe("the facilitator lane on Solana (bank)", () => {
+  it("offers the fee payer from /supported, settles through our facilitator once, and refuses the replay", async () => {
+    const paywall = createPaywall({
+      routes: { "GET /paid": "$0.01" },
+      networks: ["solana-devnet"],
+      payTo: { "solana-devnet": payee.toBase58() },
+      selfSettle: facilitator,
+    });
+    await paywall.ready();
+    const app = paywall.fetch(() => Response.json({ content: "paid" }));
+
+    const required = paymentRequiredOf(await app(new Request("http://api.test/paid")));
+    const requirement = required.accepts[0];
+    expect(requirement).toMatchObject({
+      network: "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+      amount: "10000",
+      asset: bank.mint.toBase58(),
+      payTo: payee.toBase58(),
+      extra: { feePayer: bank.feePayer.publicKey.toBase58() },
+    });
+    if (!requirement) throw new Error("no requirement");
+
+    const before = { payer: await bank.tokenBalance(payer.publicKey), payee: await bank.tokenBalance(payee) };
+    const header = await solanaPayment(requirement);
+    const paid = await app(new Request("http://api.test/paid", { headers: { "payment-signature": header } }));
+    expect(paid.status).toBe(200);
+    expect(await paid.json()).toEqual({ content: "paid" });
+    expect(receiptOf(paid)).toMatchObject({
+      success: true,
+      network: "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+    });
+    expect(await bank.tokenBalance(payer.publicKey)).toBe(before.payer - 10_000n);
+    expect(await bank.tokenBalance(payee)).toBe(before.payee + 10_000n);
+
+    const replay = await app(
+      new Request("http://api.test/paid", { headers: { "payment-signature": header } }),
+    );
+    expect(replay.status).toBe(402);
+    expect(((await replay.json()) as { error: string }).error).toBe("replayed_payment");
+    expect(await bank.tokenBalance(payee)).toBe(before.payee + 10_000n);
+  });
+
+  it("sends a Solana payment to no facilitator that has not named its fee payer", async () => {
+    const calls: string[] = [];
+    const paywall = createPaywall({
+      routes: { "GET /paid": "$0.01" },
+      networks: ["solana-devnet"],
+      payTo: { "solana-devnet": payee.toBase58() },
+      // A facilitator whose /supported is unreadable comes first: it must not get the bound payload.
+      facilitators: [{ url: "http://127.0.0.1:9", name: "unreadable", verifyTimeoutMs: 200 }],
+      selfSettle: {
+        verify: (body) => {
+          calls.push("self:verify");
+          return facilitator.verify(body);
+        },
+        settle: (body) => {
+          calls.push("self:settle");
+          return facilitator.settle(body);
+        },
+        supported: () => facilitator.supported(),
+      },
+      onEvent: (event) => {
+        if (event.type === "facilitator_call" && event.endpoint !== "supported")
+          calls.push(event.facilitator);
+      },
+    });
+    await paywall.ready();
+    const app = paywall.fetch(() => Response.json({ content: "paid" }));
+    const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
+    if (!requirement) throw new Error("no requirement");
+    const paid = await app(
+      new Request("http://api.test/paid", {
+        headers: { "payment-signature": await solanaPayment(requirement) },
+      }),
+    );
+    expect(paid.status).toBe(200);
+    expect(calls).toEqual(["self:verify", "self", "self:settle", "self"]);
+    await paywall.close();
+  });
+});

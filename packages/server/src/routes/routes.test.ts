@@ -1,0 +1,86 @@
+import { isTollgateError } from "@tollgate/shared";
+import { describe, expect, it } from "vitest";
+import { compileRoutes, matchRoute, requestMethods } from "./compileRoutes.js";
+import { pathForms } from "./normalisePath.js";
+
+const routes = compileRoutes([
+  ["GET /v1/search", "search"],
+  ["POST /v1/items/:id", "item"],
+  ["GET /files/*", "files"],
+  ["/any/*/meta", "any"],
+]);
+
+function match(method: string, path: string, headers: Record<string, string> = {}) {
+  const h = new Headers(headers);
+  return matchRoute(routes, { methods: requestMethods(method, h), pathname: path });
+}
+
+describe("pathForms", () => {
+  it.each([
+    ["/v1/search", ["/v1/search"]],
+    ["/v1//search/", ["/v1/search"]],
+    ["//v1///search//", ["/v1/search"]],
+    ["/v1/./x/../search", ["/v1/search", "/v1/./x/../search"]],
+    ["/v1/%73earch", ["/v1/%73earch", "/v1/search"]],
+    ["/v1%2Fsearch", ["/v1%2Fsearch", "/v1/search"]],
+    ["/v1/x/%2e%2e/search", ["/v1/x/%2e%2e/search", "/v1/search", "/v1/x/../search"]],
+    ["/v1%252Fsearch", ["/v1%252Fsearch", "/v1%2Fsearch", "/v1/search"]],
+    ["/v1\\search", ["/v1/search"]],
+    ["/../../etc", ["/etc", "/../../etc"]],
+    ["/%zz/%", ["/%zz/%"]],
+  ])("%s → %j", (pathname, forms) => {
+    expect([...pathForms({ pathname })].sort()).toEqual([...forms].sort());
+  });
+
+  it("adds the forms of the raw request target, which the URL parser may have resolved away", () => {
+    const forms = pathForms({ pathname: "/7", target: "/files/%2e%2e/7?x=1#y" });
+    expect(forms).toContain("/7");
+    expect(forms).toContain("/files/%2e%2e/7");
+    expect(forms).toContain("/files/../7");
+    expect(pathForms({ pathname: "/paid", target: "http://other.example/PAID/?q" })).toContain("/PAID");
+  });
+});
+
+describe("matchRoute", () => {
+  it("matches literal, parameter and wildcard segments, case-insensitively", () => {
+    expect(match("GET", "/v1/search")?.value).toBe("search");
+    expect(match("GET", "/V1/SEARCH/")?.value).toBe("search");
+    expect(match("POST", "/v1/items/AbC")).toMatchObject({ value: "item", params: { id: "AbC" } });
+    expect(match("GET", "/files/a/b/c")).toMatchObject({ value: "files", params: { "*": "a/b/c" } });
+    expect(match("GET", "/files")).toMatchObject({ value: "files", params: { "*": "" } });
+    expect(match("PUT", "/any/x/meta")?.value).toBe("any");
+    expect(match("GET", "/any/x/y/meta")).toBeUndefined();
+  });
+
+  it("does not let encoding, dots, slashes or case bypass a price", () => {
+    for (const path of [
+      "/v1/%73earch",
+      "/v1%2fsearch",
+      "/v1/x/%2e%2e/search",
+      "/v1%252Fsearch",
+      "//V1//Search//",
+    ]) {
+      expect(match("GET", path)?.value, path).toBe("search");
+    }
+  });
+
+  it("routes HEAD as GET, honours method-override headers, and prices every method of method-less routes", () => {
+    expect(match("HEAD", "/v1/search")?.value).toBe("search");
+    expect(match("GET", "/v1/items/1")).toBeUndefined();
+    expect(match("GET", "/v1/items/1", { "x-http-method-override": "POST" })?.value).toBe("item");
+    expect(match("OPTIONS", "/any/x/meta")?.value).toBe("any");
+    expect(match("POST", "/v1/search")).toBeUndefined();
+  });
+
+  it("refuses malformed patterns", () => {
+    for (const pattern of ["GET v1", "G3T /x", "GET /a/../b", "GET /a/:"]) {
+      let error: unknown;
+      try {
+        compileRoutes([[pattern, 1]]);
+      } catch (e) {
+        error = e;
+      }
+      expect(isTollgateError(error, "SERVER__INVALID_CONFIG"), pattern).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { createMemoryStore } from "./memory.js";
+
+const claim = (owner: string) => ({ state: "pending" as const, owner, proofHash: "p" });
+
+describe("createMemoryStore", () => {
+  it("gives a claim to exactly one of many concurrent callers", async () => {
+    const store = createMemoryStore();
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => store.claim({ key: "k", claim: claim(`r${i}`) })),
+    );
+    expect(results.filter((r) => r.claimed)).toHaveLength(1);
+    expect(results.find((r) => !r.claimed)).toMatchObject({ existing: { owner: "r0", state: "pending" } });
+  });
+
+  it("moves, hands over and releases claims only for their owner and state", async () => {
+    const store = createMemoryStore();
+    await store.claim({ key: "k", claim: claim("a") });
+    expect(await store.transitionClaim({ key: "k", from: ["pending"], to: "settled", owner: "b" })).toBe(
+      false,
+    );
+    expect(
+      await store.transitionClaim({ key: "k", from: ["pending"], to: "pending_settlement", owner: "a" }),
+    ).toBe(true);
+    expect(
+      await store.transitionClaim({ key: "k", from: ["pending_settlement"], to: "pending", newOwner: "b" }),
+    ).toBe(true);
+    await store.releaseClaim({ key: "k", owner: "a" });
+    expect(await store.getClaim("k")).toMatchObject({ owner: "b", state: "pending" });
+    await store.releaseClaim({ key: "k", owner: "b" });
+    expect(await store.getClaim("k")).toBeUndefined();
+  });
+
+  it("forgets claims and responses when they expire", async () => {
+    let now = 1_000_000;
+    const store = createMemoryStore({ now: () => now });
+    await store.claim({ key: "k", claim: claim("a"), expiresAt: 1_010 });
+    await store.putResponse({
+      key: "r",
+      response: { proofHash: "p", status: 200, headers: [], body: new Uint8Array([1]) },
+      expiresAt: 1_010,
+    });
+    expect((await store.claim({ key: "k", claim: claim("b") })).claimed).toBe(false);
+    expect(await store.getResponse("r")).toBeDefined();
+    now = 1_010_000;
+    expect((await store.claim({ key: "k", claim: claim("b") })).claimed).toBe(true);
+    expect(await store.getResponse("r")).toBeUndefined();
+  });
+
+  it("debits all or nothing, never below zero, once per operation key, and refunds", async () => {
+    const store = createMemoryStore();
+    await store.credit({ tokenHash: "t", amount: 25n, expiresAt: 2_000 });
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => store.debit({ tokenHash: "t", amount: 10n, nowSeconds: 1_000 })),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(2);
+    expect(results.find((r) => !r.ok)).toEqual({ ok: false, reason: "insufficient", balance: 5n });
+    expect(store.tokenBalance("t")?.balance).toBe(5n);
+
+    await store.credit({ tokenHash: "t", amount: 20n, expiresAt: 1_500 });
+    expect(store.tokenBalance("t")).toEqual({ balance: 25n, expiresAt: 2_000 });
+    const first = await store.debit({ tokenHash: "t", amount: 10n, nowSeconds: 1_000, operationKey: "op" });
+    const again = await store.debit({ tokenHash: "t", amount: 10n, nowSeconds: 1_000, operationKey: "op" });
+    expect(first).toEqual({ ok: true, balance: 15n, expiresAt: 2_000, replayed: false });
+    expect(again).toEqual({ ok: true, balance: 15n, expiresAt: 2_000, replayed: true });
+    expect(await store.refund({ tokenHash: "t", amount: 10n, operationKey: "op" })).toEqual({
+      balance: 25n,
+      expiresAt: 2_000,
+    });
+    expect(
+      (await store.debit({ tokenHash: "t", amount: 10n, nowSeconds: 1_000, operationKey: "op" })).ok,
+    ).toBe(true);
+
+    expect(await store.debit({ tokenHash: "none", amount: 1n, nowSeconds: 1_000 })).toEqual({
+      ok: false,
+      reason: "unknown",
+    });
+    expect(await store.debit({ tokenHash: "t", amount: 1n, nowSeconds: 2_000 })).toEqual({
+      ok: false,
+      reason: "expired",
+      balance: 15n,
+    });
+  });
+});
+
+describe("createMemoryStore records", () => {
+  it("keeps the newest records, oldest first", async () => {
+    const store = createMemoryStore({ maxRecords: 3 });
+    for (let i = 0; i < 5; i++) await store.record({ at: i, type: "t" });
+    expect(store.records().map((r) => r.at)).toEqual([2, 3, 4]);
+  });
+});

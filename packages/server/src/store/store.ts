@@ -1,0 +1,118 @@
+import type { Lane } from "@tollgate/shared";
+
+/**
+ * The life of a payment proof's claim:
+ * - `pending`: a request holds it (verifying, running the handler, settling);
+ * - `pending_settlement`: a `/settle` may have reached a facilitator and its fate is unknown; a retry of the
+ *   same proof may take the claim over;
+ * - `settled`: the money moved; the proof is spent;
+ * - `dead`: the proof was never sent to `/settle` and never will be (every facilitator was unavailable).
+ * A claim whose proof provably stayed unspent is deleted (`releaseClaim`), so the proof can be presented again.
+ */
+export type ClaimState = "pending" | "pending_settlement" | "settled" | "dead";
+
+/** One claim, as the store keeps it. */
+export type Claim = Readonly<{
+  state: ClaimState;
+  /** The request that holds the claim (a random id per request). */
+  owner: string;
+  /** SHA-256 (hex) of the proof's header values: the same claim key may come with a different encoding. */
+  proofHash: string;
+  /** SHA-256 (hex) of the request's `Idempotency-Key`, when it sent one. */
+  idempotencyKey?: string;
+}>;
+
+/** What `claim` found: the claim is now ours, or someone holds it already. */
+export type ClaimResult = Readonly<{ claimed: true }> | Readonly<{ claimed: false; existing: Claim }>;
+
+/** A prepaid token's balance as the store keeps it (the token itself is never stored, only its hash). */
+export type TokenBalance = Readonly<{
+  /** Atomic units of USDC (6 decimals). */
+  balance: bigint;
+  /** Unix seconds. */
+  expiresAt: number;
+}>;
+
+/** What a debit did. `replayed` marks a debit already made under the same operation key (not debited twice). */
+export type DebitResult =
+  | Readonly<{ ok: true; balance: bigint; expiresAt: number; replayed: boolean }>
+  | Readonly<{ ok: false; reason: "unknown" | "expired" | "insufficient"; balance?: bigint }>;
+
+/** A response kept for `Idempotency-Key` retries. */
+export type StoredResponse = Readonly<{
+  /** SHA-256 (hex) of the proof that paid for it: a retry with another proof gets 409. */
+  proofHash: string;
+  status: number;
+  headers: readonly (readonly [string, string])[];
+  body: Uint8Array;
+}>;
+
+/** An analytics record: what happened to one payment attempt. Never holds a secret (no proof, no token). */
+export type StoreRecord = Readonly<{
+  /** Unix milliseconds. */
+  at: number;
+  type: string;
+  route?: string;
+  lane?: Lane;
+  reason?: string;
+  facilitator?: string;
+  network?: string;
+  amount?: bigint;
+  payer?: string;
+  durationMs?: number;
+}>;
+
+/**
+ * Where a paywall keeps what must survive a request: proof claims (replay protection), prepaid-token balances,
+ * idempotent responses and analytics records. Every method is atomic on its own, so several server processes
+ * that share one store (SQL `INSERT … ON CONFLICT`, Redis `SET NX` / Lua) never serve one proof twice or let
+ * a balance go below zero. Methods reject only for infrastructure failures; the paywall then fails closed.
+ */
+export type Store = Readonly<{
+  /**
+   * Claims `key` for `owner` when nobody holds it. Of any number of concurrent claims of one key exactly one
+   * gets `{ claimed: true }`. `expiresAt` (Unix seconds) lets the store forget the claim once the proof can no
+   * longer be valid; without it the claim is permanent (direct transfers).
+   */
+  claim(parameters: Readonly<{ key: string; claim: Claim; expiresAt?: number }>): Promise<ClaimResult>;
+  /**
+   * Moves a claim to `to` when its state is one of `from` and (when given) its owner is `owner`; `newOwner`
+   * hands it over. Returns whether it moved.
+   */
+  transitionClaim(
+    parameters: Readonly<{
+      key: string;
+      from: readonly ClaimState[];
+      to: ClaimState;
+      owner?: string;
+      newOwner?: string;
+    }>,
+  ): Promise<boolean>;
+  /** Deletes the claim of `owner` (its proof provably stayed unspent). */
+  releaseClaim(parameters: Readonly<{ key: string; owner: string }>): Promise<void>;
+  /** The claim of `key`, if any (a cheap look before expensive checks; `claim` stays the arbiter). */
+  getClaim(key: string): Promise<Claim | undefined>;
+  /** Creates a token with a balance, or adds to an existing token's balance and extends its expiry. */
+  credit(
+    parameters: Readonly<{ tokenHash: string; amount: bigint; expiresAt: number }>,
+  ): Promise<TokenBalance>;
+  /**
+   * Takes `amount` from a token, all or nothing; never below zero. With `operationKey`, a second debit under
+   * the same key takes nothing and answers the first result with `replayed: true`.
+   */
+  debit(
+    parameters: Readonly<{ tokenHash: string; amount: bigint; nowSeconds: number; operationKey?: string }>,
+  ): Promise<DebitResult>;
+  /** Gives back a debit (the handler failed): credits `amount` and forgets `operationKey`. */
+  refund(
+    parameters: Readonly<{ tokenHash: string; amount: bigint; operationKey?: string }>,
+  ): Promise<TokenBalance | undefined>;
+  /** Keeps a response for `Idempotency-Key` retries until `expiresAt` (Unix seconds). */
+  putResponse(
+    parameters: Readonly<{ key: string; response: StoredResponse; expiresAt: number }>,
+  ): Promise<void>;
+  /** A kept response, if any and not expired. */
+  getResponse(key: string): Promise<StoredResponse | undefined>;
+  /** Appends an analytics record. */
+  record(record: StoreRecord): Promise<void>;
+}>;

@@ -1,0 +1,199 @@
+import type { Connection } from "@solana/web3.js";
+import type { DirectChain, DirectTransaction, DirectTransfer } from "../verify/direct/directChain.js";
+import { verifyEd25519 } from "./ed25519.js";
+
+/** One SPL token account's balance in a transaction, as `meta.pre/postTokenBalances` give it. */
+export type SolanaTokenBalance = Readonly<{
+  accountIndex: number;
+  /** Base58 mint. */
+  mint: string;
+  /** Base58 owner of the token account. */
+  owner: string;
+  /** Atomic units. */
+  amount: bigint;
+}>;
+
+/** What the Solana direct lane reads of a transaction: success, block time and token balances before and after. */
+export type SolanaTransferView = Readonly<{
+  failed: boolean;
+  /** Unix seconds; `undefined` when the node does not know it (then the transfer counts as too old). */
+  blockTime: number | undefined;
+  preTokenBalances: readonly SolanaTokenBalance[];
+  postTokenBalances: readonly SolanaTokenBalance[];
+}>;
+
+/**
+ * Reads a transaction by signature at the commitment the server requires; `undefined` when it is not there
+ * (yet). `createConnectionTransactionReader` reads it over JSON-RPC; tests read the Solana bank's record.
+ */
+export type SolanaTransactionReader = (signature: string) => Promise<SolanaTransferView | undefined>;
+
+/** Parameters of `createSvmDirectChain`. */
+export type CreateSvmDirectChainParameters = Readonly<{
+  /** CAIP-2 id of the cluster, e.g. `"solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"`. */
+  network: string;
+  read: SolanaTransactionReader;
+}>;
+
+const alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+const base58Pattern = /^[1-9A-HJ-NP-Za-km-z]+$/;
+
+/** Decodes Bitcoin-alphabet base58, or `undefined` when it is not base58. */
+function decodeBase58(text: string): Uint8Array | undefined {
+  if (!base58Pattern.test(text)) return undefined;
+  let zeros = 0;
+  while (zeros < text.length && text[zeros] === "1") zeros++;
+  // Little-endian base-256 digits of the value read so far.
+  const bytes: number[] = [];
+  for (let i = zeros; i < text.length; i++) {
+    let carry = alphabet.indexOf(text[i] ?? "");
+    for (let j = 0; j < bytes.length; j++) {
+      carry += (bytes[j] ?? 0) * 58;
+      bytes[j] = carry & 0xff;
+      carry >>= 8;
+    }
+    while (carry > 0) {
+      bytes.push(carry & 0xff);
+      carry >>= 8;
+    }
+  }
+  return new Uint8Array([...new Array<number>(zeros).fill(0), ...bytes.reverse()]);
+}
+
+/**
+ * The transfers a transaction made, from its token balance changes (DESIGN §4: the Solana direct lane decides
+ * on the payee's owner + mint balance change, so a `transfer`, a `transferChecked` or an inner instruction
+ * count alike). Each owner whose balance of a mint rose received that much, from the owner whose balance of
+ * that mint fell most.
+ */
+export function transfersOf(view: SolanaTransferView): DirectTransfer[] {
+  const deltas = new Map<string, { owner: string; mint: string; delta: bigint }>();
+  const add = (balance: SolanaTokenBalance, sign: bigint) => {
+    const key = `${balance.owner}|${balance.mint}`;
+    const entry = deltas.get(key) ?? { owner: balance.owner, mint: balance.mint, delta: 0n };
+    entry.delta += sign * balance.amount;
+    deltas.set(key, entry);
+  };
+  for (const balance of view.postTokenBalances) add(balance, 1n);
+  for (const balance of view.preTokenBalances) add(balance, -1n);
+  const entries = [...deltas.values()];
+  const transfers: DirectTransfer[] = [];
+  for (const received of entries) {
+    if (received.delta <= 0n) continue;
+    let sender: { owner: string; delta: bigint } | undefined;
+    for (const e of entries) {
+      if (e.mint === received.mint && e.delta < 0n && (sender === undefined || e.delta < sender.delta))
+        sender = e;
+    }
+    transfers.push({
+      asset: received.mint,
+      from: sender?.owner ?? "",
+      to: received.owner,
+      amount: received.delta,
+    });
+  }
+  return transfers;
+}
+
+/**
+ * The direct lane's view of a Solana cluster: reads a transaction's token balance changes at the required
+ * commitment, and checks the binding: base58 of the ed25519 signature by the owner of the transfer's source
+ * token account over the binding message. Pass it as `direct.networks[].chain` to `createPaywall`.
+ *
+ * @example
+ * ```ts
+ * import { Connection } from "@solana/web3.js";
+ * import { createConnectionTransactionReader, createSvmDirectChain } from "@tollgate/server/svm";
+ * const connection = new Connection(process.env.SOLANA_RPC_URL);
+ * const chain = createSvmDirectChain({
+ *   network: "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",
+ *   read: createConnectionTransactionReader({ connection }),
+ * });
+ * createPaywall({ …, direct: { networks: [{ chain, payTo: "YourSolanaAddress…" }] } });
+ * ```
+ */
+export function createSvmDirectChain(parameters: CreateSvmDirectChainParameters): DirectChain {
+  const { network, read } = parameters;
+  return Object.freeze({
+    network,
+    isTransactionId: (tx: string) =>
+      /^[1-9A-HJ-NP-Za-km-z]{64,88}$/.test(tx) && decodeBase58(tx)?.length === 64,
+    canonicalTransactionId: (tx: string) => tx,
+    async getTransaction({ tx }: { tx: string }): Promise<DirectTransaction> {
+      const view = await read(tx);
+      if (view === undefined) return { status: "not_found" };
+      if (view.failed) return { status: "failed" };
+      // Only views at the required commitment are returned: that is the one confirmation asked for.
+      return {
+        status: "success",
+        transfers: transfersOf(view),
+        confirmations: 1,
+        timestamp: view.blockTime ?? 0,
+      };
+    },
+    async verifyBinding({ message, signature, signer }): Promise<boolean> {
+      const publicKey = decodeBase58(signer);
+      const bytes = decodeBase58(signature);
+      if (publicKey === undefined || bytes === undefined) return false;
+      return verifyEd25519(publicKey, new TextEncoder().encode(message), bytes);
+    },
+    sameAddress: (a: string, b: string) => a === b,
+  });
+}
+
+/** Parameters of `createConnectionTransactionReader`. */
+export type CreateConnectionTransactionReaderParameters = Readonly<{
+  /** A `@solana/web3.js` connection (only `getParsedTransaction` is called). */
+  connection: Pick<Connection, "getParsedTransaction">;
+  /**
+   * The commitment a transfer must have reached.
+   * @default "confirmed"
+   */
+  commitment?: "confirmed" | "finalized";
+}>;
+
+/**
+ * Reads transactions for the Solana direct lane over JSON-RPC `getParsedTransaction` (v0 transactions included):
+ * its error, block time and `meta.pre/postTokenBalances` (owner, mint, atomic amount).
+ *
+ * @example
+ * ```ts
+ * import { Connection } from "@solana/web3.js";
+ * import { createConnectionTransactionReader } from "@tollgate/server/svm";
+ * const read = createConnectionTransactionReader({ connection: new Connection(rpcUrl), commitment: "finalized" });
+ * ```
+ */
+export function createConnectionTransactionReader(
+  parameters: CreateConnectionTransactionReaderParameters,
+): SolanaTransactionReader {
+  const { connection, commitment = "confirmed" } = parameters;
+  type Parsed = NonNullable<Awaited<ReturnType<Connection["getParsedTransaction"]>>>;
+  type RpcBalance = NonNullable<NonNullable<Parsed["meta"]>["preTokenBalances"]>[number];
+  const balances = (list: readonly RpcBalance[] | null | undefined): SolanaTokenBalance[] =>
+    (list ?? []).flatMap((b) =>
+      b.owner === undefined || !/^[0-9]+$/.test(b.uiTokenAmount.amount)
+        ? []
+        : [
+            {
+              accountIndex: b.accountIndex,
+              mint: b.mint,
+              owner: b.owner,
+              amount: BigInt(b.uiTokenAmount.amount),
+            },
+          ],
+    );
+  return async (signature) => {
+    const parsed = await connection.getParsedTransaction(signature, {
+      commitment,
+      maxSupportedTransactionVersion: 0,
+    });
+    if (parsed === null) return undefined;
+    const meta = parsed.meta;
+    return {
+      failed: meta === null || meta.err !== null,
+      blockTime: parsed.blockTime ?? undefined,
+      preTokenBalances: balances(meta?.preTokenBalances),
+      postTokenBalances: balances(meta?.postTokenBalances),
+    };
+  };
+}

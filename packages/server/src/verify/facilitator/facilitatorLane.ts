@@ -1,0 +1,328 @@
+import {
+  decodeHeaderJson,
+  encodeHeaderJson,
+  type PaymentRequirementsV2,
+  paymentPayloadV1Schema,
+  paymentPayloadV2Schema,
+  type SettleResponse,
+  x402HeaderNames,
+} from "@tollgate/shared";
+import { withChainTimeout } from "../../internal/deadline.js";
+import { discardBody, type FacilitatorRequirement, withHeaders } from "../../respond/paymentRequired.js";
+import type { Failover, PaymentKind } from "../fallback/failover.js";
+import type { LaneContext, LaneOutcome } from "../laneContext.js";
+import { checkPaymentLocally } from "./localChecks.js";
+
+/**
+ * Asks the chain whether a facilitator-lane payment has settled, after a `/settle` whose answer was lost
+ * (EVM: `authorizationState(from, nonce)`). `true` only when it certainly has.
+ */
+export type SettlementCheck = (
+  parameters: Readonly<{ requirement: PaymentRequirementsV2; payload: Readonly<Record<string, unknown>> }>,
+) => Promise<boolean>;
+
+/** The facilitator lane's settings, resolved by `createPaywall`. */
+export type FacilitatorLaneSettings = Readonly<{
+  failover: Failover;
+  /** By CAIP-2 network. */
+  settlementChecks: Readonly<Record<string, SettlementCheck>>;
+  unavailableRetryAfterSeconds: number;
+  pendingRetryAfterSeconds: number;
+  validBeforeMarginSeconds: number;
+  settlementCheckTimeoutMs: number;
+}>;
+
+type Settled = Readonly<{ kind: "settled"; receipt: SettleResponse; facilitator?: string }>;
+type SettleState =
+  | Settled
+  | Readonly<{ kind: "pending" }>
+  | Readonly<{ kind: "refused"; receipt: SettleResponse }>
+  | Readonly<{ kind: "unavailable" }>;
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** `accepted` matches ours: equal core fields, and its `extra` holds ours (as `@x402/core` 2.27 matches). */
+function matches(ours: PaymentRequirementsV2, accepted: PaymentRequirementsV2): boolean {
+  if (
+    ours.scheme !== accepted.scheme ||
+    ours.network !== accepted.network ||
+    ours.amount !== accepted.amount ||
+    ours.asset !== accepted.asset ||
+    ours.payTo !== accepted.payTo ||
+    ours.maxTimeoutSeconds !== accepted.maxTimeoutSeconds
+  ) {
+    return false;
+  }
+  const theirs = accepted.extra ?? {};
+  return Object.entries(ours.extra ?? {}).every(([key, value]) => sameJson(theirs[key], value));
+}
+
+/** The receipt header of a settle answer, in the client's generation, from known fields only. */
+function receiptHeaders(x402Version: 1 | 2, receipt: SettleResponse): Record<string, string> {
+  const header = x402Version === 2 ? x402HeaderNames.paymentResponse : x402HeaderNames.xPaymentResponse;
+  const value = {
+    success: receipt.success,
+    ...(receipt.errorReason ? { errorReason: receipt.errorReason } : {}),
+    ...(receipt.payer ? { payer: receipt.payer } : {}),
+    transaction: receipt.transaction,
+    network: receipt.network,
+  };
+  return { [header]: encodeHeaderJson({ header, value }) };
+}
+
+/**
+ * The facilitator lane for one request (DESIGN §4): decode `PAYMENT-SIGNATURE` / `X-PAYMENT`, match `accepted`
+ * against a live requirement, run the local checks, claim the proof, then `/verify` (settlement `after`) or
+ * `/settle` (settlement `before`) through the facilitators in order, failing over only when one is unavailable.
+ */
+export async function facilitatorLane(
+  ctx: LaneContext,
+  proof: Readonly<{ x402Version: 1 | 2; value: string }>,
+  settings: FacilitatorLaneSettings,
+): Promise<LaneOutcome> {
+  const { offer, store, requestId } = ctx;
+  const { x402Version } = proof;
+  const respond = (response: Response): LaneOutcome => ({ kind: "respond", response });
+  const refuse = (
+    reason: string,
+    extra: { retryAfterSeconds?: number; headers?: Record<string, string> } = {},
+  ) => ctx.refuse({ reason, lane: "facilitator", ...extra });
+
+  // 1. Decode and match a live requirement of this route.
+  const header = x402Version === 2 ? x402HeaderNames.paymentSignature : x402HeaderNames.xPayment;
+  let raw: unknown;
+  try {
+    raw = decodeHeaderJson({ header, value: proof.value });
+  } catch {
+    return respond(refuse("malformed_payment"));
+  }
+  let requirement: FacilitatorRequirement | undefined;
+  let paymentPayload: Readonly<Record<string, unknown>>;
+  if (x402Version === 2) {
+    const parsed = paymentPayloadV2Schema.safeParse(raw);
+    if (!parsed.success) return respond(refuse("malformed_payment"));
+    requirement = offer.facilitator.find((r) => matches(r.v2, parsed.data.accepted));
+    paymentPayload = parsed.data.payload;
+  } else {
+    const parsed = paymentPayloadV1Schema.safeParse(raw);
+    if (!parsed.success) return respond(refuse("malformed_payment"));
+    requirement = offer.facilitator.find(
+      (r) => r.v1 !== undefined && r.v1.network === parsed.data.network && r.v1.scheme === parsed.data.scheme,
+    );
+    paymentPayload = parsed.data.payload;
+  }
+  if (requirement === undefined) return respond(refuse("no_matching_requirements"));
+  const matched = requirement;
+
+  // 2. Local checks and the claim key, before any network call.
+  const nowSeconds = Math.floor(ctx.now() / 1000);
+  const local = checkPaymentLocally({
+    x402Version,
+    family: matched.network.family,
+    requirement: matched.v2,
+    payload: paymentPayload,
+    nowSeconds,
+    validBeforeMarginSeconds: settings.validBeforeMarginSeconds,
+  });
+  if (!local.ok) return respond(refuse(local.reason));
+  const { claimKey, payer: localPayer } = local;
+
+  const body =
+    x402Version === 2
+      ? { x402Version: 2, paymentPayload: raw, paymentRequirements: matched.v2 }
+      : { x402Version: 1, paymentPayload: raw, paymentRequirements: matched.v1 };
+  const feePayer = matched.network.family === "svm" ? matched.v2.extra?.feePayer : undefined;
+  const kind: PaymentKind = {
+    scheme: matched.v2.scheme,
+    network: matched.v2.network,
+    ...(matched.network.v1Name === undefined ? {} : { v1Name: matched.network.v1Name }),
+    ...(typeof feePayer === "string" ? { feePayer } : {}),
+  };
+
+  // 3. Claim the proof: exactly one request carries it forward.
+  const claim = await store.claim({
+    key: claimKey,
+    claim: {
+      state: "pending",
+      owner: requestId,
+      proofHash: ctx.proofHash,
+      ...(ctx.idempotencyKey === undefined ? {} : { idempotencyKey: ctx.idempotencyKey }),
+    },
+    expiresAt: local.expiresAt,
+  });
+  let resumed = false;
+  if (!claim.claimed) {
+    const existing = claim.existing;
+    const sameRequest = ctx.idempotencyKey !== undefined && existing.idempotencyKey === ctx.idempotencyKey;
+    if (existing.state === "dead") {
+      return respond(
+        refuse("facilitator_unavailable", { retryAfterSeconds: settings.unavailableRetryAfterSeconds }),
+      );
+    }
+    if (existing.state === "pending_settlement" && existing.proofHash === ctx.proofHash) {
+      resumed = await store.transitionClaim({
+        key: claimKey,
+        from: ["pending_settlement"],
+        to: "pending",
+        newOwner: requestId,
+      });
+      if (!resumed) {
+        return respond(
+          refuse("settlement_pending", { retryAfterSeconds: settings.pendingRetryAfterSeconds }),
+        );
+      }
+    } else if (existing.state === "pending" && sameRequest) {
+      return respond(refuse("settlement_pending", { retryAfterSeconds: 1 }));
+    } else {
+      return respond(refuse("replayed_payment"));
+    }
+  }
+
+  const release = () => store.releaseClaim({ key: claimKey, owner: requestId });
+  const moveTo = (to: "settled" | "dead" | "pending_settlement") =>
+    store.transitionClaim({ key: claimKey, from: ["pending"], to, owner: requestId });
+  /** After money moved the client is served whatever the store says; the claim stays held either way. */
+  const markSettled = () =>
+    moveTo("settled").catch((error: unknown) =>
+      ctx.emit({ type: "error", where: "store.transitionClaim", error }),
+    );
+
+  async function chainSaysSettled(): Promise<boolean> {
+    const check = settings.settlementChecks[matched.v2.network];
+    if (check === undefined) return false;
+    try {
+      return await withChainTimeout(() => check({ requirement: matched.v2, payload: paymentPayload }), {
+        network: matched.v2.network,
+        operation: "settlementCheck",
+        timeoutMs: settings.settlementCheckTimeoutMs,
+      });
+    } catch (error) {
+      ctx.emit({ type: "error", where: "settlementCheck", error });
+      return false;
+    }
+  }
+
+  function paid(receipt: SettleResponse, facilitator?: string): Settled {
+    ctx.emit({
+      type: "paid",
+      route: ctx.route,
+      lane: "facilitator",
+      amount: BigInt(matched.v2.amount),
+      network: matched.v2.network,
+      ...(receipt.payer ? { payer: receipt.payer } : payerField()),
+      ...(receipt.transaction ? { transaction: receipt.transaction } : {}),
+      ...(facilitator === undefined ? {} : { facilitator }),
+    });
+    return { kind: "settled", receipt, ...(facilitator === undefined ? {} : { facilitator }) };
+  }
+
+  /**
+   * Settles through the facilitators. When a `/settle` may have reached a facilitator without a definitive
+   * answer (this round, or an earlier one when resuming), only the chain can say whether money moved: a later
+   * refusal (e.g. "nonce already used") is then checked against the chain before it is believed.
+   */
+  async function settleNow(): Promise<SettleState> {
+    const result = await settings.failover.settle(body, kind);
+    const confirmed = async (): Promise<SettleState | undefined> => {
+      if (!(await chainSaysSettled())) return undefined;
+      await markSettled();
+      return paid(confirmedReceipt());
+    };
+    const pending = async (): Promise<SettleState> => {
+      await moveTo("pending_settlement");
+      return { kind: "pending" };
+    };
+    if (result.kind === "answer") {
+      const answer = result.answer;
+      if (answer.success) {
+        await markSettled();
+        return paid(answer, result.facilitator);
+      }
+      if (answer.errorReason === "settlement_pending" || answer.errorReason === "duplicate_settlement") {
+        return (await confirmed()) ?? pending();
+      }
+      if (result.earlierMayHaveArrived || resumed) {
+        const settled = await confirmed();
+        if (settled) return settled;
+        if (result.earlierMayHaveArrived) return pending();
+      }
+      // Refused. With a transaction sent (or a lost earlier settle) the proof may be spent: never again.
+      if (answer.transaction || resumed) await moveTo("dead");
+      else await release();
+      return { kind: "refused", receipt: answer };
+    }
+    if (result.mayHaveArrived || resumed) return (await confirmed()) ?? pending();
+    // No /settle reached anyone: promise the client it never will, so it may pay another way.
+    await moveTo("dead");
+    return { kind: "unavailable" };
+  }
+
+  /** A receipt for a settlement the chain confirmed but whose facilitator answer was lost. */
+  function confirmedReceipt(): SettleResponse {
+    const network = x402Version === 1 ? (matched.v1?.network ?? matched.v2.network) : matched.v2.network;
+    return { success: true, transaction: "", network, ...payerField() };
+  }
+
+  function payerField(): { payer?: string } {
+    return localPayer === undefined ? {} : { payer: localPayer };
+  }
+
+  function refusalFor(state: Exclude<SettleState, Settled>): Response {
+    switch (state.kind) {
+      case "pending":
+        return refuse("settlement_pending", { retryAfterSeconds: settings.pendingRetryAfterSeconds });
+      case "unavailable":
+        return refuse("facilitator_unavailable", {
+          retryAfterSeconds: settings.unavailableRetryAfterSeconds,
+        });
+      case "refused":
+        return refuse("settlement_failed", { headers: receiptHeaders(x402Version, state.receipt) });
+    }
+  }
+
+  const serveSettled = (state: Settled): LaneOutcome => ({
+    kind: "serve",
+    lane: "facilitator",
+    finish: async (response) => withHeaders(response, receiptHeaders(x402Version, state.receipt)),
+  });
+
+  // 4a. Settlement before the handler, or resuming a settlement whose answer was lost.
+  if (ctx.settlement === "before" || resumed) {
+    if (resumed && (await chainSaysSettled())) {
+      await markSettled();
+      return serveSettled(paid(confirmedReceipt()));
+    }
+    const state = await settleNow();
+    return state.kind === "settled" ? serveSettled(state) : respond(refusalFor(state));
+  }
+
+  // 4b. Settlement after the handler: verify now, settle once the handler answered below 400.
+  const verified = await settings.failover.verify(body, kind);
+  if (verified.kind === "unavailable") {
+    await moveTo("dead");
+    return respond(
+      refuse("facilitator_unavailable", { retryAfterSeconds: settings.unavailableRetryAfterSeconds }),
+    );
+  }
+  if (!verified.answer.isValid) {
+    await release();
+    return respond(refuse(verified.answer.invalidReason ?? "invalid_payload"));
+  }
+  return {
+    kind: "serve",
+    lane: "facilitator",
+    async finish(response: Response): Promise<Response> {
+      if (response.status >= 400) {
+        await release();
+        ctx.emit({ type: "not_charged", route: ctx.route, lane: "facilitator", status: response.status });
+        return response;
+      }
+      const state = await settleNow();
+      if (state.kind === "settled") return withHeaders(response, receiptHeaders(x402Version, state.receipt));
+      discardBody(response);
+      return refusalFor(state);
+    },
+  };
+}

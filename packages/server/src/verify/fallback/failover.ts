@@ -1,0 +1,175 @@
+import type { SettleResponse, SupportedKind, VerifyResponse } from "@tollgate/shared";
+import type { FacilitatorEndpoint, UnavailableReason } from "./facilitators.js";
+
+/** The result of asking facilitators in order: the first definitive answer, or none available. */
+export type FailoverResult<T> =
+  | Readonly<{
+      kind: "answer";
+      facilitator: string;
+      answer: T;
+      /** Whether an earlier facilitator's call may have arrived (its `/settle` may have moved money). */
+      earlierMayHaveArrived: boolean;
+    }>
+  | Readonly<{
+      kind: "unavailable";
+      /** Whether any of the calls may have reached a facilitator (a `/settle` may then have moved money). */
+      mayHaveArrived: boolean;
+      attempts: readonly Readonly<{ facilitator: string; reason: UnavailableReason }>[];
+    }>;
+
+/** One call's report, for events and analytics. */
+export type FacilitatorCallReport = Readonly<{
+  facilitator: string;
+  endpoint: "verify" | "settle" | "supported";
+  outcome: "answer" | "unavailable";
+  detail?: string;
+  durationMs: number;
+}>;
+
+/** Which kind a payment is, to skip facilitators whose `/supported` does not list its network. */
+export type PaymentKind = Readonly<{
+  scheme: string;
+  network: string;
+  v1Name?: string;
+  /**
+   * Solana: the fee payer named in the offer. Only the facilitator that lists it in `/supported` can co-sign,
+   * so the payment goes to no other (nor to one whose list is unknown).
+   */
+  feePayer?: string;
+}>;
+
+/** Parameters of `createFailover`. */
+export type CreateFailoverParameters = Readonly<{
+  /** In priority order; the in-process facilitator, if any, last. */
+  endpoints: readonly FacilitatorEndpoint[];
+  /** The clock, in milliseconds. */
+  now: () => number;
+  /** How often `/supported` is read again, in milliseconds. */
+  supportedRefreshMs: number;
+  onCall?: (report: FacilitatorCallReport) => void;
+}>;
+
+/** Facilitators in priority order with failover on unavailability only, and their `/supported` lists. */
+export type Failover = Readonly<{
+  /** Asks each facilitator that may support `kind`, in order, until one answers definitively. */
+  verify(body: unknown, kind: PaymentKind): Promise<FailoverResult<VerifyResponse>>;
+  /** Same for `/settle`. */
+  settle(body: unknown, kind: PaymentKind): Promise<FailoverResult<SettleResponse>>;
+  /** Reads every facilitator's `/supported` (again); resolves when all answered or failed. */
+  refresh(): Promise<void>;
+  /** Starts a refresh when the lists are older than the refresh interval; never waits. */
+  refreshIfStale(): void;
+  /** The first `extra.feePayer` listed for a Solana network, by the first facilitator that lists one. */
+  feePayer(network: string): string | undefined;
+  /** Names of the facilitators, in order. */
+  names: readonly string[];
+}>;
+
+/** Builds the failover over facilitator endpoints (DESIGN §4: fail over only when one is unavailable). */
+export function createFailover(parameters: CreateFailoverParameters): Failover {
+  const { endpoints, now, supportedRefreshMs, onCall } = parameters;
+  const kinds = new Map<string, readonly SupportedKind[]>();
+  let loadedAt: number | undefined;
+  let loading: Promise<void> | undefined;
+
+  const report = (r: FacilitatorCallReport) => {
+    try {
+      onCall?.(r);
+    } catch {
+      // An observer's failure must not change a payment's outcome.
+    }
+  };
+
+  function mayServe(endpoint: FacilitatorEndpoint, kind: PaymentKind): boolean {
+    const listed = kinds.get(endpoint.name);
+    // Unknown list: try it (it answers definitively if it cannot), except for a bound Solana fee payer.
+    if (listed === undefined) return kind.feePayer === undefined;
+    return listed.some(
+      (k) =>
+        k.scheme === kind.scheme &&
+        (k.network === kind.network || k.network === kind.v1Name) &&
+        (kind.feePayer === undefined || k.extra?.feePayer === kind.feePayer),
+    );
+  }
+
+  async function inOrder<T>(
+    endpointName: "verify" | "settle",
+    body: unknown,
+    kind: PaymentKind,
+  ): Promise<FailoverResult<T>> {
+    const attempts: { facilitator: string; reason: UnavailableReason }[] = [];
+    let mayHaveArrived = false;
+    for (const endpoint of endpoints) {
+      if (!mayServe(endpoint, kind)) continue;
+      const started = now();
+      const outcome = await endpoint[endpointName](body);
+      if (outcome.kind === "answer") {
+        report({
+          facilitator: endpoint.name,
+          endpoint: endpointName,
+          outcome: "answer",
+          durationMs: now() - started,
+        });
+        return {
+          kind: "answer",
+          facilitator: endpoint.name,
+          answer: outcome.answer as T,
+          earlierMayHaveArrived: mayHaveArrived,
+        };
+      }
+      report({
+        facilitator: endpoint.name,
+        endpoint: endpointName,
+        outcome: "unavailable",
+        detail: outcome.status === undefined ? outcome.reason : `${outcome.reason}:${outcome.status}`,
+        durationMs: now() - started,
+      });
+      attempts.push({ facilitator: endpoint.name, reason: outcome.reason });
+      mayHaveArrived ||= outcome.mayHaveArrived;
+    }
+    return { kind: "unavailable", mayHaveArrived, attempts };
+  }
+
+  async function refresh(): Promise<void> {
+    loading ??= (async () => {
+      await Promise.all(
+        endpoints.map(async (endpoint) => {
+          const started = now();
+          const supported = await endpoint.supported().catch(() => undefined);
+          report({
+            facilitator: endpoint.name,
+            endpoint: "supported",
+            outcome: supported === undefined ? "unavailable" : "answer",
+            durationMs: now() - started,
+          });
+          if (supported !== undefined) kinds.set(endpoint.name, supported.kinds);
+        }),
+      );
+      loadedAt = now();
+    })().finally(() => {
+      loading = undefined;
+    });
+    return loading;
+  }
+
+  return Object.freeze({
+    verify: (body: unknown, kind: PaymentKind) => inOrder<VerifyResponse>("verify", body, kind),
+    settle: (body: unknown, kind: PaymentKind) => inOrder<SettleResponse>("settle", body, kind),
+    refresh,
+    refreshIfStale(): void {
+      if (loading !== undefined) return;
+      if (loadedAt !== undefined && now() - loadedAt < supportedRefreshMs) return;
+      void refresh();
+    },
+    feePayer(network: string): string | undefined {
+      for (const endpoint of endpoints) {
+        for (const kind of kinds.get(endpoint.name) ?? []) {
+          const feePayer = kind.extra?.feePayer;
+          if (kind.network === network && typeof feePayer === "string") return feePayer;
+        }
+      }
+      return undefined;
+    },
+    names: endpoints.map((e) => e.name),
+  });
+}

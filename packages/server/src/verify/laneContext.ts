@@ -1,0 +1,71 @@
+import type { Lane } from "@tollgate/shared";
+import type { RouteOffer } from "../respond/paymentRequired.js";
+import type { Store } from "../store/store.js";
+
+/** Events a paywall reports, for logs and metrics. Never carries a proof, a token or a secret. */
+export type PaywallEvent =
+  | Readonly<{ type: "payment_required"; route: string }>
+  | Readonly<{ type: "refused"; route: string; lane?: Lane; reason: string; status: number }>
+  | Readonly<{
+      type: "facilitator_call";
+      facilitator: string;
+      endpoint: "verify" | "settle" | "supported";
+      outcome: "answer" | "unavailable";
+      /** Why it was unavailable: `timeout`, `connect`, `network`, `status:503`, `malformed`, `error`. */
+      detail?: string;
+      durationMs: number;
+    }>
+  | Readonly<{
+      type: "paid";
+      route: string;
+      lane: Lane;
+      /** Atomic USDC units taken for this request. */
+      amount: bigint;
+      network?: string;
+      payer?: string;
+      transaction?: string;
+      facilitator?: string;
+    }>
+  | Readonly<{ type: "not_charged"; route: string; lane: Lane; status: number }>
+  | Readonly<{ type: "token_issued"; route: string; amount: bigint; network?: string }>
+  | Readonly<{ type: "error"; where: string; error: unknown }>;
+
+/** A refusal to send: a stable reason with its status and extra headers. */
+export type Refusal = Readonly<{
+  reason: string;
+  /** @default 402 */
+  status?: number;
+  retryAfterSeconds?: number;
+  headers?: Readonly<Record<string, string>>;
+}>;
+
+/** What a lane decided for one request. */
+export type LaneOutcome =
+  | Readonly<{ kind: "respond"; response: Response }>
+  | Readonly<{
+      kind: "serve";
+      lane: Lane;
+      /** Settles (or keeps) the payment for the handler's response and returns what the client gets. */
+      finish(response: Response): Promise<Response>;
+    }>;
+
+/** What a lane gets for one request. */
+export type LaneContext = Readonly<{
+  request: Request;
+  /** The matched route pattern. */
+  route: string;
+  offer: RouteOffer;
+  settlement: "after" | "before";
+  /** A random id of this request: the owner of its claims. */
+  requestId: string;
+  /** SHA-256 (hex) of the lane's proof header values. */
+  proofHash: string;
+  /** SHA-256 (hex) of the `Idempotency-Key`, when sent. */
+  idempotencyKey: string | undefined;
+  store: Store;
+  /** The paywall's clock, in milliseconds. */
+  now: () => number;
+  emit(event: PaywallEvent): void;
+  /** The hybrid 402 (or 400/409) for this route with `reason`, counted as a refusal. */
+  refuse(refusal: Refusal & Readonly<{ lane?: Lane }>): Response;
+}>;

@@ -1,0 +1,131 @@
+import { hybridPaymentRequiredSchema, paymentReceiptSchema, tokenHeaderNames } from "@tollgate/shared";
+import { describe, expect, it } from "vitest";
+import { receiptOf } from "../../../test/fixtures.js";
+import { type CreatePaywallParameters, createPaywall } from "../../paywall.js";
+import { createMemoryStore } from "../../store/memory.js";
+import { tokenHash } from "../prepaidTokens.js";
+
+const start = 1_800_000_000_000;
+
+function setup(parameters: Partial<CreatePaywallParameters> = {}) {
+  let now = start;
+  const store = createMemoryStore({ now: () => now });
+  const paywall = createPaywall({
+    routes: { "GET /paid": "$0.01", "GET /fails": "$0.01", "GET /dear": "$1" },
+    store,
+    now: () => now,
+    ...parameters,
+  });
+  let calls = 0;
+  const app = paywall.fetch((request) => {
+    calls++;
+    return new URL(request.url).pathname === "/fails"
+      ? Response.json({ error: "broken" }, { status: 500 })
+      : Response.json({ content: "paid" });
+  });
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    app(new Request(`http://api.test${path}`, { headers }));
+  return { paywall, store, get, advance: (ms: number) => (now += ms), calls: () => calls };
+}
+
+const errorOf = async (response: Response) => ((await response.json()) as { error: string }).error;
+
+describe("the prepaid-token lane", () => {
+  it("offers the lane, and spends a token to exhaustion with the balance on every answer", async () => {
+    const { paywall, store, get } = setup();
+    const body = hybridPaymentRequiredSchema.parse(await (await get("/paid")).json());
+    expect(body.payment_options).toEqual([
+      {
+        provider: "direct",
+        type: "prepaid_token",
+        priority: 3,
+        recommended: false,
+        header: "X-PAYMENT-TOKEN",
+      },
+    ]);
+    const { token, balance, expiresAt } = await paywall.issueToken({ amount: "$0.025" });
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(balance).toBe(25_000n);
+    expect(expiresAt).toBe(start / 1000 + 2_592_000);
+    // Only the SHA-256 of the token is kept.
+    expect(store.tokenBalance(tokenHash(token))?.balance).toBe(25_000n);
+
+    const balances: (string | null)[] = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await get("/paid", { "x-payment-token": token });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ content: "paid" });
+      balances.push(response.headers.get(tokenHeaderNames.balance));
+      expect(response.headers.get(tokenHeaderNames.expires)).toBe(String(expiresAt));
+      expect(paymentReceiptSchema.parse(receiptOf(response))).toMatchObject({
+        success: true,
+        lane: "token",
+        transaction: "",
+        amount: "10000",
+      });
+    }
+    expect(balances).toEqual(["15000", "5000"]);
+    const short = await get("/paid", { "x-payment-token": token });
+    expect(short.status).toBe(402);
+    expect(short.headers.get(tokenHeaderNames.balance)).toBe("5000");
+    expect(await errorOf(short)).toBe("token_insufficient_balance");
+  });
+
+  it("refuses unknown, malformed and expired tokens with their reasons", async () => {
+    const { paywall, get, advance } = setup();
+    expect(await errorOf(await get("/paid", { "x-payment-token": "A".repeat(43) }))).toBe("token_unknown");
+    expect(await errorOf(await get("/paid", { "x-payment-token": "not a token" }))).toBe("token_unknown");
+    const { token } = await paywall.issueToken({ amount: "$1", ttlSeconds: 60 });
+    expect((await get("/paid", { "x-payment-token": token })).status).toBe(200);
+    advance(60_000);
+    expect(await errorOf(await get("/paid", { "x-payment-token": token }))).toBe("token_expired");
+  });
+
+  it("debits concurrent requests exactly once each and never below zero", async () => {
+    const { paywall, store, get, calls } = setup();
+    const { token } = await paywall.issueToken({ amount: "$0.05" });
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => get("/paid", { "x-payment-token": token })),
+    );
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(5);
+    expect(responses.filter((r) => r.status === 402)).toHaveLength(15);
+    expect(calls()).toBe(5);
+    expect(store.tokenBalance(tokenHash(token))?.balance).toBe(0n);
+  });
+
+  it("does not debit a retry with the same Idempotency-Key twice", async () => {
+    const { paywall, store, get, calls } = setup();
+    const { token } = await paywall.issueToken({ amount: "$0.05" });
+    const headers = { "x-payment-token": token, "idempotency-key": "job-7" };
+    const first = await get("/paid", headers);
+    const again = await get("/paid", headers);
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.headers.get(tokenHeaderNames.balance)).toBe("40000");
+    expect(calls()).toBe(1);
+    expect(store.tokenBalance(tokenHash(token))?.balance).toBe(40_000n);
+    const other = await get("/paid", { "x-payment-token": token, "idempotency-key": "job-8" });
+    expect(other.headers.get(tokenHeaderNames.balance)).toBe("30000");
+  });
+
+  it("gives the debit back when the handler answers 400 or more", async () => {
+    const { paywall, store, get } = setup();
+    const { token } = await paywall.issueToken({ amount: "$0.05" });
+    const failed = await get("/fails", { "x-payment-token": token });
+    expect(failed.status).toBe(500);
+    expect(failed.headers.get(tokenHeaderNames.balance)).toBe("50000");
+    expect(failed.headers.get("payment-response")).toBeNull();
+    expect(store.tokenBalance(tokenHash(token))?.balance).toBe(50_000n);
+  });
+
+  it("is refused with token_lane_disabled when switched off, per paywall or per route", async () => {
+    const off = setup({ lanes: { token: false } });
+    const { token } = await off.paywall.issueToken({ amount: "$1" });
+    expect(await errorOf(await off.get("/paid", { "x-payment-token": token }))).toBe("token_lane_disabled");
+    const perRoute = setup({ routes: { "GET /paid": { price: "$0.01", lanes: { token: false } } } });
+    const issued = await perRoute.paywall.issueToken({ amount: "$1" });
+    expect(await errorOf(await perRoute.get("/paid", { "x-payment-token": issued.token }))).toBe(
+      "token_lane_disabled",
+    );
+  });
+});

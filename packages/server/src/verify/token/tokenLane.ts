@@ -1,0 +1,60 @@
+import { prepaidTokenSchema, tokenHeaderNames } from "@tollgate/shared";
+import { withHeaders } from "../../respond/paymentRequired.js";
+import type { LaneContext, LaneOutcome } from "../laneContext.js";
+import { laneReceiptHeader, tokenHash, tokenHeaders } from "../prepaidTokens.js";
+
+/**
+ * The prepaid-token lane for one request (DESIGN §1): an all-or-nothing debit of the price, keyed by token
+ * hash + `Idempotency-Key` so a retried request is not debited twice; with settlement `after`, a handler answer
+ * of 400 or more gives the debit back.
+ */
+export async function tokenLane(ctx: LaneContext, token: string): Promise<LaneOutcome> {
+  const { store, offer } = ctx;
+  const refuse = (reason: string, headers: Record<string, string> = {}): LaneOutcome => ({
+    kind: "respond",
+    response: ctx.refuse({ reason, lane: "token", headers }),
+  });
+  if (!prepaidTokenSchema.safeParse(token).success) return refuse("token_unknown");
+  const hash = tokenHash(token);
+  const operationKey = ctx.idempotencyKey === undefined ? undefined : `${hash}:${ctx.idempotencyKey}`;
+  const nowSeconds = Math.floor(ctx.now() / 1000);
+  const debit = await store.debit({
+    tokenHash: hash,
+    amount: offer.price,
+    nowSeconds,
+    ...(operationKey === undefined ? {} : { operationKey }),
+  });
+  if (!debit.ok) {
+    const balance: Record<string, string> =
+      debit.balance === undefined ? {} : { [tokenHeaderNames.balance]: debit.balance.toString() };
+    const reason =
+      debit.reason === "unknown"
+        ? "token_unknown"
+        : debit.reason === "expired"
+          ? "token_expired"
+          : "token_insufficient_balance";
+    return refuse(reason, balance);
+  }
+  if (!debit.replayed) {
+    ctx.emit({ type: "paid", route: ctx.route, lane: "token", amount: offer.price });
+  }
+  return {
+    kind: "serve",
+    lane: "token",
+    async finish(response: Response): Promise<Response> {
+      if (ctx.settlement === "after" && response.status >= 400 && !debit.replayed) {
+        const refunded = await store.refund({
+          tokenHash: hash,
+          amount: offer.price,
+          ...(operationKey === undefined ? {} : { operationKey }),
+        });
+        ctx.emit({ type: "not_charged", route: ctx.route, lane: "token", status: response.status });
+        return refunded === undefined ? response : withHeaders(response, tokenHeaders(refunded));
+      }
+      return withHeaders(response, {
+        ...tokenHeaders(debit),
+        ...laneReceiptHeader({ lane: "token", transaction: "", network: "", amount: offer.price }),
+      });
+    },
+  };
+}

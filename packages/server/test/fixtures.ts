@@ -1,0 +1,210 @@
+// Shared set-up of the paywall tests: anvil with the test USDC, our facilitator (served on loopback and in
+// process), stub facilitators that misbehave in each way a remote one can, and EIP-3009 signing helpers.
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { decodeHeaderJson, encodeHeaderJson, type PaymentRequirementsV2 } from "@tollgate/shared";
+import { evmPayeeAccounts, startEvmChain, type EvmChain as TestEvmChain } from "@tollgate/testing";
+import { type Hex, toHex } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import { type ServedFetch, serveFetch } from "../src/adapters/node.js";
+import { createViemEvmChain } from "../src/evm/evmChain.js";
+import { createExactEvmScheme } from "../src/evm/exactEvmScheme.js";
+import { transferWithAuthorizationTypes } from "../src/evm/usdcAbi.js";
+import { createFacilitator, type Facilitator } from "../src/facilitator/createFacilitator.js";
+
+/** The payee of the facilitator lane in these tests. */
+export const payee = evmPayeeAccounts[0].address;
+
+/** Starts anvil (Base Sepolia, test USDC at the real address). */
+export function startChain(parameters: Parameters<typeof startEvmChain>[0] = {}): Promise<TestEvmChain> {
+  return startEvmChain(parameters);
+}
+
+/** A fresh instance of our facilitator on the test chain (each with its own settlement guard). */
+export function ourFacilitator(evm: TestEvmChain): Facilitator {
+  return createFacilitator({
+    schemes: [
+      createExactEvmScheme({
+        chains: [
+          createViemEvmChain({
+            publicClient: evm.publicClient,
+            walletClient: evm.walletClient,
+            pollingIntervalMs: 10,
+          }),
+        ],
+      }),
+    ],
+  });
+}
+
+/** Servers to close after the file's tests. */
+const opened: { close(): unknown }[] = [];
+export async function closeAll(): Promise<void> {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+}
+
+/** Serves a Web handler on loopback. */
+export async function serve(fetch: (request: Request) => Response | Promise<Response>): Promise<ServedFetch> {
+  const served = await serveFetch({ fetch });
+  opened.push(served);
+  return served;
+}
+
+/** A loopback URL where nothing listens: connections are refused. */
+export async function refusingUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+/** A loopback server that accepts requests and never answers them. */
+export async function hangingUrl(): Promise<string> {
+  const server: Server = createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  opened.push({
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** A facilitator stub that answers every call with `status` and `body` (text as is, else JSON). */
+export async function stubUrl(status: number, body: unknown, calls?: string[]): Promise<string> {
+  const served = await serve(async (request) => {
+    calls?.push(new URL(request.url).pathname);
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    return new Response(text, { status, headers: { "content-type": "application/json" } });
+  });
+  return served.url;
+}
+
+/** Signs an EIP-3009 authorization paying `requirement` and encodes it as a v2 `PAYMENT-SIGNATURE`. */
+export async function signPayment(
+  parameters: Readonly<{
+    evm: TestEvmChain;
+    payer: PrivateKeyAccount;
+    requirement: PaymentRequirementsV2;
+    resource?: unknown;
+    nonce?: Hex;
+    value?: bigint;
+    validBefore?: bigint;
+  }>,
+): Promise<string> {
+  const { evm, payer, requirement } = parameters;
+  const message = {
+    from: payer.address,
+    to: requirement.payTo as `0x${string}`,
+    value: parameters.value ?? BigInt(requirement.amount),
+    validAfter: 0n,
+    validBefore:
+      parameters.validBefore ?? BigInt(Math.floor(Date.now() / 1000) + requirement.maxTimeoutSeconds),
+    nonce: parameters.nonce ?? toHex(randomBytes(32)),
+  };
+  const signature = await payer.signTypedData({
+    domain: evm.eip712Domain,
+    types: transferWithAuthorizationTypes,
+    primaryType: "TransferWithAuthorization",
+    message,
+  });
+  return encodeHeaderJson({
+    header: "PAYMENT-SIGNATURE",
+    value: {
+      x402Version: 2,
+      ...(parameters.resource === undefined ? {} : { resource: parameters.resource }),
+      accepted: requirement,
+      payload: {
+        signature,
+        authorization: {
+          from: message.from,
+          to: message.to,
+          value: message.value.toString(),
+          validAfter: message.validAfter.toString(),
+          validBefore: message.validBefore.toString(),
+          nonce: message.nonce,
+        },
+      },
+    },
+  });
+}
+
+/** The decoded `PAYMENT-REQUIRED` header of a 402. */
+export function paymentRequiredOf(response: Response): {
+  x402Version: 2;
+  error?: string;
+  resource: unknown;
+  accepts: PaymentRequirementsV2[];
+} {
+  const header = response.headers.get("payment-required");
+  if (header === null) throw new Error(`no PAYMENT-REQUIRED header (status ${response.status})`);
+  return decodeHeaderJson({ header: "PAYMENT-REQUIRED", value: header }) as ReturnType<
+    typeof paymentRequiredOf
+  >;
+}
+
+/** The decoded receipt header of a response, `PAYMENT-RESPONSE` or `X-PAYMENT-RESPONSE`. */
+export function receiptOf(
+  response: Response,
+  header = "payment-response",
+): Record<string, unknown> | undefined {
+  const value = response.headers.get(header);
+  return value === null ? undefined : (decodeHeaderJson({ header, value }) as Record<string, unknown>);
+}
+
+/** A well-formed v2 proof with a dummy signature, for tests whose facilitator is a stub. */
+export function unsignedPayment(
+  requirement: PaymentRequirementsV2,
+  options: Readonly<{ from?: string; nowSeconds?: number }> = {},
+): string {
+  const { from = "0x1111111111111111111111111111111111111111", nowSeconds = Math.floor(Date.now() / 1000) } =
+    options;
+  return encodeHeaderJson({
+    header: "PAYMENT-SIGNATURE",
+    value: {
+      x402Version: 2,
+      accepted: requirement,
+      payload: {
+        signature: `0x${"ab".repeat(65)}`,
+        authorization: {
+          from,
+          to: requirement.payTo,
+          value: requirement.amount,
+          validAfter: "0",
+          validBefore: String(nowSeconds + requirement.maxTimeoutSeconds),
+          nonce: toHex(randomBytes(32)),
+        },
+      },
+    },
+  });
+}
+
+/** A facilitator stub that accepts every payment (`settle` answers `settleAnswer`), counting its calls. */
+export async function acceptingFacilitator(
+  settleAnswer: Record<string, unknown> = {
+    success: true,
+    transaction: `0x${"cd".repeat(32)}`,
+    network: "eip155:84532",
+  },
+): Promise<{ url: string; calls: string[] }> {
+  const calls: string[] = [];
+  const served = await serve(async (request) => {
+    const path = new URL(request.url).pathname;
+    calls.push(path);
+    if (path.endsWith("/supported")) {
+      const kinds = [
+        { x402Version: 2, scheme: "exact", network: "eip155:84532" },
+        { x402Version: 1, scheme: "exact", network: "base-sepolia" },
+      ];
+      return Response.json({ kinds, extensions: [], signers: {} });
+    }
+    if (path.endsWith("/verify"))
+      return Response.json({ isValid: true, payer: "0x1111111111111111111111111111111111111111" });
+    return Response.json(settleAnswer);
+  });
+  return { url: served.url, calls };
+}
