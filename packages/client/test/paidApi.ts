@@ -4,6 +4,7 @@ import {
   type PaymentRequirementsV2,
   paymentPayloadV1Schema,
   paymentPayloadV2Schema,
+  transferWithAuthorizationTypes,
 } from "@tollgate/shared";
 import { verifyTypedData } from "viem";
 import { type Loopback, serveLoopback } from "./loopback.js";
@@ -100,16 +101,7 @@ export async function startPaidApi(parameters: PaidApiParameters = {}): Promise<
         chainId: 84532,
         verifyingContract: asset as `0x${string}`,
       },
-      types: {
-        TransferWithAuthorization: [
-          { name: "from", type: "address" },
-          { name: "to", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "validAfter", type: "uint256" },
-          { name: "validBefore", type: "uint256" },
-          { name: "nonce", type: "bytes32" },
-        ],
-      },
+      types: transferWithAuthorizationTypes,
       primaryType: "TransferWithAuthorization",
       message: {
         from: a.from as `0x${string}`,

@@ -34,6 +34,7 @@ export {
   requirementV2ToV1,
 } from "./headers/convert.js";
 export { x402HeaderNames } from "./headers/names.js";
+export { type ReadBodyUpToParameters, readBodyUpTo } from "./headers/readBodyUpTo.js";
 export {
   type DirectOffer,
   type FacilitatorOffer,
@@ -76,6 +77,7 @@ export {
   solanaBindingSignatureSchema,
   solanaTxSignatureSchema,
 } from "./schemas/direct.js";
+export { transferWithAuthorizationTypes } from "./schemas/eip3009.js";
 export {
   type ExactEvmAuthorization,
   type ExactEvmPayload,

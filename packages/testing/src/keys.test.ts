@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { defaultNetworkRegistry } from "@tollgate/shared";
+import { defaultNetworkRegistry, transferWithAuthorizationTypes } from "@tollgate/shared";
 import { getAddress, keccak256, stringToBytes } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
@@ -108,16 +108,7 @@ describe("fixed test keys", () => {
         chainId: baseSepolia.chainId,
         verifyingContract: getAddress(baseSepolia.usdc?.address ?? ""),
       },
-      types: {
-        TransferWithAuthorization: [
-          { name: "from", type: "address" },
-          { name: "to", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "validAfter", type: "uint256" },
-          { name: "validBefore", type: "uint256" },
-          { name: "nonce", type: "bytes32" },
-        ],
-      },
+      types: transferWithAuthorizationTypes,
       primaryType: "TransferWithAuthorization",
       message: {
         from: evmPayerAccounts[0].address,

@@ -5,6 +5,7 @@ import {
   type FacilitatorOffer,
   type NetworkRegistry,
   TollgateError,
+  transferWithAuthorizationTypes,
 } from "@tollgate/shared";
 import {
   type Address,
@@ -68,17 +69,6 @@ export type CreateEvmWalletParameters = Readonly<{
    */
   randomBytes?: (length: number) => Uint8Array;
 }>;
-
-const transferWithAuthorizationTypes = {
-  TransferWithAuthorization: [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "validAfter", type: "uint256" },
-    { name: "validBefore", type: "uint256" },
-    { name: "nonce", type: "bytes32" },
-  ],
-} as const;
 
 const erc20TransferAbi = [
   {

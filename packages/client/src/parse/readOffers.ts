@@ -4,6 +4,7 @@ import {
   type PaymentReceipt,
   type PaymentRequiredReading,
   paymentReceiptSchema,
+  readBodyUpTo,
   readPaymentRequired,
   x402HeaderNames,
 } from "@tollgate/shared";
@@ -12,28 +13,8 @@ import {
 export const maxPaymentRequiredBodyBytes = 256 * 1024;
 
 /** Reads at most `limit` bytes of a response body; `undefined` when it is longer (the rest is cancelled). */
-async function readLimited(response: Response, limit: number): Promise<Uint8Array | undefined> {
-  if (response.body === null) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return all;
+function readLimited(response: Response, limit: number): Promise<Uint8Array | undefined> {
+  return readBodyUpTo({ body: response.body, limit });
 }
 
 /** A 402, read: its offers (from all three forms), the problems met, and the server's reason. */

@@ -73,14 +73,5 @@ export const eip3009Abi = [
   },
 ] as const;
 
-/** The EIP-712 types of an EIP-3009 `TransferWithAuthorization`. */
-export const transferWithAuthorizationTypes = {
-  TransferWithAuthorization: [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "validAfter", type: "uint256" },
-    { name: "validBefore", type: "uint256" },
-    { name: "nonce", type: "bytes32" },
-  ],
-} as const;
+/** The EIP-712 types of an EIP-3009 `TransferWithAuthorization` (defined once, in `@tollgate/shared`). */
+export { transferWithAuthorizationTypes } from "@tollgate/shared";

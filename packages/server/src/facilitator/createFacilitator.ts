@@ -5,6 +5,7 @@ import {
   isTollgateError,
   type NetworkRegistry,
   type RefusalReason,
+  readBodyUpTo,
   refusalReasonFor,
   type SettleResponse,
   type SupportedResponse,
@@ -401,23 +402,12 @@ async function readJsonBody(request: Request, limit: number): Promise<BodyReadin
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limit) return { ok: false, status: 413, error: "body_too_large" };
   if (!request.body) return { ok: false, status: 400, error: "invalid_json" };
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return { ok: false, status: 413, error: "body_too_large" };
-    }
-    chunks.push(value);
-  }
+  const bytes = await readBodyUpTo({ body: request.body, limit });
+  if (bytes === undefined) return { ok: false, status: 413, error: "body_too_large" };
   try {
     return {
       ok: true,
-      value: JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks))),
+      value: JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)),
     };
   } catch {
     return { ok: false, status: 400, error: "invalid_json" };
