@@ -4,6 +4,7 @@ import {
   type InProcessFacilitator,
   type Paywall,
   type PaywallEvent,
+  payaiFacilitator,
 } from "@tollgate/server";
 import { createNetworkRegistry, formatUsd } from "@tollgate/shared";
 import type { PaidApiConfig } from "./config.js";
@@ -30,8 +31,6 @@ export type CreatePaidApiParameters = Readonly<{
   chains: PaidApiChains;
   /** Our own facilitator as the last resort (`createFacilitator` with the self-settle keys). */
   selfSettle?: InProcessFacilitator;
-  /** Extra headers for PayAI's calls (its API-key JWT), by endpoint. */
-  payaiHeaders?: (endpoint: "verify" | "settle" | "supported") => Promise<Record<string, string>>;
   /** @default Date.now */
   now?: () => number;
   /** Sees every paywall event. */
@@ -64,20 +63,23 @@ const routes = {
  * ```
  */
 export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
-  const { config, chains, selfSettle, payaiHeaders, now = Date.now, onEvent } = parameters;
+  const { config, chains, selfSettle, now = Date.now, onEvent } = parameters;
   const registry = createNetworkRegistry();
   const base = registry.get(config.X402_BASE_NETWORK);
   const solana = registry.get(config.X402_SOLANA_NETWORK);
   const payments: PaymentRecord[] = [];
 
   const facilitators = [
+    // PayAI first, with its Ed25519 JWT when the merchant key is configured.
     ...(config.X402_PAYAI_ENABLED
       ? [
-          {
+          payaiFacilitator({
             url: config.X402_PAYAI_FACILITATOR_URL,
-            name: "PayAI Network",
-            ...(payaiHeaders ? { headers: payaiHeaders } : {}),
-          },
+            ...(config.X402_PAYAI_API_KEY_ID && config.X402_PAYAI_API_KEY_SECRET
+              ? { apiKeyId: config.X402_PAYAI_API_KEY_ID, apiKeySecret: config.X402_PAYAI_API_KEY_SECRET }
+              : {}),
+            now,
+          }),
         ]
       : []),
     ...config.X402_FACILITATOR_URLS.map((url) => ({ url })),

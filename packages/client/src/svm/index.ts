@@ -6,5 +6,6 @@ export {
   type CreateSvmWalletParameters,
   createSvmWallet,
   type SvmBlockhashSource,
+  type SvmDirectAccess,
   type SvmMintInfo,
 } from "./svmWallet.js";

@@ -13,17 +13,58 @@ import {
   VersionedTransaction,
 } from "@solana/web3.js";
 import {
+  type DirectOffer,
   defaultNetworkRegistry,
+  directBindingMessage,
   exactSvmExtraSchema,
   type FacilitatorOffer,
   type NetworkRegistry,
   TollgateError,
 } from "@tollgate/shared";
-import type { CreateExactPaymentParameters, ExactPayment, PayingWallet } from "../wallet.js";
+import type {
+  CreateExactPaymentParameters,
+  ExactPayment,
+  PayingWallet,
+  PrepareDirectTransferParameters,
+  PreparedDirectTransfer,
+  SendDirectTransferParameters,
+} from "../wallet.js";
 
 /** The chain access a Solana wallet needs: a recent blockhash. A web3.js `Connection` is one. */
 export type SvmBlockhashSource = Readonly<{
   getLatestBlockhash(): Promise<Readonly<{ blockhash: string }>>;
+}>;
+
+/**
+ * The chain access the direct lane needs: broadcasting a signed transaction and waiting for it. A web3.js
+ * `Connection` adapts to it in a few lines (`sendRawTransaction` with `skipPreflight: false`, then
+ * `confirmTransaction` at the commitment the server requires).
+ *
+ * @example
+ * ```ts
+ * import { Connection, type VersionedTransaction } from "@solana/web3.js";
+ * const connection = new Connection("https://api.devnet.solana.com", "confirmed");
+ * const direct: SvmDirectAccess = {
+ *   sendTransaction: (tx: VersionedTransaction) => connection.sendRawTransaction(tx.serialize()),
+ *   confirm: async (signature) => {
+ *     const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash();
+ *     const { value } = await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight });
+ *     return value.err === null;
+ *   },
+ * };
+ * ```
+ */
+export type SvmDirectAccess = Readonly<{
+  /**
+   * Broadcasts a fully signed transaction and resolves its base58 signature. Sending a transaction the chain
+   * already has may throw: `confirm` then decides.
+   */
+  sendTransaction(transaction: VersionedTransaction): Promise<string>;
+  /**
+   * Waits until the transaction reaches the required commitment: `true` when it succeeded, `false` when it landed
+   * and failed or can no longer land (its blockhash expired). Throws when it cannot tell (RPC failure, timeout).
+   */
+  confirm(signature: string, signal?: AbortSignal): Promise<boolean>;
 }>;
 
 /** A mint the wallet can pay with: its decimals and token program. */
@@ -57,12 +98,66 @@ export type CreateSvmWalletParameters = Readonly<{
    * @default 1
    */
   computeUnitPriceMicroLamports?: number;
+  /**
+   * Chain access for the direct lane (the payer sends the transfer itself, pays its fee and so needs SOL).
+   * Without it, the wallet pays the facilitator lane only.
+   * @default undefined (no direct lane)
+   */
+  direct?: SvmDirectAccess;
+  /**
+   * Source of the random nonce that makes each direct transfer a distinct transaction.
+   * @default crypto.getRandomValues
+   */
+  randomBytes?: (length: number) => Uint8Array;
 }>;
 
 const memoProgramId = new PublicKey("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
 /** A blockhash lasts 150 slots (about a minute); after this long a transaction built on it cannot land. */
 const blockhashLifetimeSeconds = 180;
 const maxU64 = (1n << 64n) - 1n;
+const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+const defaultRandomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
+
+/** Bitcoin-alphabet base58 of some bytes (a Solana signature is 64 bytes, too long for `PublicKey`). */
+function encodeBase58(bytes: Uint8Array): string {
+  let zeros = 0;
+  while (zeros < bytes.length && bytes[zeros] === 0) zeros++;
+  // Little-endian base-58 digits of the value read so far.
+  const digits: number[] = [];
+  for (let i = zeros; i < bytes.length; i++) {
+    let carry = bytes[i] ?? 0;
+    for (let j = 0; j < digits.length; j++) {
+      carry += (digits[j] ?? 0) * 256;
+      digits[j] = carry % 58;
+      carry = Math.floor(carry / 58);
+    }
+    while (carry > 0) {
+      digits.push(carry % 58);
+      carry = Math.floor(carry / 58);
+    }
+  }
+  let text = "1".repeat(zeros);
+  for (let i = digits.length - 1; i >= 0; i--) text += base58Alphabet[digits[i] ?? 0];
+  return text;
+}
+
+/** Signs a message with the keypair's ed25519 key through WebCrypto. */
+async function signEd25519(keypair: Keypair, message: Uint8Array): Promise<Uint8Array> {
+  const base64url = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
+  const key = await crypto.subtle.importKey(
+    "jwk",
+    {
+      kty: "OKP",
+      crv: "Ed25519",
+      d: base64url(keypair.secretKey.subarray(0, 32)),
+      x: base64url(keypair.publicKey.toBytes()),
+    },
+    { name: "Ed25519" },
+    false,
+    ["sign"],
+  );
+  return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key, message));
+}
 
 function publicKeyOf(value: string): PublicKey | undefined {
   try {
@@ -79,6 +174,11 @@ function publicKeyOf(value: string): PublicKey | undefined {
  * payer's associated token account to the payee's. Exactly these 3 instructions on v1 offers (legacy facilitators
  * accept nothing else); on v2 offers a Memo follows only to carry `extra.memo`. The payer needs no SOL.
  *
+ * With `direct`, it also pays direct-lane offers: a v0 transaction whose fee payer is the payer itself (it needs
+ * SOL) with SetComputeUnitLimit, SetComputeUnitPrice, TransferChecked of the amount from the payer's associated
+ * token account to the payee's, and a Memo with a random nonce; `X-PAYMENT-TX` is its base58 signature and
+ * `X-PAYMENT-TX-SIG` the base58 ed25519 signature by the payer of `directBindingMessage`.
+ *
  * @example
  * ```ts
  * import { createPayingFetch } from "@tollgate/client";
@@ -90,7 +190,9 @@ function publicKeyOf(value: string): PublicKey | undefined {
  * });
  * const payingFetch = createPayingFetch({ wallets: [wallet] });
  * ```
- * @throws `CLIENT__WALLET_FAILED` (from `createExactPayment`, when the blockhash cannot be read or signing fails)
+ * @throws `CLIENT__WALLET_FAILED` (from `createExactPayment` and `prepareDirectTransfer`, when the blockhash cannot
+ * be read or signing fails; from `sendDirectTransfer`, when the transfer failed on chain), `CHAIN__CALL_FAILED`
+ * (from `sendDirectTransfer`, when it cannot tell whether the transfer landed)
  */
 export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWallet {
   const {
@@ -101,14 +203,30 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
     registry = defaultNetworkRegistry,
     computeUnitLimit = 20_000,
     computeUnitPriceMicroLamports = 1,
+    direct,
+    randomBytes = defaultRandomBytes,
   } = parameters;
   const owner = keypair.publicKey;
 
-  function mintOf(offer: FacilitatorOffer): SvmMintInfo | undefined {
+  function mintOf(offer: Readonly<{ asset: string; network: string }>): SvmMintInfo | undefined {
     const configured = mints[offer.asset];
     if (configured !== undefined) return configured;
     const usdc = registry.find(offer.network)?.usdc;
     return usdc?.address === offer.asset ? { decimals: usdc.decimals, tokenProgram: "token" } : undefined;
+  }
+
+  const programIdOf = (mint: SvmMintInfo) =>
+    mint.tokenProgram === "token-2022" ? TOKEN_2022_PROGRAM_ID : TOKEN_PROGRAM_ID;
+
+  async function latestBlockhash(network: string): Promise<string> {
+    try {
+      return (await rpc.getLatestBlockhash()).blockhash;
+    } catch (cause) {
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network, operation: "get_latest_blockhash" },
+        cause,
+      });
+    }
   }
 
   function checkExactOffer(offer: FacilitatorOffer): string | undefined {
@@ -138,7 +256,7 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
         cause: new Error(reason ?? "offer not payable"),
       });
     }
-    const programId = mint.tokenProgram === "token-2022" ? TOKEN_2022_PROGRAM_ID : TOKEN_PROGRAM_ID;
+    const programId = programIdOf(mint);
     const mintKey = new PublicKey(offer.asset);
     const payee = new PublicKey(offer.payTo);
     const source = getAssociatedTokenAddressSync(mintKey, owner, true, programId);
@@ -166,15 +284,7 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
         }),
       );
     }
-    let blockhash: string;
-    try {
-      ({ blockhash } = await rpc.getLatestBlockhash());
-    } catch (cause) {
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: offer.network, operation: "get_latest_blockhash" },
-        cause,
-      });
-    }
+    const blockhash = await latestBlockhash(offer.network);
     try {
       const message = new TransactionMessage({
         payerKey: new PublicKey(extra.data.feePayer),
@@ -197,11 +307,125 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
     }
   }
 
+  function checkDirectOffer(offer: DirectOffer): string | undefined {
+    if (direct === undefined) return "direct_lane_not_configured";
+    if (!offer.network.startsWith("solana:")) return "network_unsupported";
+    const payee = publicKeyOf(offer.payTo);
+    if (payee === undefined) return "payee_invalid";
+    if (payee.equals(owner)) return "payee_is_payer";
+    if (publicKeyOf(offer.asset) === undefined) return "asset_invalid";
+    if (mintOf(offer) === undefined) return "mint_unknown";
+    if (offer.amount > maxU64 || offer.minAmount > maxU64) return "amount_invalid";
+    return undefined;
+  }
+
+  async function prepareDirectTransfer(p: PrepareDirectTransferParameters): Promise<PreparedDirectTransfer> {
+    const { offer, amount, origin } = p;
+    const reason = checkDirectOffer(offer);
+    const mint = mintOf(offer);
+    if (reason !== undefined || mint === undefined || amount <= 0n || amount > maxU64) {
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network: offer.network, operation: "transfer" },
+        cause: new Error(reason ?? "amount_invalid"),
+      });
+    }
+    const programId = programIdOf(mint);
+    const mintKey = new PublicKey(offer.asset);
+    const payee = new PublicKey(offer.payTo);
+    const blockhash = await latestBlockhash(offer.network);
+    try {
+      const message = new TransactionMessage({
+        payerKey: owner,
+        recentBlockhash: blockhash,
+        instructions: [
+          ComputeBudgetProgram.setComputeUnitLimit({ units: computeUnitLimit }),
+          ComputeBudgetProgram.setComputeUnitPrice({ microLamports: computeUnitPriceMicroLamports }),
+          createTransferCheckedInstruction(
+            getAssociatedTokenAddressSync(mintKey, owner, true, programId),
+            mintKey,
+            getAssociatedTokenAddressSync(mintKey, payee, true, programId),
+            owner,
+            amount,
+            mint.decimals,
+            [],
+            programId,
+          ),
+          // Two equal payments on one blockhash would otherwise be the same transaction, paying once.
+          new TransactionInstruction({
+            programId: memoProgramId,
+            keys: [],
+            data: Buffer.from(`tollgate:${Buffer.from(randomBytes(8)).toString("hex")}`, "utf8"),
+          }),
+        ],
+      }).compileToV0Message();
+      const transaction = new VersionedTransaction(message);
+      transaction.sign([keypair]);
+      const signature = transaction.signatures[0];
+      if (signature === undefined) throw new Error("transaction not signed");
+      const tx = encodeBase58(signature);
+      const network = offer.network;
+      const binding = await signEd25519(
+        keypair,
+        new TextEncoder().encode(directBindingMessage({ network, tx, origin })),
+      );
+      return {
+        tx,
+        network,
+        raw: Buffer.from(transaction.serialize()).toString("base64"),
+        bindingSignature: encodeBase58(binding),
+      };
+    } catch (cause) {
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network: offer.network, operation: "transfer" },
+        cause,
+      });
+    }
+  }
+
+  async function sendDirectTransfer(p: SendDirectTransferParameters): Promise<void> {
+    const { network, raw, tx, signal } = p;
+    if (direct === undefined) {
+      throw new TollgateError("CLIENT__WALLET_FAILED", { context: { network, operation: "broadcast" } });
+    }
+    let transaction: VersionedTransaction;
+    try {
+      transaction = VersionedTransaction.deserialize(Buffer.from(raw, "base64"));
+    } catch (cause) {
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network, operation: "broadcast" },
+        cause,
+      });
+    }
+    let sendError: unknown;
+    try {
+      await direct.sendTransaction(transaction);
+    } catch (cause) {
+      // Already on chain (a re-send after a restart or a lost answer) is fine: the confirmation decides.
+      sendError = cause;
+    }
+    let succeeded: boolean;
+    try {
+      succeeded = await direct.confirm(tx, signal);
+    } catch (cause) {
+      throw new TollgateError("CHAIN__CALL_FAILED", {
+        context: { network, operation: sendError === undefined ? "confirm_transaction" : "send_transaction" },
+        cause: sendError ?? cause,
+      });
+    }
+    if (!succeeded) {
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network, operation: "transfer_failed" },
+        ...(sendError === undefined ? {} : { cause: sendError }),
+      });
+    }
+  }
+
   return Object.freeze({
     family: "svm" as const,
     address: owner.toBase58(),
     networks,
     checkExactOffer,
     createExactPayment,
+    ...(direct === undefined ? {} : { checkDirectOffer, prepareDirectTransfer, sendDirectTransfer }),
   });
 }
