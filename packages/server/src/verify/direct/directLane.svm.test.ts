@@ -35,6 +35,7 @@ async function transfer(
   amount: bigint,
   to: PublicKey = directPayee,
   from: Keypair = sender,
+  allowFailure = false,
 ): Promise<string> {
   const { blockhash } = await bank.latestBlockhash();
   const message = new TransactionMessage({
@@ -54,11 +55,12 @@ async function transfer(
   const transaction = new VersionedTransaction(message);
   transaction.sign([from]);
   const result = await bank.processTransaction(transaction);
-  if (!result.ok) throw new Error(`transfer failed: ${result.error.name}`);
+  if (!result.ok && !(allowFailure && result.recorded))
+    throw new Error(`transfer failed: ${result.error.name}`);
   return result.signature;
 }
 
-function app(now: () => number = Date.now) {
+function app(now: () => number = Date.now, asset?: string) {
   const chain = createSvmDirectChain({
     network: devnet,
     read: async (signature) => {
@@ -74,7 +76,7 @@ function app(now: () => number = Date.now) {
   });
   const paywall = createPaywall({
     routes: { "GET /paid": "$0.05" },
-    direct: { networks: [{ chain, payTo: directPayee.toBase58() }] },
+    direct: { networks: [{ chain, payTo: directPayee.toBase58(), ...(asset ? { asset } : {}) }] },
     now,
   });
   const handler = paywall.fetch(() => Response.json({ content: "paid" }));
@@ -124,6 +126,12 @@ describe("the direct-transfer lane on Solana (bank)", () => {
     expect(await errorOf(await get(proof("not-a-signature")))).toBe("direct_tx_malformed");
     const later = app(() => Date.now() + 8 * 86_400_000);
     expect(await errorOf(await later(proof(tx)))).toBe("direct_tx_too_old");
+    // A transaction that landed but failed (more than the balance): fees were charged, nothing moved.
+    const failed = await transfer(10n ** 12n, directPayee, sender, true);
+    expect(await errorOf(await get(proof(failed)))).toBe("direct_tx_failed");
+    // A server that accepts another mint: this USDC transfer does not qualify there.
+    const otherMint = app(Date.now, "So11111111111111111111111111111111111111112");
+    expect(await errorOf(await otherMint(proof(tx)))).toBe("direct_no_qualifying_transfer");
     // None of these claimed it: the sender still can.
     expect((await get(proof(tx))).status).toBe(200);
   });
