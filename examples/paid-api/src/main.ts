@@ -12,7 +12,7 @@ import {
   createExactSvmScheme,
   createSvmDirectChain,
 } from "@tollgate/server/svm";
-import { createNetworkRegistry, isTollgateError } from "@tollgate/shared";
+import { createNetworkRegistry, decodeBase58, isTollgateError } from "@tollgate/shared";
 import { type Chain, createPublicClient, createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { base, baseSepolia, mainnet } from "viem/chains";
@@ -81,27 +81,15 @@ function selfSettleOf(config: PaidApiConfig) {
           createConnectionSolanaChain({
             connection: new Connection(config.X402_SOLANA_RPC_URL, "confirmed"),
             network,
-            feePayer: Keypair.fromSecretKey(decodeBase58(config.X402_SELF_SETTLE_SOLANA_PRIVATE_KEY)),
+            feePayer: Keypair.fromSecretKey(
+              decodeBase58({ value: config.X402_SELF_SETTLE_SOLANA_PRIVATE_KEY, length: 64 }),
+            ),
           }),
         ],
       }),
     );
   }
   return createFacilitator({ schemes });
-}
-
-/** Decodes a base58 secret key (the format Solana wallets export). */
-function decodeBase58(value: string): Uint8Array {
-  const alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-  let n = 0n;
-  for (const c of value) n = n * 58n + BigInt(alphabet.indexOf(c));
-  const bytes: number[] = [];
-  for (; n > 0n; n >>= 8n) bytes.unshift(Number(n & 0xffn));
-  for (const c of value) {
-    if (c !== "1") break;
-    bytes.unshift(0);
-  }
-  return Uint8Array.from(bytes);
 }
 
 async function main(): Promise<void> {

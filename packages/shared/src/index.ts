@@ -17,6 +17,7 @@ export {
   TollgateError,
   type TollgateErrorOptions,
 } from "./errors/TollgateError.js";
+export { decodeBase58, encodeBase58 } from "./headers/base58.js";
 export {
   decodeHeader,
   decodeHeaderJson,

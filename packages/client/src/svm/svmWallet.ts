@@ -16,6 +16,7 @@ import {
   type DirectOffer,
   defaultNetworkRegistry,
   directBindingMessage,
+  encodeBase58,
   exactSvmExtraSchema,
   type FacilitatorOffer,
   type NetworkRegistry,
@@ -115,31 +116,7 @@ const memoProgramId = new PublicKey("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr
 /** A blockhash lasts 150 slots (about a minute); after this long a transaction built on it cannot land. */
 const blockhashLifetimeSeconds = 180;
 const maxU64 = (1n << 64n) - 1n;
-const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 const defaultRandomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
-
-/** Bitcoin-alphabet base58 of some bytes (a Solana signature is 64 bytes, too long for `PublicKey`). */
-function encodeBase58(bytes: Uint8Array): string {
-  let zeros = 0;
-  while (zeros < bytes.length && bytes[zeros] === 0) zeros++;
-  // Little-endian base-58 digits of the value read so far.
-  const digits: number[] = [];
-  for (let i = zeros; i < bytes.length; i++) {
-    let carry = bytes[i] ?? 0;
-    for (let j = 0; j < digits.length; j++) {
-      carry += (digits[j] ?? 0) * 256;
-      digits[j] = carry % 58;
-      carry = Math.floor(carry / 58);
-    }
-    while (carry > 0) {
-      digits.push(carry % 58);
-      carry = Math.floor(carry / 58);
-    }
-  }
-  let text = "1".repeat(zeros);
-  for (let i = digits.length - 1; i >= 0; i--) text += base58Alphabet[digits[i] ?? 0];
-  return text;
-}
 
 /** Signs a message with the keypair's ed25519 key through WebCrypto. */
 async function signEd25519(keypair: Keypair, message: Uint8Array): Promise<Uint8Array> {

@@ -1,4 +1,5 @@
 import type { Connection } from "@solana/web3.js";
+import { decodeBase58 } from "@tollgate/shared";
 import type { DirectChain, DirectTransaction, DirectTransfer } from "../verify/direct/directChain.js";
 import { verifyEd25519 } from "./ed25519.js";
 
@@ -35,29 +36,13 @@ export type CreateSvmDirectChainParameters = Readonly<{
   read: SolanaTransactionReader;
 }>;
 
-const alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-const base58Pattern = /^[1-9A-HJ-NP-Za-km-z]+$/;
-
-/** Decodes Bitcoin-alphabet base58, or `undefined` when it is not base58. */
-function decodeBase58(text: string): Uint8Array | undefined {
-  if (!base58Pattern.test(text)) return undefined;
-  let zeros = 0;
-  while (zeros < text.length && text[zeros] === "1") zeros++;
-  // Little-endian base-256 digits of the value read so far.
-  const bytes: number[] = [];
-  for (let i = zeros; i < text.length; i++) {
-    let carry = alphabet.indexOf(text[i] ?? "");
-    for (let j = 0; j < bytes.length; j++) {
-      carry += (bytes[j] ?? 0) * 58;
-      bytes[j] = carry & 0xff;
-      carry >>= 8;
-    }
-    while (carry > 0) {
-      bytes.push(carry & 0xff);
-      carry >>= 8;
-    }
+/** Decodes base58, or `undefined` when it is not base58 (a malformed proof is a refusal, not an error). */
+function decodeBase58OrUndefined(text: string): Uint8Array | undefined {
+  try {
+    return decodeBase58({ value: text });
+  } catch {
+    return undefined;
   }
-  return new Uint8Array([...new Array<number>(zeros).fill(0), ...bytes.reverse()]);
 }
 
 /**
@@ -117,7 +102,7 @@ export function createSvmDirectChain(parameters: CreateSvmDirectChainParameters)
   return Object.freeze({
     network,
     isTransactionId: (tx: string) =>
-      /^[1-9A-HJ-NP-Za-km-z]{64,88}$/.test(tx) && decodeBase58(tx)?.length === 64,
+      /^[1-9A-HJ-NP-Za-km-z]{64,88}$/.test(tx) && decodeBase58OrUndefined(tx)?.length === 64,
     canonicalTransactionId: (tx: string) => tx,
     async getTransaction({ tx }: { tx: string }): Promise<DirectTransaction> {
       const view = await read(tx);
@@ -132,8 +117,8 @@ export function createSvmDirectChain(parameters: CreateSvmDirectChainParameters)
       };
     },
     async verifyBinding({ message, signature, signer }): Promise<boolean> {
-      const publicKey = decodeBase58(signer);
-      const bytes = decodeBase58(signature);
+      const publicKey = decodeBase58OrUndefined(signer);
+      const bytes = decodeBase58OrUndefined(signature);
       if (publicKey === undefined || bytes === undefined) return false;
       return verifyEd25519(publicKey, new TextEncoder().encode(message), bytes);
     },
