@@ -104,9 +104,9 @@ export const errorMessages: { readonly [C in ErrorCode]: (context: ErrorContexts
   NETWORK__NO_ASSET: (c) => `Network "${c.network}" has no configured asset.`,
   NETWORK__CONFLICT: (c) => `Network "${c.network}" conflicts with the registered "${c.existing}".`,
   CLIENT__AMOUNT_EXCEEDS_MAX: (c) =>
-    `Payment of ${c.amount} on ${c.network} exceeds the maximum of ${c.max} per request.`,
+    `Payment of ${c.amount} atomic units on ${c.network} exceeds the maximum of ${c.max} per request.`,
   CLIENT__BUDGET_EXHAUSTED: (c) =>
-    `Budget "${c.budget}" has ${c.remaining} left, not enough for ${c.amount}.`,
+    `Budget "${c.budget}" has ${c.remaining} atomic units left, not enough for ${c.amount}.`,
   CLIENT__NO_PAYABLE_OFFER: (c) =>
     `No payable offer for ${c.url}: ${c.rejections.map((r) => `${r.offer}: ${r.reason}`).join("; ") || "none offered"}.`,
   CLIENT__PAYMENT_REFUSED: (c) => `${c.url} refused the payment (${c.status}): ${c.reason}.`,
