@@ -2,7 +2,12 @@ import type { Keypair, VersionedTransaction } from "@solana/web3.js";
 import { createPaywall, type Paywall, type ServedFetch, serveFetch } from "@tollgate/server";
 import { createSvmDirectChain } from "@tollgate/server/svm";
 import { isTollgateError } from "@tollgate/shared";
-import { deriveSvmTestKeypair, type SolanaBank, startSolanaBank } from "@tollgate/testing";
+import {
+  createBankTransactionReader,
+  deriveSvmTestKeypair,
+  type SolanaBank,
+  startSolanaBank,
+} from "@tollgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PayingFetchEvent } from "./events.js";
 import { createMemoryTokenStore } from "./lanes/token/tokenStore.js";
@@ -40,16 +45,7 @@ afterAll(async () => {
 async function startPaidApi(): Promise<string> {
   const chain = createSvmDirectChain({
     network: devnet,
-    read: async (signature) => {
-      const recorded = bank.getRecordedTransaction(signature);
-      if (recorded === undefined) return undefined;
-      return {
-        failed: recorded.err !== null,
-        blockTime: Number(recorded.blockTime),
-        preTokenBalances: recorded.preTokenBalances,
-        postTokenBalances: recorded.postTokenBalances,
-      };
-    },
+    read: createBankTransactionReader({ bank }),
   });
   const paywall = createPaywall({
     routes: { "GET /report": { price: "$0.01", lanes: { facilitator: false } } },

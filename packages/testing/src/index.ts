@@ -37,6 +37,10 @@ export {
   loopbackOnly,
 } from "./msw/facilitatorHandlers.js";
 export { type CreateBankSolanaChainParameters, createBankSolanaChain } from "./svm/bankSolanaChain.js";
+export {
+  type CreateBankTransactionReaderParameters,
+  createBankTransactionReader,
+} from "./svm/bankTransactionReader.js";
 export type {
   RecordedInstruction,
   RecordedTokenBalance,

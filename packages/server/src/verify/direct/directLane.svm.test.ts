@@ -1,7 +1,13 @@
 import { createTransferCheckedInstruction } from "@solana/spl-token";
 import { type Keypair, type PublicKey, TransactionMessage, VersionedTransaction } from "@solana/web3.js";
 import { directBindingMessage, paymentReceiptSchema, tokenHeaderNames } from "@tollgate/shared";
-import { type SolanaBank, startSolanaBank, svmPayeeKeypairs, svmPayerKeypairs } from "@tollgate/testing";
+import {
+  createBankTransactionReader,
+  type SolanaBank,
+  startSolanaBank,
+  svmPayeeKeypairs,
+  svmPayerKeypairs,
+} from "@tollgate/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { receiptOf } from "../../../test/fixtures.js";
 import { createPaywall } from "../../paywall.js";
@@ -63,16 +69,7 @@ async function transfer(
 function app(now: () => number = Date.now, asset?: string) {
   const chain = createSvmDirectChain({
     network: devnet,
-    read: async (signature) => {
-      const recorded = bank.getRecordedTransaction(signature);
-      if (recorded === undefined) return undefined;
-      return {
-        failed: recorded.err !== null,
-        blockTime: Number(recorded.blockTime),
-        preTokenBalances: recorded.preTokenBalances,
-        postTokenBalances: recorded.postTokenBalances,
-      };
-    },
+    read: createBankTransactionReader({ bank }),
   });
   const paywall = createPaywall({
     routes: { "GET /paid": "$0.05" },
