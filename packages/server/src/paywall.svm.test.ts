@@ -8,8 +8,8 @@ import {
   svmPayeeKeypairs,
   svmPayerKeypairs,
 } from "@tollgate/testing";
-import { beforeAll, describe, expect, it } from "vitest";
-import { paymentRequiredOf, receiptOf } from "../test/fixtures.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeAll, paymentRequiredOf, receiptOf, serve } from "../test/fixtures.js";
 import { createFacilitator, type Facilitator } from "./facilitator/createFacilitator.js";
 import { createPaywall } from "./paywall.js";
 import { createExactSvmScheme } from "./svm/exactSvmScheme.js";
@@ -31,6 +31,19 @@ beforeAll(async () => {
     schemes: [createExactSvmScheme({ chains: [createBankSolanaChain({ bank })] })],
   });
 });
+
+afterAll(closeAll);
+
+/**
+ * A remote facilitator on loopback that names our fee payer in `/supported` (so a Solana payment may go to it)
+ * and answers `/verify` and `/settle` with `broken`: the ways a primary goes down without refusing a payment.
+ */
+async function brokenFacilitatorUrl(broken: () => Response | Promise<Response>): Promise<string> {
+  const served = await serve((request) =>
+    new URL(request.url).pathname.endsWith("/supported") ? Response.json(facilitator.supported()) : broken(),
+  );
+  return served.url;
+}
 
 /** What a v2 client sends for a Solana requirement: a transfer signed by the payer, fee payer's slot empty. */
 async function solanaPayment(requirement: PaymentRequirementsV2): Promise<string> {
@@ -143,6 +156,72 @@ describe("the facilitator lane on Solana (bank)", () => {
     );
     expect(paid.status).toBe(200);
     expect(calls).toEqual(["self:verify", "self", "self:settle", "self"]);
+    await paywall.close();
+  });
+
+  it("fails over from a primary answering 500 and a second answering garbage to self-settlement, once", async () => {
+    const calls: string[] = [];
+    const paywall = createPaywall({
+      routes: { "GET /paid": "$0.01" },
+      networks: ["solana-devnet"],
+      payTo: { "solana-devnet": payee.toBase58() },
+      facilitators: [
+        { name: "primary", url: await brokenFacilitatorUrl(() => new Response("down", { status: 500 })) },
+        { name: "second", url: await brokenFacilitatorUrl(() => new Response("{not json", { status: 200 })) },
+      ],
+      selfSettle: facilitator,
+      onEvent: (event) => {
+        if (event.type === "facilitator_call" && event.endpoint !== "supported")
+          calls.push(`${event.facilitator}:${event.endpoint}:${event.outcome}`);
+      },
+    });
+    await paywall.ready();
+    const app = paywall.fetch(() => Response.json({ content: "paid" }));
+    const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
+    if (!requirement) throw new Error("no requirement");
+    const before = await bank.tokenBalance(payee);
+    const paid = await app(
+      new Request("http://api.test/paid", {
+        headers: { "payment-signature": await solanaPayment(requirement) },
+      }),
+    );
+    expect(paid.status).toBe(200);
+    expect(receiptOf(paid)).toMatchObject({ success: true });
+    expect(await bank.tokenBalance(payee)).toBe(before + 10_000n);
+    expect(calls).toEqual([
+      "primary:verify:unavailable",
+      "second:verify:unavailable",
+      "self:verify:answer",
+      "primary:settle:unavailable",
+      "second:settle:unavailable",
+      "self:settle:answer",
+    ]);
+    await paywall.close();
+  });
+
+  it("answers facilitator_unavailable with Retry-After when no facilitator answers, and moves no money", async () => {
+    const paywall = createPaywall({
+      routes: { "GET /paid": "$0.01" },
+      networks: ["solana-devnet"],
+      payTo: { "solana-devnet": payee.toBase58() },
+      facilitators: [
+        { name: "primary", url: await brokenFacilitatorUrl(() => new Response("down", { status: 503 })) },
+      ],
+    });
+    await paywall.ready();
+    const app = paywall.fetch(() => Response.json({ content: "paid" }));
+    const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
+    if (!requirement) throw new Error("no requirement");
+    const before = await bank.tokenBalance(payee);
+    const refused = await app(
+      new Request("http://api.test/paid", {
+        headers: { "payment-signature": await solanaPayment(requirement) },
+      }),
+    );
+    expect(refused.status).toBe(402);
+    expect(refused.headers.get("retry-after")).toBe("10");
+    expect(((await refused.json()) as { error: string }).error).toBe("facilitator_unavailable");
+    expect(await bank.tokenBalance(payee)).toBe(before);
     await paywall.close();
   });
 });
