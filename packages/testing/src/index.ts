@@ -54,6 +54,14 @@ export {
   startSolanaBank,
 } from "./svm/solanaBank.js";
 export {
+  type SolanaRpc,
+  type SolanaRpcAnswer,
+  type SolanaRpcCall,
+  type StartSolanaRpcParameters,
+  solanaRpcMethods,
+  startSolanaRpc,
+} from "./svm/solanaRpc.js";
+export {
   parseSvmTransactionError,
   type SvmTransactionError,
   type SvmTransactionErrorName,

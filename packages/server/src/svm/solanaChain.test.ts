@@ -1,22 +1,21 @@
 import { createTransferCheckedInstruction } from "@solana/spl-token";
 import { ComputeBudgetProgram, Connection, TransactionMessage, VersionedTransaction } from "@solana/web3.js";
 import { isTollgateError } from "@tollgate/shared";
-// The testing package's index does not export it yet: import the source file.
 import {
-  createBankSolanaChain,
   type SolanaBank,
+  type SolanaRpc,
   startSolanaBank,
+  startSolanaRpc,
   svmPayeeKeypairs,
   svmPayerKeypairs,
 } from "@tollgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ServedFetch, serveFetch } from "../adapters/node.js";
 import { createFacilitator, type Facilitator } from "../facilitator/createFacilitator.js";
 import { createExactSvmScheme } from "./exactSvmScheme.js";
 import { createConnectionSolanaChain } from "./solanaChain.js";
 
-// A JSON-RPC node on loopback backed by the bank, answering the five methods the chain uses in the shapes a
-// Solana RPC node does, so `createConnectionSolanaChain` runs over a real `Connection` and real transactions.
+// A JSON-RPC node on loopback backed by the bank (the kit's `startSolanaRpc`), so `createConnectionSolanaChain`
+// runs over a real `Connection` and real transactions.
 
 const devnet = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 const price = 25_000n;
@@ -24,102 +23,25 @@ const payer = svmPayerKeypairs[1];
 const payee = svmPayeeKeypairs[1].publicKey;
 
 let bank: SolanaBank;
-let served: ServedFetch;
+let rpc: SolanaRpc;
 let facilitator: Facilitator;
 /** What the node does next: fail `sendTransaction` with HTTP 503, or hide signature statuses. */
 const node = { failSends: false, hideStatuses: false, statusPolls: 0 };
 
-type RpcCall = Readonly<{ id: number; method: string; params: unknown[] }>;
-
-async function answer(call: RpcCall): Promise<unknown> {
-  const chain = createBankSolanaChain({ bank });
-  const context = { slot: 1 };
-  const decode = (base64: unknown) => VersionedTransaction.deserialize(Buffer.from(String(base64), "base64"));
-  switch (call.method) {
-    case "getLatestBlockhash": {
-      const { blockhash, lastValidBlockHeight } = await chain.getLatestBlockhash();
-      return {
-        result: { context, value: { blockhash, lastValidBlockHeight: Number(lastValidBlockHeight) } },
-      };
-    }
-    case "getMultipleAccounts": {
-      const accounts = await chain.getAccounts(call.params[0] as string[]);
-      const value = accounts.map((account) =>
-        account === null
-          ? null
-          : {
-              data: [Buffer.from(account.data).toString("base64"), "base64"],
-              executable: false,
-              lamports: Number(account.lamports),
-              owner: account.programId,
-              rentEpoch: 0,
-              space: account.data.length,
-            },
-      );
-      return { result: { context, value } };
-    }
-    case "simulateTransaction": {
-      const simulation = await chain.simulate(decode(call.params[0]));
-      return {
-        result: {
-          context,
-          value: {
-            err: simulation.ok ? null : { InstructionError: [2, { Custom: 1 }] },
-            logs: simulation.logs,
-            accounts: null,
-            unitsConsumed: 6_000,
-            returnData: null,
-          },
-        },
-      };
-    }
-    case "sendTransaction": {
-      const sent = await chain.send(decode(call.params[0]));
-      if (sent.ok) return { result: sent.signature };
-      return {
-        error: {
-          code: -32002,
-          message: `Transaction simulation failed: ${sent.error}`,
-          data: {
-            err: sent.alreadyProcessed ? "AlreadyProcessed" : { InstructionError: [2, { Custom: 1 }] },
-            logs: [],
-          },
-        },
-      };
-    }
-    case "getSignatureStatuses": {
-      node.statusPolls++;
-      const value = await Promise.all(
-        (call.params[0] as string[]).map(async (signature) => {
-          const status = await chain.getSignatureStatus(signature);
-          if (node.hideStatuses || status.status === "unknown") return null;
-          return {
-            slot: Number(status.slot),
-            confirmations: null,
-            err: status.error === null ? null : { InstructionError: [2, { Custom: 1 }] },
-            confirmationStatus: "finalized",
-          };
-        }),
-      );
-      return { result: { context, value } };
-    }
-    default:
-      return { error: { code: -32601, message: `Method not found: ${call.method}` } };
-  }
-}
-
 beforeAll(async () => {
   bank = await startSolanaBank();
-  served = await serveFetch({
-    fetch: async (request) => {
-      const call = (await request.json()) as RpcCall;
-      if (call.method === "sendTransaction" && node.failSends)
-        return new Response("unavailable", { status: 503 });
-      return Response.json({ jsonrpc: "2.0", id: call.id, ...((await answer(call)) as object) });
+  rpc = await startSolanaRpc({
+    bank,
+    intercept: ({ method, params }) => {
+      if (method === "sendTransaction" && node.failSends) return new Response("unavailable", { status: 503 });
+      if (method !== "getSignatureStatuses") return undefined;
+      node.statusPolls++;
+      if (!node.hideStatuses) return undefined;
+      return { result: { context: { slot: 1 }, value: (params[0] as unknown[]).map(() => null) } };
     },
   });
   const chain = createConnectionSolanaChain({
-    connection: new Connection(served.url, { commitment: "confirmed", disableRetryOnRateLimit: true }),
+    connection: new Connection(rpc.url, { commitment: "confirmed", disableRetryOnRateLimit: true }),
     network: devnet,
     feePayer: bank.feePayer,
     pollingIntervalMs: 10,
@@ -130,7 +52,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await served?.close();
+  await rpc?.close();
 });
 
 let unique = 0;
@@ -239,7 +161,7 @@ describe("createConnectionSolanaChain over JSON-RPC", () => {
   it("refuses a network that is not a Solana CAIP-2 id", () => {
     const build = () =>
       createConnectionSolanaChain({
-        connection: new Connection(served.url),
+        connection: new Connection(rpc.url),
         network: "solana-devnet",
         feePayer: bank.feePayer,
       });

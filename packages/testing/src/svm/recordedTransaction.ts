@@ -77,6 +77,10 @@ export type RecordedTokenBalance = Readonly<{
 export type RecordedTransaction = Readonly<{
   /** Base58 of the first signature (the fee payer's). */
   signature: string;
+  /** Base58 of every signature, in the order of the signer keys. */
+  signatures: readonly string[];
+  /** The transaction as sent on the wire (legacy or v0), for answers that carry it. */
+  wire: Uint8Array;
   /** Slot the bank was at after processing. */
   slot: bigint;
   /** Unix seconds of the bank's clock after processing. */
@@ -106,6 +110,8 @@ export type RecordedTransaction = Readonly<{
 /** A transaction's message decoded to addresses: what the recorder needs before sending it. */
 export type DescribedTransaction = Readonly<{
   signature: string;
+  signatures: readonly string[];
+  wire: Uint8Array;
   accountKeys: readonly PublicKey[];
   instructions: readonly RecordedInstruction[];
 }>;
@@ -132,14 +138,18 @@ export async function describeTransaction(parameters: {
 }): Promise<DescribedTransaction> {
   const { banksClient, transaction } = parameters;
   let message: Message | MessageV0;
-  let firstSignature: Uint8Array | null;
+  let signatures: readonly (Uint8Array | null)[];
+  let wire: Uint8Array;
   if (transaction instanceof VersionedTransaction) {
     message = transaction.message;
-    firstSignature = transaction.signatures[0] ?? null;
+    signatures = transaction.signatures;
+    wire = transaction.serialize();
   } else {
     message = transaction.compileMessage();
-    firstSignature = transaction.signature;
+    signatures = transaction.signatures.map((s) => s.signature);
+    wire = transaction.serialize({ requireAllSignatures: false, verifySignatures: false });
   }
+  const firstSignature = signatures[0] ?? null;
   const addressLookupTableAccounts: AddressLookupTableAccount[] = [];
   for (const lookup of message.addressTableLookups) {
     const table = await banksClient.getAccount(lookup.accountKey);
@@ -157,6 +167,8 @@ export async function describeTransaction(parameters: {
   const address = (index: number) => accountKeys[index]?.toBase58() ?? `<missing account ${index}>`;
   return {
     signature: firstSignature === null ? "" : encodeBase58(firstSignature),
+    signatures: signatures.map((s) => (s === null ? "" : encodeBase58(s))),
+    wire: Uint8Array.from(wire),
     accountKeys,
     instructions: message.compiledInstructions.map((instruction) => ({
       programId: address(instruction.programIdIndex),

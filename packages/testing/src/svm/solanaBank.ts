@@ -167,6 +167,8 @@ export type SolanaBank = Readonly<{
    * (bankrun itself does not) and refuses a bad one as `SignatureFailure`. Never throws for a refusal.
    */
   processTransaction(transaction: Transaction | VersionedTransaction): Promise<ProcessTransactionResult>;
+  /** Every recorded transaction, in the order the bank processed them. */
+  recordedTransactions(): readonly RecordedTransaction[];
   /** The recorded view of a transaction processed through `processTransaction`, by base58 signature. */
   getRecordedTransaction(signature: string): RecordedTransaction | undefined;
   /** Mints test USDC to an owner's associated token account (created if missing), paid by the fee payer. */
@@ -311,6 +313,8 @@ export async function startSolanaBank(parameters: StartSolanaBankParameters = {}
       const clock = await banksClient.getClock();
       const view: RecordedTransaction = Object.freeze({
         signature: described.signature,
+        signatures: Object.freeze([...described.signatures]),
+        wire: described.wire,
         slot: clock.slot,
         blockTime: clock.unixTimestamp,
         err,
@@ -403,6 +407,7 @@ export async function startSolanaBank(parameters: StartSolanaBankParameters = {}
     lamports: (address: SvmAddress) => banksClient.getBalance(toPublicKey(address)),
     latestBlockhash,
     processTransaction,
+    recordedTransactions: () => Object.freeze([...recorded.values()]),
     getRecordedTransaction: (signature: string) => recorded.get(signature),
     mintTo,
   });
