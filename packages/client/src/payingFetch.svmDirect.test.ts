@@ -1,24 +1,27 @@
-import type { Keypair, VersionedTransaction } from "@solana/web3.js";
+import { Connection, type Keypair, VersionedTransaction } from "@solana/web3.js";
 import { createPaywall, type Paywall, type ServedFetch, serveFetch } from "@tollgate/server";
-import { createSvmDirectChain } from "@tollgate/server/svm";
-import { isTollgateError } from "@tollgate/shared";
+import { createConnectionTransactionReader, createSvmDirectChain } from "@tollgate/server/svm";
+import { encodeBase58, isTollgateError } from "@tollgate/shared";
 import {
-  createBankTransactionReader,
   deriveSvmTestKeypair,
   type SolanaBank,
+  type SolanaRpc,
   startSolanaBank,
+  startSolanaRpc,
 } from "@tollgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PayingFetchEvent } from "./events.js";
 import { createMemoryTokenStore } from "./lanes/token/tokenStore.js";
 import { createPayingFetch } from "./payingFetch.js";
-import { createSvmWallet, type SvmDirectAccess } from "./svm/svmWallet.js";
+import { createConnectionDirectAccess } from "./svm/connectionDirectAccess.js";
+import { createSvmWallet } from "./svm/svmWallet.js";
 
 /**
  * payingFetch against our own paywall on loopback, direct lane on Solana over a real bank (solana-bankrun): the
  * payer sends and pays for a USDC TransferChecked to the payee's token account, binds it to the origin with an
- * ed25519 signature, and the paywall reads the bank's record of it. The surplus above the price comes back as a
- * prepaid token that pays the next call without a new transaction.
+ * ed25519 signature, and the paywall reads it back. Both sides talk to the bank through real `Connection`s to the
+ * kit's JSON-RPC node, as they would to a cluster. The surplus above the price comes back as a prepaid token that
+ * pays the next call without a new transaction.
  */
 const devnet = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 const payer = deriveSvmTestKeypair({ label: "client-svm-direct/payer" });
@@ -26,6 +29,12 @@ const brokePayer = deriveSvmTestKeypair({ label: "client-svm-direct/broke-payer"
 const payee = deriveSvmTestKeypair({ label: "client-svm-direct/payee" }).publicKey;
 
 let bank: SolanaBank;
+let rpc: SolanaRpc;
+let connection: Connection;
+/** Signatures of the transactions sent to the node, in order. */
+const sent: string[] = [];
+/** What the node does with the next sends: land them, or accept them and drop them. */
+const node = { dropSends: false };
 const served: ServedFetch[] = [];
 const paywalls: Paywall[] = [];
 
@@ -35,9 +44,21 @@ beforeAll(async () => {
     payees: [payee],
     lamportsForPayers: { [payer.publicKey.toBase58()]: 1_000_000_000n },
   });
+  rpc = await startSolanaRpc({
+    bank,
+    intercept: ({ method, params }) => {
+      if (method !== "sendTransaction") return undefined;
+      const transaction = VersionedTransaction.deserialize(Buffer.from(String(params[0]), "base64"));
+      const signature = encodeBase58(transaction.signatures[0] ?? new Uint8Array());
+      sent.push(signature);
+      return node.dropSends ? { result: signature } : undefined;
+    },
+  });
+  connection = new Connection(rpc.url, { commitment: "confirmed", disableRetryOnRateLimit: true });
 });
 
 afterAll(async () => {
+  await rpc?.close();
   for (const server of served) await server.close();
   for (const paywall of paywalls) await paywall.close();
 });
@@ -45,7 +66,7 @@ afterAll(async () => {
 async function startPaidApi(): Promise<string> {
   const chain = createSvmDirectChain({
     network: devnet,
-    read: createBankTransactionReader({ bank }),
+    read: createConnectionTransactionReader({ connection }),
   });
   const paywall = createPaywall({
     routes: { "GET /report": { price: "$0.01", lanes: { facilitator: false } } },
@@ -59,42 +80,22 @@ async function startPaidApi(): Promise<string> {
   return server.url;
 }
 
-/** The direct lane's chain access over the bank, counting what is sent. */
-function bankAccess(sent: string[]): SvmDirectAccess {
-  const refused = new Set<string>();
-  return {
-    sendTransaction: async (transaction: VersionedTransaction) => {
-      const result = await bank.processTransaction(transaction);
-      sent.push(result.signature);
-      if (result.ok) return result.signature;
-      if (result.recorded === undefined) refused.add(result.signature);
-      throw new Error(`transaction refused: ${result.error.name}`);
-    },
-    confirm: async (signature) => {
-      const recorded = bank.getRecordedTransaction(signature);
-      if (recorded !== undefined) return recorded.err === null;
-      if (refused.has(signature)) return false;
-      throw new Error(`transaction ${signature} not found`);
-    },
-  };
-}
-
-function directWallet(keypair: Keypair, sent: string[]) {
+function directWallet(keypair: Keypair) {
   return createSvmWallet({
     keypair,
-    rpc: { getLatestBlockhash: () => bank.latestBlockhash() },
-    direct: bankAccess(sent),
+    rpc: connection,
+    direct: createConnectionDirectAccess({ connection, pollingIntervalMs: 10 }),
   });
 }
 
 describe("payingFetch on the Solana direct lane (bank)", () => {
   it("pays with a bound transfer of the minimum, then spends the surplus token without a new transaction", async () => {
     const url = await startPaidApi();
-    const sent: string[] = [];
+    sent.length = 0;
     const tokens = createMemoryTokenStore();
     const events: PayingFetchEvent[] = [];
     const payingFetch = createPayingFetch({
-      wallets: [directWallet(payer, sent)],
+      wallets: [directWallet(payer)],
       policy: { maxPerRequest: 100_000n },
       tokens,
       onEvent: (event) => events.push(event),
@@ -129,9 +130,9 @@ describe("payingFetch on the Solana direct lane (bank)", () => {
 
   it("fails a transfer the bank refuses (no SOL for the fee) without paying, and moves no token", async () => {
     const url = await startPaidApi();
-    const sent: string[] = [];
+    sent.length = 0;
     const payingFetch = createPayingFetch({
-      wallets: [directWallet(brokePayer, sent)],
+      wallets: [directWallet(brokePayer)],
       policy: { maxPerRequest: 100_000n },
     });
     const before = {
@@ -149,10 +150,7 @@ describe("payingFetch on the Solana direct lane (bank)", () => {
   });
 
   it("refuses direct offers without chain access", () => {
-    const wallet = createSvmWallet({
-      keypair: payer,
-      rpc: { getLatestBlockhash: () => bank.latestBlockhash() },
-    });
+    const wallet = createSvmWallet({ keypair: payer, rpc: connection });
     expect(wallet.checkDirectOffer).toBeUndefined();
     expect(wallet.prepareDirectTransfer).toBeUndefined();
     expect(wallet.sendDirectTransfer).toBeUndefined();

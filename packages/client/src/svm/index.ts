@@ -3,9 +3,14 @@
  * @packageDocumentation
  */
 export {
+  type CreateConnectionDirectAccessParameters,
+  createConnectionDirectAccess,
+} from "./connectionDirectAccess.js";
+export {
   type CreateSvmWalletParameters,
   createSvmWallet,
   type SvmBlockhashSource,
+  type SvmConfirmParameters,
   type SvmDirectAccess,
   type SvmMintInfo,
 } from "./svmWallet.js";

@@ -37,23 +37,9 @@ export type SvmBlockhashSource = Readonly<{
 }>;
 
 /**
- * The chain access the direct lane needs: broadcasting a signed transaction and waiting for it. A web3.js
- * `Connection` adapts to it in a few lines (`sendRawTransaction` with `skipPreflight: false`, then
- * `confirmTransaction` at the commitment the server requires).
- *
- * @example
- * ```ts
- * import { Connection, type VersionedTransaction } from "@solana/web3.js";
- * const connection = new Connection("https://api.devnet.solana.com", "confirmed");
- * const direct: SvmDirectAccess = {
- *   sendTransaction: (tx: VersionedTransaction) => connection.sendRawTransaction(tx.serialize()),
- *   confirm: async (signature) => {
- *     const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash();
- *     const { value } = await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight });
- *     return value.err === null;
- *   },
- * };
- * ```
+ * The chain access the direct lane needs: broadcasting a signed transaction and waiting for it.
+ * `createConnectionDirectAccess` builds one over a `@solana/web3.js` `Connection`; tests may build one over
+ * the kit's Solana bank.
  */
 export type SvmDirectAccess = Readonly<{
   /**
@@ -63,9 +49,19 @@ export type SvmDirectAccess = Readonly<{
   sendTransaction(transaction: VersionedTransaction): Promise<string>;
   /**
    * Waits until the transaction reaches the required commitment: `true` when it succeeded, `false` when it landed
-   * and failed or can no longer land (its blockhash expired). Throws when it cannot tell (RPC failure, timeout).
+   * and failed or can no longer land (its `recentBlockhash` expired). Throws when it cannot tell (RPC failure)
+   * and with the signal's reason when `signal` aborts.
    */
-  confirm(signature: string, signal?: AbortSignal): Promise<boolean>;
+  confirm(parameters: SvmConfirmParameters): Promise<boolean>;
+}>;
+
+/** Parameters of `SvmDirectAccess.confirm`. */
+export type SvmConfirmParameters = Readonly<{
+  /** Base58 signature of the transaction (its id). */
+  signature: string;
+  /** The blockhash the transaction was built on: once it expires, the transaction can no longer land. */
+  recentBlockhash: string;
+  signal?: AbortSignal;
 }>;
 
 /** A mint the wallet can pay with: its decimals and token program. */
@@ -382,7 +378,11 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
     }
     let succeeded: boolean;
     try {
-      succeeded = await direct.confirm(tx, signal);
+      succeeded = await direct.confirm({
+        signature: tx,
+        recentBlockhash: transaction.message.recentBlockhash,
+        ...(signal === undefined ? {} : { signal }),
+      });
     } catch (cause) {
       throw new TollgateError("CHAIN__CALL_FAILED", {
         context: { network, operation: sendError === undefined ? "confirm_transaction" : "send_transaction" },

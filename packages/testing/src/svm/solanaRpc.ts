@@ -1,4 +1,4 @@
-import { PublicKey, VersionedTransaction } from "@solana/web3.js";
+import { PublicKey, TransactionMessage, VersionedTransaction } from "@solana/web3.js";
 import { type ServedFetch, serveFetch } from "@tollgate/server";
 import { createBankSolanaChain } from "./bankSolanaChain.js";
 import { encodeBase58 } from "./base58.js";
@@ -198,8 +198,6 @@ export async function startSolanaRpc(parameters: StartSolanaRpcParameters): Prom
   const { bank, intercept, port = 0 } = parameters;
   const chain = createBankSolanaChain({ bank });
   const { banksClient } = bank;
-  /** Blockhashes handed out, with the last block height at which each is valid. */
-  const handedOut = new Map<string, bigint>();
 
   const context = async () => ({ slot: Number(await banksClient.getSlot()) });
   const decode = (base64: unknown) => VersionedTransaction.deserialize(Buffer.from(String(base64), "base64"));
@@ -220,7 +218,6 @@ export async function startSolanaRpc(parameters: StartSolanaRpcParameters): Prom
     switch (call.method) {
       case "getLatestBlockhash": {
         const { blockhash, lastValidBlockHeight } = await bank.latestBlockhash();
-        handedOut.set(blockhash, lastValidBlockHeight);
         return {
           result: {
             context: await context(),
@@ -229,13 +226,14 @@ export async function startSolanaRpc(parameters: StartSolanaRpcParameters): Prom
         };
       }
       case "isBlockhashValid": {
-        const blockhash = String(params[0]);
-        const latest = await bank.latestBlockhash();
-        const lastValid = handedOut.get(blockhash);
-        const valid =
-          blockhash === latest.blockhash ||
-          (lastValid !== undefined && (await banksClient.getBlockHeight()) <= lastValid);
-        return { result: { context: await context(), value: valid } };
+        // As a node decides it: the bank prices a message on that blockhash only while the blockhash is live.
+        const message = new TransactionMessage({
+          payerKey: bank.feePayer.publicKey,
+          recentBlockhash: String(params[0]),
+          instructions: [],
+        }).compileToLegacyMessage();
+        const fee = await banksClient.getFeeForMessage(message).catch(() => null);
+        return { result: { context: await context(), value: fee !== null } };
       }
       case "getBlockHeight":
         return { result: Number(await banksClient.getBlockHeight()) };
