@@ -9,6 +9,7 @@ import {
   type ResourceInfo,
   TollgateError,
 } from "@tollgate/shared";
+import { createEmitter } from "./analytics/createEmitter.js";
 import type {
   CreatePaywallParameters,
   LaneSwitches,
@@ -28,7 +29,7 @@ import {
 } from "./respond/paymentRequired.js";
 import { compileRoutes, matchRoute, requestMethods } from "./routes/compileRoutes.js";
 import { createMemoryStore } from "./store/memory.js";
-import type { StoredResponse, StoreRecord } from "./store/store.js";
+import type { StoredResponse } from "./store/store.js";
 import {
   type DirectLaneSettings,
   type DirectNetworkSettings,
@@ -42,7 +43,7 @@ import {
 } from "./verify/fallback/facilitators.js";
 import { createFailover, type Failover } from "./verify/fallback/failover.js";
 import { type ClosableTransport, createUndiciTransport } from "./verify/fallback/transport.js";
-import type { LaneContext, LaneOutcome, PaywallEvent, Refusal } from "./verify/laneContext.js";
+import type { LaneContext, LaneOutcome, Refusal } from "./verify/laneContext.js";
 import { type IssuedToken, issueToken } from "./verify/prepaidTokens.js";
 import { proofMaterial, readProofs } from "./verify/proofs.js";
 import { tokenLane } from "./verify/token/tokenLane.js";
@@ -207,21 +208,7 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   const { maxBodyBytes = 65_536, ttlSeconds: idempotencyTtlSeconds = 86_400 } = idempotency;
   const tokenTtlSeconds = tokens.ttlSeconds ?? 2_592_000;
 
-  const emit = (event: PaywallEvent): void => {
-    try {
-      onEvent?.(event);
-    } catch {
-      // An observer's failure must not change a payment's outcome.
-    }
-    if (event.type === "error") return;
-    store.record(toRecord(event, now())).catch((error: unknown) => {
-      try {
-        onEvent?.({ type: "error", where: "store.record", error });
-      } catch {
-        // As above.
-      }
-    });
-  };
+  const emit = createEmitter({ onEvent, store, now });
 
   // Facilitators: remote ones in order, then our own.
   let defaultTransport: ClosableTransport | undefined;
@@ -615,24 +602,4 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     ready: () => (endpoints.length > 0 ? failover.refresh() : Promise.resolve()),
     close: async () => defaultTransport?.close(),
   });
-}
-
-/** The analytics record of an event: its type and the facts it carries, never a secret. */
-function toRecord(event: Exclude<PaywallEvent, { type: "error" }>, at: number): StoreRecord {
-  const { type } = event;
-  const fields = event as Partial<Record<keyof StoreRecord, unknown>>;
-  const text = (key: keyof StoreRecord) => (typeof fields[key] === "string" ? { [key]: fields[key] } : {});
-  return {
-    at,
-    type,
-    ...text("route"),
-    ...text("lane"),
-    ...text("reason"),
-    ...text("facilitator"),
-    ...text("network"),
-    ...text("payer"),
-    ...(typeof fields.amount === "bigint" ? { amount: fields.amount } : {}),
-    ...(typeof fields.durationMs === "number" ? { durationMs: fields.durationMs } : {}),
-    ...(event.type === "facilitator_call" ? { reason: `${event.endpoint}:${event.outcome}` } : {}),
-  } as StoreRecord;
 }
