@@ -19,6 +19,7 @@ import type {
 } from "./config/paywallOptions.js";
 import { maxBigint } from "./internal/bigint.js";
 import { randomId, sha256Hex } from "./internal/hash.js";
+import { createIdempotentResponses, readIdempotencyKey } from "./respond/idempotentResponses.js";
 import {
   discardBody,
   type FacilitatorRequirement,
@@ -29,7 +30,6 @@ import {
 } from "./respond/paymentRequired.js";
 import { compileRoutes, matchRoute, requestMethods } from "./routes/compileRoutes.js";
 import { createMemoryStore } from "./store/memory.js";
-import type { StoredResponse } from "./store/store.js";
 import {
   type DirectLaneSettings,
   type DirectNetworkSettings,
@@ -115,8 +115,6 @@ type Serving = Readonly<{
   proofHash: string;
 }>;
 
-const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
-
 function invalid(option: string, reason: string): TollgateError<"SERVER__INVALID_CONFIG"> {
   return new TollgateError("SERVER__INVALID_CONFIG", { context: { option, reason } });
 }
@@ -125,44 +123,6 @@ function payeeFor(payees: Payees | undefined, network: NetworkInfo): string | un
   if (payees === undefined) return undefined;
   if (typeof payees === "string") return payees;
   return payees[network.caip2] ?? (network.v1Name === undefined ? undefined : payees[network.v1Name]);
-}
-
-/** Reads a response body, keeping at most `limit` bytes; `undefined` body means it was larger (then `rest` streams it). */
-async function bufferUpTo(
-  response: Response,
-  limit: number,
-): Promise<{ body: Uint8Array; complete: true } | { complete: false; stream: ReadableStream<Uint8Array> }> {
-  if (!response.body) return { body: new Uint8Array(), complete: true };
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size > limit) {
-      const stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          for (const chunk of chunks) controller.enqueue(chunk);
-        },
-        async pull(controller) {
-          const next = await reader.read();
-          if (next.done) controller.close();
-          else controller.enqueue(next.value);
-        },
-        cancel: (reason) => reader.cancel(reason),
-      });
-      return { complete: false, stream };
-    }
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { body, complete: true };
 }
 
 /**
@@ -205,10 +165,17 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     onEvent,
   } = parameters;
   const store = parameters.store ?? createMemoryStore({ now });
-  const { maxBodyBytes = 65_536, ttlSeconds: idempotencyTtlSeconds = 86_400 } = idempotency;
   const tokenTtlSeconds = tokens.ttlSeconds ?? 2_592_000;
 
   const emit = createEmitter({ onEvent, store, now });
+  const { maxBodyBytes = 65_536, ttlSeconds: idempotencyTtlSeconds = 86_400 } = idempotency;
+  const idempotentResponses = createIdempotentResponses({
+    store,
+    now,
+    emit,
+    maxBodyBytes,
+    ttlSeconds: idempotencyTtlSeconds,
+  });
 
   // Facilitators: remote ones in order, then our own.
   let defaultTransport: ClosableTransport | undefined;
@@ -462,22 +429,16 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     }
     if (!route.lanes[lane]) return respond(refuse({ reason: `${lane}_lane_disabled`, lane }));
 
-    const keyHeader = request.headers.get("idempotency-key");
-    if (keyHeader !== null && !idempotencyKeyPattern.test(keyHeader)) {
-      return respond(refuse({ reason: "malformed_payment", status: 400, lane }));
-    }
-    const idempotencyKey = keyHeader === null ? undefined : sha256Hex(`idempotency:${keyHeader}`);
+    const idempotency = readIdempotencyKey(request.headers);
+    if (!idempotency.ok) return respond(refuse({ reason: idempotency.reason, status: 400, lane }));
+    const idempotencyKey = idempotency.key;
     const proofHash = sha256Hex(proofMaterial(proofs));
     if (idempotencyKey !== undefined) {
-      const stored = await store.getResponse(idempotencyKey);
-      if (stored !== undefined) {
-        if (stored.proofHash !== proofHash) {
-          return respond(refuse({ reason: "idempotency_key_conflict", status: 409, lane }));
-        }
-        const headers = new Headers(stored.headers as [string, string][]);
-        headers.set("idempotent-replayed", "true");
-        return respond(new Response(stored.body.slice(), { status: stored.status, headers }));
+      const kept = await idempotentResponses.lookup({ key: idempotencyKey, proofHash });
+      if (kept?.kind === "conflict") {
+        return respond(refuse({ reason: "idempotency_key_conflict", status: 409, lane }));
       }
+      if (kept?.kind === "replay") return respond(kept.response);
     }
 
     const ctx: LaneContext = {
@@ -526,28 +487,6 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     }
   }
 
-  async function remember(response: Response, state: Serving, key: string): Promise<Response> {
-    const read = await bufferUpTo(response, maxBodyBytes);
-    const init = { status: response.status, statusText: response.statusText, headers: response.headers };
-    if (!read.complete) return new Response(read.stream, init);
-    const stored: StoredResponse = {
-      proofHash: state.proofHash,
-      status: response.status,
-      headers: [...response.headers.entries()],
-      body: read.body,
-    };
-    try {
-      await store.putResponse({
-        key,
-        response: stored,
-        expiresAt: Math.floor(now() / 1000) + idempotencyTtlSeconds,
-      });
-    } catch (error) {
-      emit({ type: "error", where: "store.putResponse", error });
-    }
-    return new Response(read.body, init);
-  }
-
   async function settle(decision: Decision, response: Response): Promise<Response> {
     if (decision.action === "pass") return response;
     if (decision.action === "respond") {
@@ -564,7 +503,11 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     try {
       const final = await state.finish(response);
       if (state.idempotencyKey !== undefined && final.status < 400) {
-        return await remember(final, state, state.idempotencyKey);
+        return await idempotentResponses.remember({
+          key: state.idempotencyKey,
+          proofHash: state.proofHash,
+          response: final,
+        });
       }
       return final;
     } catch (error) {
