@@ -30,12 +30,8 @@ import {
 } from "./respond/paymentRequired.js";
 import { compileRoutes, matchRoute, requestMethods } from "./routes/compileRoutes.js";
 import { createMemoryStore } from "./store/memory.js";
-import {
-  type DirectLaneSettings,
-  type DirectNetworkSettings,
-  directLane,
-} from "./verify/direct/directLane.js";
-import { type FacilitatorLaneSettings, facilitatorLane } from "./verify/facilitator/facilitatorLane.js";
+import type { DirectLaneSettings, DirectNetworkSettings } from "./verify/direct/directLane.js";
+import type { FacilitatorLaneSettings } from "./verify/facilitator/facilitatorLane.js";
 import {
   type FacilitatorEndpoint,
   inProcessFacilitator,
@@ -43,10 +39,10 @@ import {
 } from "./verify/fallback/facilitators.js";
 import { createFailover, type Failover } from "./verify/fallback/failover.js";
 import { type ClosableTransport, createUndiciTransport } from "./verify/fallback/transport.js";
-import type { LaneContext, LaneOutcome, Refusal } from "./verify/laneContext.js";
+import type { LaneContext, Refusal } from "./verify/laneContext.js";
 import { type IssuedToken, issueToken } from "./verify/prepaidTokens.js";
 import { proofMaterial, readProofs } from "./verify/proofs.js";
-import { tokenLane } from "./verify/token/tokenLane.js";
+import { runLane } from "./verify/runLane.js";
 
 export type { CreatePaywallParameters } from "./config/paywallOptions.js";
 
@@ -454,16 +450,15 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       emit,
       refuse,
     };
-    let outcome: LaneOutcome;
-    if (lane === "facilitator" && proofs.facilitator) {
-      outcome = await facilitatorLane(ctx, proofs.facilitator, facilitatorSettings);
-    } else if (lane === "direct" && proofs.direct) {
-      outcome = await directLane(ctx, proofs.direct, directSettings, route.bindingRequired);
-    } else if (lane === "token" && proofs.token !== undefined) {
-      outcome = await tokenLane(ctx, proofs.token);
-    } else {
-      return respond(internalError());
-    }
+    const outcome = await runLane({
+      lane,
+      proofs,
+      ctx,
+      facilitator: facilitatorSettings,
+      direct: directSettings,
+      bindingRequired: route.bindingRequired,
+    });
+    if (outcome === undefined) return respond(internalError());
     if (outcome.kind === "respond") return respond(outcome.response);
     const decision: Decision = { action: "serve", lane: outcome.lane, route: context.route };
     serving.set(decision, { finish: outcome.finish, idempotencyKey, proofHash });
