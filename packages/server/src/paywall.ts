@@ -7,9 +7,9 @@ import {
   type PaymentRequirementsV2,
   parseUsd,
   type ResourceInfo,
-  TollgateError,
 } from "@tollgate/shared";
 import { createEmitter } from "./analytics/createEmitter.js";
+import { invalidConfig, parseConfigUsd } from "./config/invalidConfig.js";
 import type {
   CreatePaywallParameters,
   LaneSwitches,
@@ -17,6 +17,8 @@ import type {
   RouteConfig,
   RouteContext,
 } from "./config/paywallOptions.js";
+import { resolveDirectLane } from "./config/resolveDirectLane.js";
+import { resolveFacilitatorLane } from "./config/resolveFacilitatorLane.js";
 import { maxBigint } from "./internal/bigint.js";
 import { randomId, sha256Hex } from "./internal/hash.js";
 import { createIdempotentResponses, readIdempotencyKey } from "./respond/idempotentResponses.js";
@@ -30,15 +32,6 @@ import {
 } from "./respond/paymentRequired.js";
 import { compileRoutes, matchRoute, requestMethods } from "./routes/compileRoutes.js";
 import { createMemoryStore } from "./store/memory.js";
-import type { DirectLaneSettings, DirectNetworkSettings } from "./verify/direct/directLane.js";
-import type { FacilitatorLaneSettings } from "./verify/facilitator/facilitatorLane.js";
-import {
-  type FacilitatorEndpoint,
-  inProcessFacilitator,
-  remoteFacilitator,
-} from "./verify/fallback/facilitators.js";
-import { createFailover, type Failover } from "./verify/fallback/failover.js";
-import { type ClosableTransport, createUndiciTransport } from "./verify/fallback/transport.js";
 import type { LaneContext, Refusal } from "./verify/laneContext.js";
 import { type IssuedToken, issueToken } from "./verify/prepaidTokens.js";
 import { proofMaterial, readProofs } from "./verify/proofs.js";
@@ -111,10 +104,6 @@ type Serving = Readonly<{
   proofHash: string;
 }>;
 
-function invalid(option: string, reason: string): TollgateError<"SERVER__INVALID_CONFIG"> {
-  return new TollgateError("SERVER__INVALID_CONFIG", { context: { option, reason } });
-}
-
 function payeeFor(payees: Payees | undefined, network: NetworkInfo): string | undefined {
   if (payees === undefined) return undefined;
   if (typeof payees === "string") return payees;
@@ -173,88 +162,32 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     ttlSeconds: idempotencyTtlSeconds,
   });
 
-  // Facilitators: remote ones in order, then our own.
-  let defaultTransport: ClosableTransport | undefined;
-  const endpoints: FacilitatorEndpoint[] = [];
-  for (const option of facilitators) {
-    if (option.enabled === false) continue;
-    if (option.transport === undefined && transportOption === undefined && defaultTransport === undefined) {
-      defaultTransport = createUndiciTransport();
-    }
-    const transport = option.transport ?? transportOption ?? (defaultTransport as ClosableTransport);
-    endpoints.push(remoteFacilitator({ option, transport }));
-  }
-  if (selfSettle !== undefined) endpoints.push(inProcessFacilitator({ facilitator: selfSettle }));
-  const names = endpoints.map((e) => e.name);
-  if (new Set(names).size !== names.length) throw invalid("facilitators", "names must be unique");
-  const failover: Failover = createFailover({
-    endpoints,
-    now,
+  const facilitator = resolveFacilitatorLane({
+    facilitators,
+    selfSettle,
+    transport: transportOption,
+    settlementChecks,
+    retryAfterSeconds,
     supportedRefreshMs,
+    now,
     onCall: (report) => emit({ type: "facilitator_call", ...report }),
   });
-  const facilitatorOn = lanes.facilitator !== false && endpoints.length > 0;
-  const facilitatorSettings: FacilitatorLaneSettings = {
-    failover,
-    settlementChecks,
-    unavailableRetryAfterSeconds: retryAfterSeconds.facilitatorUnavailable ?? 10,
-    pendingRetryAfterSeconds: retryAfterSeconds.settlementPending ?? 5,
-    validBeforeMarginSeconds: 6,
-    settlementCheckTimeoutMs: 5_000,
-  };
-
-  // The direct lane.
+  const { settings: facilitatorSettings, hasFacilitators, defaultTransport } = facilitator;
+  const { failover } = facilitatorSettings;
+  const facilitatorOn = lanes.facilitator !== false && hasFacilitators;
   const directOn =
     lanes.direct !== false && direct !== undefined && direct.enabled !== false && direct.networks.length > 0;
-  const directNetworks = new Map<string, DirectNetworkSettings>();
-  for (const [i, config] of (direct?.networks ?? []).entries()) {
-    const network = registry.find(config.chain.network);
-    if (network === undefined)
-      throw invalid(`direct.networks[${i}]`, `unknown network ${config.chain.network}`);
-    const asset = config.asset ?? network.usdc?.address;
-    if (asset === undefined)
-      throw invalid(`direct.networks[${i}].asset`, `no USDC known on ${network.caip2}`);
-    if (config.asset === undefined && network.usdc?.decimals !== 6) {
-      throw invalid(`direct.networks[${i}].asset`, "the direct lane prices in 6-decimal USDC units");
-    }
-    directNetworks.set(network.caip2, {
-      network,
-      chain: config.chain,
-      payTo: config.payTo,
-      asset,
-      confirmations: config.confirmations ?? 1,
-      maxAgeSeconds: config.maxAgeSeconds ?? 604_800,
-    });
-  }
-  const directSettings: DirectLaneSettings = {
-    networks: directNetworks,
-    registry,
-    minAmount: parseConfigUsd("direct.minAmount", direct?.minAmount ?? "$0.10"),
-    origins: direct?.origins,
-    lookupTimeoutMs: direct?.lookupTimeoutMs ?? 10_000,
-    tokenTtlSeconds,
-    retryAfterSeconds: direct?.retryAfterSeconds ?? 5,
-  };
+  const directSettings = resolveDirectLane({ direct, registry, tokenTtlSeconds });
+  const directNetworks = directSettings.networks;
   const tokenOn = lanes.token !== false && tokens.enabled !== false;
-
-  function parseConfigUsd(option: string, price: string): bigint {
-    try {
-      return parseUsd(price);
-    } catch (cause) {
-      throw new TollgateError("SERVER__INVALID_CONFIG", {
-        context: { option, reason: `"${price}" is not a decimal USD amount` },
-        cause,
-      });
-    }
-  }
 
   function resolveNetwork(option: string, name: string): NetworkInfo {
     const network = registry.find(name);
-    if (network === undefined) throw invalid(option, `unknown network "${name}"`);
+    if (network === undefined) throw invalidConfig(option, `unknown network "${name}"`);
     const usdc = network.usdc;
-    if (usdc === undefined) throw invalid(option, `no USDC known on ${network.caip2}`);
+    if (usdc === undefined) throw invalidConfig(option, `no USDC known on ${network.caip2}`);
     if (network.family === "evm" && usdc.eip712 === undefined) {
-      throw invalid(option, `no EIP-712 domain known for USDC on ${network.caip2}`);
+      throw invalidConfig(option, `no EIP-712 domain known for USDC on ${network.caip2}`);
     }
     return network;
   }
@@ -265,7 +198,7 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       const option = `routes["${pattern}"]`;
       if (typeof config.price === "string") parseConfigUsd(`${option}.price`, config.price);
       else if (typeof config.price !== "function")
-        throw invalid(`${option}.price`, "a decimal USD string or a function");
+        throw invalidConfig(`${option}.price`, "a decimal USD string or a function");
       const networks = (config.networks ?? defaultNetworks).map((n) =>
         resolveNetwork(`${option}.networks`, n),
       );
@@ -273,12 +206,12 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       if (typeof payTo !== "function") {
         for (const network of networks) {
           if (payeeFor(payTo, network) === undefined)
-            throw invalid(`${option}.payTo`, `no payee for ${network.caip2}`);
+            throw invalidConfig(`${option}.payTo`, `no payee for ${network.caip2}`);
         }
       }
       const maxTimeoutSeconds = config.maxTimeoutSeconds ?? 60;
       if (!Number.isInteger(maxTimeoutSeconds) || maxTimeoutSeconds < 10) {
-        throw invalid(`${option}.maxTimeoutSeconds`, "an integer of at least 10");
+        throw invalidConfig(`${option}.maxTimeoutSeconds`, "an integer of at least 10");
       }
       return [
         pattern,
@@ -316,7 +249,7 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
         const payee = payeeFor(payees, network);
         if (usdc === undefined) continue;
         if (payee === undefined)
-          throw invalid(`routes["${context.route}"].payTo`, `no payee for ${network.caip2}`);
+          throw invalidConfig(`routes["${context.route}"].payTo`, `no payee for ${network.caip2}`);
         let extra: Record<string, unknown>;
         if (network.family === "evm") {
           extra = { name: usdc.eip712?.name, version: usdc.eip712?.version };
@@ -474,7 +407,7 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
         ...(options.target === undefined ? {} : { target: options.target }),
       });
       if (match === undefined) return { action: "pass" };
-      if (endpoints.length > 0) failover.refreshIfStale();
+      if (hasFacilitators) failover.refreshIfStale();
       return await decide(request, url, match.value, { request, params: match.params, route: match.pattern });
     } catch (error) {
       emit({ type: "error", where: "handle", error });
@@ -492,7 +425,11 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     serving.delete(decision);
     if (state === undefined) {
       discardBody(response);
-      emit({ type: "error", where: "settle", error: invalid("settle", "decision settled twice or unknown") });
+      emit({
+        type: "error",
+        where: "settle",
+        error: invalidConfig("settle", "decision settled twice or unknown"),
+      });
       return internalError();
     }
     try {
@@ -534,10 +471,10 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     fetch: wrap,
     async issueToken({ amount, ttlSeconds = tokenTtlSeconds }): Promise<IssuedToken> {
       const atomic = typeof amount === "bigint" ? amount : parseUsd(amount);
-      if (atomic <= 0n) throw invalid("issueToken.amount", "must be positive");
+      if (atomic <= 0n) throw invalidConfig("issueToken.amount", "must be positive");
       return issueToken({ store, amount: atomic, nowSeconds: Math.floor(now() / 1000), ttlSeconds });
     },
-    ready: () => (endpoints.length > 0 ? failover.refresh() : Promise.resolve()),
+    ready: () => (hasFacilitators ? failover.refresh() : Promise.resolve()),
     close: async () => defaultTransport?.close(),
   });
 }
