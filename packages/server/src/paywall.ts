@@ -1,36 +1,14 @@
-import {
-  createNetworkRegistry,
-  type DirectNetworkOption,
-  type Lane,
-  type NetworkInfo,
-  type PaymentRequirementsV1,
-  type PaymentRequirementsV2,
-  parseUsd,
-  type ResourceInfo,
-} from "@tollgate/shared";
+import { type Lane, parseUsd } from "@tollgate/shared";
 import { createEmitter } from "./analytics/createEmitter.js";
-import { invalidConfig, parseConfigUsd } from "./config/invalidConfig.js";
-import type {
-  CreatePaywallParameters,
-  LaneSwitches,
-  Payees,
-  RouteConfig,
-  RouteContext,
-} from "./config/paywallOptions.js";
-import { resolveDirectLane } from "./config/resolveDirectLane.js";
-import { resolveFacilitatorLane } from "./config/resolveFacilitatorLane.js";
-import { maxBigint } from "./internal/bigint.js";
+import { invalidConfig } from "./config/invalidConfig.js";
+import type { CreatePaywallParameters, RouteContext } from "./config/paywallOptions.js";
+import { resolveConfig } from "./config/resolveConfig.js";
+import type { RouteSettings } from "./config/resolveRoutes.js";
 import { randomId, sha256Hex } from "./internal/hash.js";
 import { createIdempotentResponses, readIdempotencyKey } from "./respond/idempotentResponses.js";
-import {
-  discardBody,
-  type FacilitatorRequirement,
-  isV1Parsable,
-  jsonResponse,
-  paymentRequiredResponse,
-  type RouteOffer,
-} from "./respond/paymentRequired.js";
-import { compileRoutes, matchRoute, requestMethods } from "./routes/compileRoutes.js";
+import { discardBody, jsonResponse, paymentRequiredResponse } from "./respond/paymentRequired.js";
+import { buildOffer } from "./routes/buildOffer.js";
+import { matchRoute, requestMethods } from "./routes/compileRoutes.js";
 import { createMemoryStore } from "./store/memory.js";
 import type { LaneContext, Refusal } from "./verify/laneContext.js";
 import { type IssuedToken, issueToken } from "./verify/prepaidTokens.js";
@@ -89,26 +67,12 @@ export type Paywall = Readonly<{
   close(): Promise<void>;
 }>;
 
-type RouteSettings = Readonly<{
-  config: RouteConfig;
-  networks: readonly NetworkInfo[];
-  settlement: "after" | "before";
-  maxTimeoutSeconds: number;
-  lanes: Required<LaneSwitches>;
-  bindingRequired: boolean;
-}>;
-
+/** What `settle` needs of a `serve` decision: how its lane finishes, and what idempotency keeps. */
 type Serving = Readonly<{
   finish(response: Response): Promise<Response>;
   idempotencyKey: string | undefined;
   proofHash: string;
 }>;
-
-function payeeFor(payees: Payees | undefined, network: NetworkInfo): string | undefined {
-  if (payees === undefined) return undefined;
-  if (typeof payees === "string") return payees;
-  return payees[network.caip2] ?? (network.v1Name === undefined ? undefined : payees[network.v1Name]);
-}
 
 /**
  * Creates a paywall (DESIGN §4): priced routes answer a hybrid 402 that every x402 client can pay, and take
@@ -131,203 +95,24 @@ function payeeFor(payees: Payees | undefined, network: NetworkInfo): string | un
  * @throws `SERVER__INVALID_CONFIG` for a malformed route, price, network, payee or facilitator.
  */
 export function createPaywall(parameters: CreatePaywallParameters): Paywall {
-  const {
-    routes,
-    networks: defaultNetworks = [],
-    payTo: defaultPayTo,
-    facilitators = [],
-    selfSettle,
-    transport: transportOption,
-    direct,
-    tokens = {},
-    lanes = {},
-    registry = createNetworkRegistry(),
-    settlementChecks = {},
-    idempotency = {},
-    retryAfterSeconds = {},
-    supportedRefreshMs = 600_000,
-    now = Date.now,
-    onEvent,
-  } = parameters;
+  const { now = Date.now, onEvent } = parameters;
   const store = parameters.store ?? createMemoryStore({ now });
-  const tokenTtlSeconds = tokens.ttlSeconds ?? 2_592_000;
-
   const emit = createEmitter({ onEvent, store, now });
-  const { maxBodyBytes = 65_536, ttlSeconds: idempotencyTtlSeconds = 86_400 } = idempotency;
-  const idempotentResponses = createIdempotentResponses({
-    store,
-    now,
-    emit,
-    maxBodyBytes,
-    ttlSeconds: idempotencyTtlSeconds,
-  });
-
-  const facilitator = resolveFacilitatorLane({
-    facilitators,
-    selfSettle,
-    transport: transportOption,
-    settlementChecks,
-    retryAfterSeconds,
-    supportedRefreshMs,
-    now,
-    onCall: (report) => emit({ type: "facilitator_call", ...report }),
-  });
-  const { settings: facilitatorSettings, hasFacilitators, defaultTransport } = facilitator;
-  const { failover } = facilitatorSettings;
-  const facilitatorOn = lanes.facilitator !== false && hasFacilitators;
-  const directOn =
-    lanes.direct !== false && direct !== undefined && direct.enabled !== false && direct.networks.length > 0;
-  const directSettings = resolveDirectLane({ direct, registry, tokenTtlSeconds });
-  const directNetworks = directSettings.networks;
-  const tokenOn = lanes.token !== false && tokens.enabled !== false;
-
-  function resolveNetwork(option: string, name: string): NetworkInfo {
-    const network = registry.find(name);
-    if (network === undefined) throw invalidConfig(option, `unknown network "${name}"`);
-    const usdc = network.usdc;
-    if (usdc === undefined) throw invalidConfig(option, `no USDC known on ${network.caip2}`);
-    if (network.family === "evm" && usdc.eip712 === undefined) {
-      throw invalidConfig(option, `no EIP-712 domain known for USDC on ${network.caip2}`);
-    }
-    return network;
-  }
-
-  const compiled = compileRoutes(
-    Object.entries(routes).map(([pattern, raw]): [string, RouteSettings] => {
-      const config: RouteConfig = typeof raw === "string" ? { price: raw } : raw;
-      const option = `routes["${pattern}"]`;
-      if (typeof config.price === "string") parseConfigUsd(`${option}.price`, config.price);
-      else if (typeof config.price !== "function")
-        throw invalidConfig(`${option}.price`, "a decimal USD string or a function");
-      const networks = (config.networks ?? defaultNetworks).map((n) =>
-        resolveNetwork(`${option}.networks`, n),
-      );
-      const payTo = config.payTo ?? defaultPayTo;
-      if (typeof payTo !== "function") {
-        for (const network of networks) {
-          if (payeeFor(payTo, network) === undefined)
-            throw invalidConfig(`${option}.payTo`, `no payee for ${network.caip2}`);
-        }
-      }
-      const maxTimeoutSeconds = config.maxTimeoutSeconds ?? 60;
-      if (!Number.isInteger(maxTimeoutSeconds) || maxTimeoutSeconds < 10) {
-        throw invalidConfig(`${option}.maxTimeoutSeconds`, "an integer of at least 10");
-      }
-      return [
-        pattern,
-        {
-          config,
-          networks,
-          settlement: config.settlement ?? "after",
-          maxTimeoutSeconds,
-          lanes: {
-            facilitator: facilitatorOn && config.lanes?.facilitator !== false && networks.length > 0,
-            direct: directOn && config.lanes?.direct !== false,
-            token: tokenOn && config.lanes?.token !== false,
-          },
-          bindingRequired: config.bindingRequired ?? direct?.bindingRequired ?? true,
-        },
-      ];
-    }),
-  );
-
-  async function buildOffer(route: RouteSettings, context: RouteContext, url: URL): Promise<RouteOffer> {
-    const { config } = route;
-    const priceText = typeof config.price === "function" ? await config.price(context) : config.price;
-    const price = parseUsd(priceText);
-    const resource: ResourceInfo = {
-      url: `${url.origin}${url.pathname}${url.search}`,
-      description: config.description ?? "",
-      mimeType: config.mimeType ?? "application/json",
-    };
-    const facilitatorRequirements: FacilitatorRequirement[] = [];
-    if (route.lanes.facilitator) {
-      const payTo = config.payTo ?? defaultPayTo;
-      const payees = typeof payTo === "function" ? await payTo(context) : payTo;
-      for (const network of route.networks) {
-        const usdc = network.usdc;
-        const payee = payeeFor(payees, network);
-        if (usdc === undefined) continue;
-        if (payee === undefined)
-          throw invalidConfig(`routes["${context.route}"].payTo`, `no payee for ${network.caip2}`);
-        let extra: Record<string, unknown>;
-        if (network.family === "evm") {
-          extra = { name: usdc.eip712?.name, version: usdc.eip712?.version };
-        } else {
-          const feePayer = failover.feePayer(network.caip2);
-          if (feePayer === undefined) continue; // No facilitator has named its fee payer yet.
-          extra = { feePayer };
-        }
-        const v2: PaymentRequirementsV2 = {
-          scheme: "exact",
-          network: network.caip2,
-          amount: parseUsd(priceText, { decimals: usdc.decimals }).toString(),
-          asset: usdc.address,
-          payTo: payee,
-          maxTimeoutSeconds: route.maxTimeoutSeconds,
-          extra,
-        };
-        const v1: PaymentRequirementsV1 | undefined =
-          network.v1Name === undefined
-            ? undefined
-            : {
-                scheme: "exact",
-                network: network.v1Name,
-                maxAmountRequired: v2.amount,
-                resource: resource.url,
-                description: resource.description ?? "",
-                mimeType: resource.mimeType ?? "",
-                payTo: payee,
-                maxTimeoutSeconds: route.maxTimeoutSeconds,
-                asset: usdc.address,
-                extra,
-              };
-        facilitatorRequirements.push({
-          network,
-          v2,
-          v1: v1 !== undefined && isV1Parsable(v1) ? v1 : undefined,
-        });
-      }
-    }
-    const directOptions: DirectNetworkOption[] = [];
-    if (route.lanes.direct) {
-      const minimum = maxBigint(price, directSettings.minAmount);
-      for (const net of directNetworks.values()) {
-        directOptions.push({
-          network: net.network.caip2,
-          ...(net.network.v1Name === undefined ? {} : { network_v1: net.network.v1Name }),
-          asset: net.asset,
-          payTo: net.payTo,
-          amount: price.toString(),
-          min_amount: minimum.toString(),
-          confirmations: net.confirmations,
-          max_age_seconds: net.maxAgeSeconds,
-          binding_required: route.bindingRequired,
-        });
-      }
-    }
-    return {
-      resource,
-      endpoint: url.pathname,
-      price,
-      facilitator: facilitatorRequirements,
-      direct: directOptions,
-      token: route.lanes.token,
-      provider: failover.names[0] ?? "facilitator",
-    };
-  }
+  const settings = resolveConfig({ options: parameters, now, emit });
+  const { failover } = settings.facilitator;
+  const idempotentResponses = createIdempotentResponses({ store, now, emit, ...settings.idempotency });
 
   const serving = new WeakMap<Decision, Serving>();
   const respond = (response: Response): Decision => ({ action: "respond", response });
   const internalError = () => jsonResponse(500, { error: "internal_error" });
 
+  /** The decision for a request on a priced route: 402 without a proof, else its lane's outcome. */
   async function decide(
-    request: Request,
-    url: URL,
-    route: RouteSettings,
-    context: RouteContext,
+    parameters: Readonly<{ url: URL; route: RouteSettings; context: RouteContext }>,
   ): Promise<Decision> {
-    const offer = await buildOffer(route, context, url);
+    const { url, route, context } = parameters;
+    const { request } = context;
+    const offer = await buildOffer({ route, context, url, failover, direct: settings.direct });
     const refuse = (refusal: Refusal & Readonly<{ lane?: Lane }>): Response => {
       const status = refusal.status ?? 402;
       emit({
@@ -387,8 +172,8 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       lane,
       proofs,
       ctx,
-      facilitator: facilitatorSettings,
-      direct: directSettings,
+      facilitator: settings.facilitator,
+      direct: settings.direct,
       bindingRequired: route.bindingRequired,
     });
     if (outcome === undefined) return respond(internalError());
@@ -401,14 +186,15 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   async function handle(request: Request, options: HandleOptions = {}): Promise<Decision> {
     try {
       const url = new URL(request.url);
-      const match = matchRoute(compiled, {
+      const match = matchRoute(settings.routes, {
         methods: requestMethods(request.method, request.headers),
         pathname: url.pathname,
         ...(options.target === undefined ? {} : { target: options.target }),
       });
       if (match === undefined) return { action: "pass" };
-      if (hasFacilitators) failover.refreshIfStale();
-      return await decide(request, url, match.value, { request, params: match.params, route: match.pattern });
+      if (settings.hasFacilitators) failover.refreshIfStale();
+      const context: RouteContext = { request, params: match.params, route: match.pattern };
+      return await decide({ url, route: match.value, context });
     } catch (error) {
       emit({ type: "error", where: "handle", error });
       return respond(internalError());
@@ -469,12 +255,12 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     handle,
     settle,
     fetch: wrap,
-    async issueToken({ amount, ttlSeconds = tokenTtlSeconds }): Promise<IssuedToken> {
+    async issueToken({ amount, ttlSeconds = settings.tokenTtlSeconds }): Promise<IssuedToken> {
       const atomic = typeof amount === "bigint" ? amount : parseUsd(amount);
       if (atomic <= 0n) throw invalidConfig("issueToken.amount", "must be positive");
       return issueToken({ store, amount: atomic, nowSeconds: Math.floor(now() / 1000), ttlSeconds });
     },
-    ready: () => (hasFacilitators ? failover.refresh() : Promise.resolve()),
-    close: async () => defaultTransport?.close(),
+    ready: () => (settings.hasFacilitators ? failover.refresh() : Promise.resolve()),
+    close: async () => settings.defaultTransport?.close(),
   });
 }
