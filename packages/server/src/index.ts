@@ -17,20 +17,22 @@ export {
   type RequestHeadParameters,
   requestHead,
 } from "./adapters/paywallNode.js";
+export type {
+  CreatePaywallParameters,
+  DirectLaneConfig,
+  DirectNetworkConfig,
+  LaneSwitches,
+  Payees,
+  RouteConfig,
+  RouteContext,
+  TokenLaneConfig,
+} from "./config/paywallOptions.js";
 export {
-  type CreatePaywallParameters,
   createPaywall,
   type Decision,
-  type DirectLaneConfig,
-  type DirectNetworkConfig,
   type FetchHandler,
   type HandleOptions,
-  type LaneSwitches,
-  type Payees,
   type Paywall,
-  type RouteConfig,
-  type RouteContext,
-  type TokenLaneConfig,
 } from "./paywall.js";
 export { type PayaiFacilitatorParameters, payaiFacilitator, payaiFacilitatorUrl } from "./presets/payai.js";
 export { type PathFormsParameters, pathForms } from "./routes/normalisePath.js";

@@ -1,290 +1,21 @@
-import {
-  createNetworkRegistry,
-  type DirectNetworkOption,
-  type Lane,
-  type NetworkInfo,
-  type NetworkRegistry,
-  type PaymentRequirementsV1,
-  type PaymentRequirementsV2,
-  parseUsd,
-  type ResourceInfo,
-  TollgateError,
-} from "@tollgate/shared";
-import { maxBigint } from "./internal/bigint.js";
+import { type Lane, parseUsd } from "@tollgate/shared";
+import { createEmitter } from "./analytics/createEmitter.js";
+import { invalidConfig } from "./config/invalidConfig.js";
+import type { CreatePaywallParameters, RouteContext } from "./config/paywallOptions.js";
+import { resolveConfig } from "./config/resolveConfig.js";
+import type { RouteSettings } from "./config/resolveRoutes.js";
 import { randomId, sha256Hex } from "./internal/hash.js";
-import {
-  discardBody,
-  type FacilitatorRequirement,
-  isV1Parsable,
-  jsonResponse,
-  paymentRequiredResponse,
-  type RouteOffer,
-} from "./respond/paymentRequired.js";
-import { compileRoutes, matchRoute, requestMethods } from "./routes/compileRoutes.js";
+import { createIdempotentResponses, readIdempotencyKey } from "./respond/idempotentResponses.js";
+import { discardBody, jsonResponse, paymentRequiredResponse } from "./respond/paymentRequired.js";
+import { buildOffer } from "./routes/buildOffer.js";
+import { matchRoute, requestMethods } from "./routes/compileRoutes.js";
 import { createMemoryStore } from "./store/memory.js";
-import type { Store, StoredResponse, StoreRecord } from "./store/store.js";
-import type { DirectChain } from "./verify/direct/directChain.js";
-import {
-  type DirectLaneSettings,
-  type DirectNetworkSettings,
-  directLane,
-} from "./verify/direct/directLane.js";
-import {
-  type FacilitatorLaneSettings,
-  facilitatorLane,
-  type SettlementCheck,
-} from "./verify/facilitator/facilitatorLane.js";
-import {
-  type FacilitatorEndpoint,
-  type FacilitatorOption,
-  type InProcessFacilitator,
-  inProcessFacilitator,
-  remoteFacilitator,
-} from "./verify/fallback/facilitators.js";
-import { createFailover, type Failover } from "./verify/fallback/failover.js";
-import {
-  type ClosableTransport,
-  createUndiciTransport,
-  type FacilitatorTransport,
-} from "./verify/fallback/transport.js";
-import type { LaneContext, LaneOutcome, PaywallEvent, Refusal } from "./verify/laneContext.js";
+import type { LaneContext, Refusal } from "./verify/laneContext.js";
 import { type IssuedToken, issueToken } from "./verify/prepaidTokens.js";
 import { proofMaterial, readProofs } from "./verify/proofs.js";
-import { tokenLane } from "./verify/token/tokenLane.js";
+import { runLane } from "./verify/runLane.js";
 
-/** What a price or payee function gets: the request and the route it matched. */
-export type RouteContext = Readonly<{
-  request: Request;
-  /** Path parameters: `:name` by name, and `*` for a trailing wildcard. */
-  params: Readonly<Record<string, string>>;
-  /** The matched pattern, e.g. `"GET /v1/items/:id"`. */
-  route: string;
-}>;
-
-/** Payees of the facilitator lane: one address for every network, or one per network (CAIP-2 or v1 name). */
-export type Payees = string | Readonly<Record<string, string>>;
-
-/** Which lanes are on. Each defaults to on; a lane is also off when it has nothing configured. */
-export type LaneSwitches = Readonly<{ facilitator?: boolean; direct?: boolean; token?: boolean }>;
-
-/** One priced route. */
-export type RouteConfig = Readonly<{
-  /** Decimal USD (`"$0.01"`, `"0.01"`), or a function of the request giving one. */
-  price: string | ((context: RouteContext) => string | Promise<string>);
-  /**
-   * What is sold, in the 402.
-   * @default ""
-   */
-  description?: string;
-  /**
-   * MIME type of the paid response, in the 402.
-   * @default "application/json"
-   */
-  mimeType?: string;
-  /**
-   * Facilitator-lane networks (CAIP-2 or v1 names).
-   * @default the paywall's `networks`
-   */
-  networks?: readonly string[];
-  /**
-   * Facilitator-lane payees, or a function of the request giving them.
-   * @default the paywall's `payTo`
-   */
-  payTo?: Payees | ((context: RouteContext) => Payees | Promise<Payees>);
-  /**
-   * `after`: verify, run the handler, settle only when it answered below 400 (a failed settlement discards the
-   * body and answers 402). `before`: settle, then run the handler (the payer is charged whatever it answers).
-   * @default "after"
-   */
-  settlement?: "after" | "before";
-  /**
-   * How long a signed authorization stays valid, in seconds (the requirement's `maxTimeoutSeconds`).
-   * @default 60
-   */
-  maxTimeoutSeconds?: number;
-  /**
-   * Lanes switched off for this route only.
-   * @default all lanes the paywall has on
-   */
-  lanes?: LaneSwitches;
-  /**
-   * Whether a direct transfer must carry the sender's `X-PAYMENT-TX-SIG` (off only for clients that cannot sign).
-   * @default the direct lane's `bindingRequired`
-   */
-  bindingRequired?: boolean;
-}>;
-
-/** One chain of the direct lane. */
-export type DirectNetworkConfig = Readonly<{
-  /** Reads transfers on the chain, e.g. `createEvmDirectChain` of `@tollgate/server/evm`. */
-  chain: DirectChain;
-  /** Who must receive the transfer. */
-  payTo: string;
-  /**
-   * The token contract or mint accepted.
-   * @default the registry's USDC of the chain's network
-   */
-  asset?: string;
-  /**
-   * Blocks required (EVM, counting the transaction's own block).
-   * @default 1
-   */
-  confirmations?: number;
-  /**
-   * The oldest transfer accepted, in seconds.
-   * @default 604_800 (7 days)
-   */
-  maxAgeSeconds?: number;
-}>;
-
-/** The direct-transfer lane. */
-export type DirectLaneConfig = Readonly<{
-  /** @default true */
-  enabled?: boolean;
-  networks: readonly DirectNetworkConfig[];
-  /**
-   * The least transfer accepted, decimal USD; below it the money is credited as a prepaid token.
-   * @default "$0.10"
-   */
-  minAmount?: string;
-  /**
-   * Whether the sender must bind the transfer to this server with `X-PAYMENT-TX-SIG`.
-   * @default true
-   */
-  bindingRequired?: boolean;
-  /**
-   * Public origins (`https://api.example.com`) a binding may name, for servers behind proxies.
-   * @default the request's own origin
-   */
-  origins?: readonly string[];
-  /**
-   * Deadline of one transaction look-up, in milliseconds.
-   * @default 10_000
-   */
-  lookupTimeoutMs?: number;
-  /**
-   * `Retry-After` of a transfer not found yet or short of confirmations, in seconds.
-   * @default 5
-   */
-  retryAfterSeconds?: number;
-}>;
-
-/** The prepaid-token lane. */
-export type TokenLaneConfig = Readonly<{
-  /** @default true */
-  enabled?: boolean;
-  /**
-   * Lifetime of a new token, in seconds.
-   * @default 2_592_000 (30 days)
-   */
-  ttlSeconds?: number;
-}>;
-
-/** Parameters of `createPaywall`. */
-export type CreatePaywallParameters = Readonly<{
-  /**
-   * Priced routes, `"METHOD /path"` (method optional; `:name` and `*` segments) to a config or a price. The
-   * first matching route in this order wins; paths are matched in every normalised form (`pathForms`).
-   */
-  routes: Readonly<Record<string, RouteConfig | string>>;
-  /**
-   * Facilitator-lane networks of every route (CAIP-2 or v1 names).
-   * @default []
-   */
-  networks?: readonly string[];
-  /**
-   * Facilitator-lane payees of every route. Required when a route has facilitator networks.
-   * @default none
-   */
-  payTo?: Payees;
-  /**
-   * Remote facilitators, in priority order.
-   * @default []
-   */
-  facilitators?: readonly FacilitatorOption[];
-  /**
-   * Our own facilitator in process (`createFacilitator`), the last resort after the remote ones.
-   * @default none (no self-settlement)
-   */
-  selfSettle?: InProcessFacilitator;
-  /**
-   * How remote facilitators are called.
-   * @default createUndiciTransport()
-   */
-  transport?: FacilitatorTransport;
-  /**
-   * The direct-transfer lane.
-   * @default none (the lane is off)
-   */
-  direct?: DirectLaneConfig;
-  /**
-   * The prepaid-token lane.
-   * @default { enabled: true, ttlSeconds: 2_592_000 }
-   */
-  tokens?: TokenLaneConfig;
-  /**
-   * Switches for whole lanes (the seed's rollback plan: `{ facilitator: false }` is "direct only").
-   * @default all on
-   */
-  lanes?: LaneSwitches;
-  /**
-   * Claims, tokens, idempotent responses and analytics.
-   * @default createMemoryStore({ now })
-   */
-  store?: Store;
-  /**
-   * Network and asset registry.
-   * @default createNetworkRegistry()
-   */
-  registry?: NetworkRegistry;
-  /**
-   * By CAIP-2 network: how to ask the chain whether a payment settled after a `/settle` answer was lost,
-   * e.g. `createEvmSettlementCheck` of `@tollgate/server/evm`.
-   * @default {}
-   */
-  settlementChecks?: Readonly<Record<string, SettlementCheck>>;
-  /**
-   * Responses kept for `Idempotency-Key` retries.
-   * @default { maxBodyBytes: 65_536, ttlSeconds: 86_400 }
-   */
-  idempotency?: Readonly<{
-    /**
-     * Largest body kept, in bytes; larger responses are served but not kept.
-     * @default 65_536
-     */
-    maxBodyBytes?: number;
-    /**
-     * How long a response is kept, in seconds.
-     * @default 86_400
-     */
-    ttlSeconds?: number;
-  }>;
-  /**
-   * `Retry-After` values, in seconds.
-   * @default { facilitatorUnavailable: 10, settlementPending: 5 }
-   */
-  retryAfterSeconds?: Readonly<{
-    /** @default 10 */
-    facilitatorUnavailable?: number;
-    /** @default 5 */
-    settlementPending?: number;
-  }>;
-  /**
-   * How often facilitators' `/supported` is read again, in milliseconds.
-   * @default 600_000
-   */
-  supportedRefreshMs?: number;
-  /**
-   * The clock, in milliseconds since the epoch.
-   * @default Date.now
-   */
-  now?: () => number;
-  /**
-   * Receives every event; must not throw (a throw is ignored).
-   * @default none
-   */
-  onEvent?: (event: PaywallEvent) => void;
-}>;
+export type { CreatePaywallParameters } from "./config/paywallOptions.js";
 
 /**
  * The paywall's decision for one request:
@@ -336,70 +67,12 @@ export type Paywall = Readonly<{
   close(): Promise<void>;
 }>;
 
-type RouteSettings = Readonly<{
-  config: RouteConfig;
-  networks: readonly NetworkInfo[];
-  settlement: "after" | "before";
-  maxTimeoutSeconds: number;
-  lanes: Required<LaneSwitches>;
-  bindingRequired: boolean;
-}>;
-
+/** What `settle` needs of a `serve` decision: how its lane finishes, and what idempotency keeps. */
 type Serving = Readonly<{
   finish(response: Response): Promise<Response>;
   idempotencyKey: string | undefined;
   proofHash: string;
 }>;
-
-const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
-
-function invalid(option: string, reason: string): TollgateError<"SERVER__INVALID_CONFIG"> {
-  return new TollgateError("SERVER__INVALID_CONFIG", { context: { option, reason } });
-}
-
-function payeeFor(payees: Payees | undefined, network: NetworkInfo): string | undefined {
-  if (payees === undefined) return undefined;
-  if (typeof payees === "string") return payees;
-  return payees[network.caip2] ?? (network.v1Name === undefined ? undefined : payees[network.v1Name]);
-}
-
-/** Reads a response body, keeping at most `limit` bytes; `undefined` body means it was larger (then `rest` streams it). */
-async function bufferUpTo(
-  response: Response,
-  limit: number,
-): Promise<{ body: Uint8Array; complete: true } | { complete: false; stream: ReadableStream<Uint8Array> }> {
-  if (!response.body) return { body: new Uint8Array(), complete: true };
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size > limit) {
-      const stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          for (const chunk of chunks) controller.enqueue(chunk);
-        },
-        async pull(controller) {
-          const next = await reader.read();
-          if (next.done) controller.close();
-          else controller.enqueue(next.value);
-        },
-        cancel: (reason) => reader.cancel(reason),
-      });
-      return { complete: false, stream };
-    }
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { body, complete: true };
-}
 
 /**
  * Creates a paywall (DESIGN §4): priced routes answer a hybrid 402 that every x402 client can pay, and take
@@ -422,266 +95,24 @@ async function bufferUpTo(
  * @throws `SERVER__INVALID_CONFIG` for a malformed route, price, network, payee or facilitator.
  */
 export function createPaywall(parameters: CreatePaywallParameters): Paywall {
-  const {
-    routes,
-    networks: defaultNetworks = [],
-    payTo: defaultPayTo,
-    facilitators = [],
-    selfSettle,
-    transport: transportOption,
-    direct,
-    tokens = {},
-    lanes = {},
-    registry = createNetworkRegistry(),
-    settlementChecks = {},
-    idempotency = {},
-    retryAfterSeconds = {},
-    supportedRefreshMs = 600_000,
-    now = Date.now,
-    onEvent,
-  } = parameters;
+  const { now = Date.now, onEvent } = parameters;
   const store = parameters.store ?? createMemoryStore({ now });
-  const { maxBodyBytes = 65_536, ttlSeconds: idempotencyTtlSeconds = 86_400 } = idempotency;
-  const tokenTtlSeconds = tokens.ttlSeconds ?? 2_592_000;
-
-  const emit = (event: PaywallEvent): void => {
-    try {
-      onEvent?.(event);
-    } catch {
-      // An observer's failure must not change a payment's outcome.
-    }
-    if (event.type === "error") return;
-    store.record(toRecord(event, now())).catch((error: unknown) => {
-      try {
-        onEvent?.({ type: "error", where: "store.record", error });
-      } catch {
-        // As above.
-      }
-    });
-  };
-
-  // Facilitators: remote ones in order, then our own.
-  let defaultTransport: ClosableTransport | undefined;
-  const endpoints: FacilitatorEndpoint[] = [];
-  for (const option of facilitators) {
-    if (option.enabled === false) continue;
-    if (option.transport === undefined && transportOption === undefined && defaultTransport === undefined) {
-      defaultTransport = createUndiciTransport();
-    }
-    const transport = option.transport ?? transportOption ?? (defaultTransport as ClosableTransport);
-    endpoints.push(remoteFacilitator({ option, transport }));
-  }
-  if (selfSettle !== undefined) endpoints.push(inProcessFacilitator({ facilitator: selfSettle }));
-  const names = endpoints.map((e) => e.name);
-  if (new Set(names).size !== names.length) throw invalid("facilitators", "names must be unique");
-  const failover: Failover = createFailover({
-    endpoints,
-    now,
-    supportedRefreshMs,
-    onCall: (report) => emit({ type: "facilitator_call", ...report }),
-  });
-  const facilitatorOn = lanes.facilitator !== false && endpoints.length > 0;
-  const facilitatorSettings: FacilitatorLaneSettings = {
-    failover,
-    settlementChecks,
-    unavailableRetryAfterSeconds: retryAfterSeconds.facilitatorUnavailable ?? 10,
-    pendingRetryAfterSeconds: retryAfterSeconds.settlementPending ?? 5,
-    validBeforeMarginSeconds: 6,
-    settlementCheckTimeoutMs: 5_000,
-  };
-
-  // The direct lane.
-  const directOn =
-    lanes.direct !== false && direct !== undefined && direct.enabled !== false && direct.networks.length > 0;
-  const directNetworks = new Map<string, DirectNetworkSettings>();
-  for (const [i, config] of (direct?.networks ?? []).entries()) {
-    const network = registry.find(config.chain.network);
-    if (network === undefined)
-      throw invalid(`direct.networks[${i}]`, `unknown network ${config.chain.network}`);
-    const asset = config.asset ?? network.usdc?.address;
-    if (asset === undefined)
-      throw invalid(`direct.networks[${i}].asset`, `no USDC known on ${network.caip2}`);
-    if (config.asset === undefined && network.usdc?.decimals !== 6) {
-      throw invalid(`direct.networks[${i}].asset`, "the direct lane prices in 6-decimal USDC units");
-    }
-    directNetworks.set(network.caip2, {
-      network,
-      chain: config.chain,
-      payTo: config.payTo,
-      asset,
-      confirmations: config.confirmations ?? 1,
-      maxAgeSeconds: config.maxAgeSeconds ?? 604_800,
-    });
-  }
-  const directSettings: DirectLaneSettings = {
-    networks: directNetworks,
-    registry,
-    minAmount: parseConfigUsd("direct.minAmount", direct?.minAmount ?? "$0.10"),
-    origins: direct?.origins,
-    lookupTimeoutMs: direct?.lookupTimeoutMs ?? 10_000,
-    tokenTtlSeconds,
-    retryAfterSeconds: direct?.retryAfterSeconds ?? 5,
-  };
-  const tokenOn = lanes.token !== false && tokens.enabled !== false;
-
-  function parseConfigUsd(option: string, price: string): bigint {
-    try {
-      return parseUsd(price);
-    } catch (cause) {
-      throw new TollgateError("SERVER__INVALID_CONFIG", {
-        context: { option, reason: `"${price}" is not a decimal USD amount` },
-        cause,
-      });
-    }
-  }
-
-  function resolveNetwork(option: string, name: string): NetworkInfo {
-    const network = registry.find(name);
-    if (network === undefined) throw invalid(option, `unknown network "${name}"`);
-    const usdc = network.usdc;
-    if (usdc === undefined) throw invalid(option, `no USDC known on ${network.caip2}`);
-    if (network.family === "evm" && usdc.eip712 === undefined) {
-      throw invalid(option, `no EIP-712 domain known for USDC on ${network.caip2}`);
-    }
-    return network;
-  }
-
-  const compiled = compileRoutes(
-    Object.entries(routes).map(([pattern, raw]): [string, RouteSettings] => {
-      const config: RouteConfig = typeof raw === "string" ? { price: raw } : raw;
-      const option = `routes["${pattern}"]`;
-      if (typeof config.price === "string") parseConfigUsd(`${option}.price`, config.price);
-      else if (typeof config.price !== "function")
-        throw invalid(`${option}.price`, "a decimal USD string or a function");
-      const networks = (config.networks ?? defaultNetworks).map((n) =>
-        resolveNetwork(`${option}.networks`, n),
-      );
-      const payTo = config.payTo ?? defaultPayTo;
-      if (typeof payTo !== "function") {
-        for (const network of networks) {
-          if (payeeFor(payTo, network) === undefined)
-            throw invalid(`${option}.payTo`, `no payee for ${network.caip2}`);
-        }
-      }
-      const maxTimeoutSeconds = config.maxTimeoutSeconds ?? 60;
-      if (!Number.isInteger(maxTimeoutSeconds) || maxTimeoutSeconds < 10) {
-        throw invalid(`${option}.maxTimeoutSeconds`, "an integer of at least 10");
-      }
-      return [
-        pattern,
-        {
-          config,
-          networks,
-          settlement: config.settlement ?? "after",
-          maxTimeoutSeconds,
-          lanes: {
-            facilitator: facilitatorOn && config.lanes?.facilitator !== false && networks.length > 0,
-            direct: directOn && config.lanes?.direct !== false,
-            token: tokenOn && config.lanes?.token !== false,
-          },
-          bindingRequired: config.bindingRequired ?? direct?.bindingRequired ?? true,
-        },
-      ];
-    }),
-  );
-
-  async function buildOffer(route: RouteSettings, context: RouteContext, url: URL): Promise<RouteOffer> {
-    const { config } = route;
-    const priceText = typeof config.price === "function" ? await config.price(context) : config.price;
-    const price = parseUsd(priceText);
-    const resource: ResourceInfo = {
-      url: `${url.origin}${url.pathname}${url.search}`,
-      description: config.description ?? "",
-      mimeType: config.mimeType ?? "application/json",
-    };
-    const facilitatorRequirements: FacilitatorRequirement[] = [];
-    if (route.lanes.facilitator) {
-      const payTo = config.payTo ?? defaultPayTo;
-      const payees = typeof payTo === "function" ? await payTo(context) : payTo;
-      for (const network of route.networks) {
-        const usdc = network.usdc;
-        const payee = payeeFor(payees, network);
-        if (usdc === undefined) continue;
-        if (payee === undefined)
-          throw invalid(`routes["${context.route}"].payTo`, `no payee for ${network.caip2}`);
-        let extra: Record<string, unknown>;
-        if (network.family === "evm") {
-          extra = { name: usdc.eip712?.name, version: usdc.eip712?.version };
-        } else {
-          const feePayer = failover.feePayer(network.caip2);
-          if (feePayer === undefined) continue; // No facilitator has named its fee payer yet.
-          extra = { feePayer };
-        }
-        const v2: PaymentRequirementsV2 = {
-          scheme: "exact",
-          network: network.caip2,
-          amount: parseUsd(priceText, { decimals: usdc.decimals }).toString(),
-          asset: usdc.address,
-          payTo: payee,
-          maxTimeoutSeconds: route.maxTimeoutSeconds,
-          extra,
-        };
-        const v1: PaymentRequirementsV1 | undefined =
-          network.v1Name === undefined
-            ? undefined
-            : {
-                scheme: "exact",
-                network: network.v1Name,
-                maxAmountRequired: v2.amount,
-                resource: resource.url,
-                description: resource.description ?? "",
-                mimeType: resource.mimeType ?? "",
-                payTo: payee,
-                maxTimeoutSeconds: route.maxTimeoutSeconds,
-                asset: usdc.address,
-                extra,
-              };
-        facilitatorRequirements.push({
-          network,
-          v2,
-          v1: v1 !== undefined && isV1Parsable(v1) ? v1 : undefined,
-        });
-      }
-    }
-    const directOptions: DirectNetworkOption[] = [];
-    if (route.lanes.direct) {
-      const minimum = maxBigint(price, directSettings.minAmount);
-      for (const net of directNetworks.values()) {
-        directOptions.push({
-          network: net.network.caip2,
-          ...(net.network.v1Name === undefined ? {} : { network_v1: net.network.v1Name }),
-          asset: net.asset,
-          payTo: net.payTo,
-          amount: price.toString(),
-          min_amount: minimum.toString(),
-          confirmations: net.confirmations,
-          max_age_seconds: net.maxAgeSeconds,
-          binding_required: route.bindingRequired,
-        });
-      }
-    }
-    return {
-      resource,
-      endpoint: url.pathname,
-      price,
-      facilitator: facilitatorRequirements,
-      direct: directOptions,
-      token: route.lanes.token,
-      provider: failover.names[0] ?? "facilitator",
-    };
-  }
+  const emit = createEmitter({ onEvent, store, now });
+  const settings = resolveConfig({ options: parameters, now, emit });
+  const { failover } = settings.facilitator;
+  const idempotentResponses = createIdempotentResponses({ store, now, emit, ...settings.idempotency });
 
   const serving = new WeakMap<Decision, Serving>();
   const respond = (response: Response): Decision => ({ action: "respond", response });
   const internalError = () => jsonResponse(500, { error: "internal_error" });
 
+  /** The decision for a request on a priced route: 402 without a proof, else its lane's outcome. */
   async function decide(
-    request: Request,
-    url: URL,
-    route: RouteSettings,
-    context: RouteContext,
+    parameters: Readonly<{ url: URL; route: RouteSettings; context: RouteContext }>,
   ): Promise<Decision> {
-    const offer = await buildOffer(route, context, url);
+    const { url, route, context } = parameters;
+    const { request } = context;
+    const offer = await buildOffer({ route, context, url, failover, direct: settings.direct });
     const refuse = (refusal: Refusal & Readonly<{ lane?: Lane }>): Response => {
       const status = refusal.status ?? 402;
       emit({
@@ -712,22 +143,16 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     }
     if (!route.lanes[lane]) return respond(refuse({ reason: `${lane}_lane_disabled`, lane }));
 
-    const keyHeader = request.headers.get("idempotency-key");
-    if (keyHeader !== null && !idempotencyKeyPattern.test(keyHeader)) {
-      return respond(refuse({ reason: "malformed_payment", status: 400, lane }));
-    }
-    const idempotencyKey = keyHeader === null ? undefined : sha256Hex(`idempotency:${keyHeader}`);
+    const idempotency = readIdempotencyKey(request.headers);
+    if (!idempotency.ok) return respond(refuse({ reason: idempotency.reason, status: 400, lane }));
+    const idempotencyKey = idempotency.key;
     const proofHash = sha256Hex(proofMaterial(proofs));
     if (idempotencyKey !== undefined) {
-      const stored = await store.getResponse(idempotencyKey);
-      if (stored !== undefined) {
-        if (stored.proofHash !== proofHash) {
-          return respond(refuse({ reason: "idempotency_key_conflict", status: 409, lane }));
-        }
-        const headers = new Headers(stored.headers as [string, string][]);
-        headers.set("idempotent-replayed", "true");
-        return respond(new Response(stored.body.slice(), { status: stored.status, headers }));
+      const kept = await idempotentResponses.lookup({ key: idempotencyKey, proofHash });
+      if (kept?.kind === "conflict") {
+        return respond(refuse({ reason: "idempotency_key_conflict", status: 409, lane }));
       }
+      if (kept?.kind === "replay") return respond(kept.response);
     }
 
     const ctx: LaneContext = {
@@ -743,16 +168,15 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       emit,
       refuse,
     };
-    let outcome: LaneOutcome;
-    if (lane === "facilitator" && proofs.facilitator) {
-      outcome = await facilitatorLane(ctx, proofs.facilitator, facilitatorSettings);
-    } else if (lane === "direct" && proofs.direct) {
-      outcome = await directLane(ctx, proofs.direct, directSettings, route.bindingRequired);
-    } else if (lane === "token" && proofs.token !== undefined) {
-      outcome = await tokenLane(ctx, proofs.token);
-    } else {
-      return respond(internalError());
-    }
+    const outcome = await runLane({
+      lane,
+      proofs,
+      ctx,
+      facilitator: settings.facilitator,
+      direct: settings.direct,
+      bindingRequired: route.bindingRequired,
+    });
+    if (outcome === undefined) return respond(internalError());
     if (outcome.kind === "respond") return respond(outcome.response);
     const decision: Decision = { action: "serve", lane: outcome.lane, route: context.route };
     serving.set(decision, { finish: outcome.finish, idempotencyKey, proofHash });
@@ -762,40 +186,19 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   async function handle(request: Request, options: HandleOptions = {}): Promise<Decision> {
     try {
       const url = new URL(request.url);
-      const match = matchRoute(compiled, {
+      const match = matchRoute(settings.routes, {
         methods: requestMethods(request.method, request.headers),
         pathname: url.pathname,
         ...(options.target === undefined ? {} : { target: options.target }),
       });
       if (match === undefined) return { action: "pass" };
-      if (endpoints.length > 0) failover.refreshIfStale();
-      return await decide(request, url, match.value, { request, params: match.params, route: match.pattern });
+      if (settings.hasFacilitators) failover.refreshIfStale();
+      const context: RouteContext = { request, params: match.params, route: match.pattern };
+      return await decide({ url, route: match.value, context });
     } catch (error) {
       emit({ type: "error", where: "handle", error });
       return respond(internalError());
     }
-  }
-
-  async function remember(response: Response, state: Serving, key: string): Promise<Response> {
-    const read = await bufferUpTo(response, maxBodyBytes);
-    const init = { status: response.status, statusText: response.statusText, headers: response.headers };
-    if (!read.complete) return new Response(read.stream, init);
-    const stored: StoredResponse = {
-      proofHash: state.proofHash,
-      status: response.status,
-      headers: [...response.headers.entries()],
-      body: read.body,
-    };
-    try {
-      await store.putResponse({
-        key,
-        response: stored,
-        expiresAt: Math.floor(now() / 1000) + idempotencyTtlSeconds,
-      });
-    } catch (error) {
-      emit({ type: "error", where: "store.putResponse", error });
-    }
-    return new Response(read.body, init);
   }
 
   async function settle(decision: Decision, response: Response): Promise<Response> {
@@ -808,13 +211,21 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     serving.delete(decision);
     if (state === undefined) {
       discardBody(response);
-      emit({ type: "error", where: "settle", error: invalid("settle", "decision settled twice or unknown") });
+      emit({
+        type: "error",
+        where: "settle",
+        error: invalidConfig("settle", "decision settled twice or unknown"),
+      });
       return internalError();
     }
     try {
       const final = await state.finish(response);
       if (state.idempotencyKey !== undefined && final.status < 400) {
-        return await remember(final, state, state.idempotencyKey);
+        return await idempotentResponses.remember({
+          key: state.idempotencyKey,
+          proofHash: state.proofHash,
+          response: final,
+        });
       }
       return final;
     } catch (error) {
@@ -844,32 +255,12 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     handle,
     settle,
     fetch: wrap,
-    async issueToken({ amount, ttlSeconds = tokenTtlSeconds }): Promise<IssuedToken> {
+    async issueToken({ amount, ttlSeconds = settings.tokenTtlSeconds }): Promise<IssuedToken> {
       const atomic = typeof amount === "bigint" ? amount : parseUsd(amount);
-      if (atomic <= 0n) throw invalid("issueToken.amount", "must be positive");
+      if (atomic <= 0n) throw invalidConfig("issueToken.amount", "must be positive");
       return issueToken({ store, amount: atomic, nowSeconds: Math.floor(now() / 1000), ttlSeconds });
     },
-    ready: () => (endpoints.length > 0 ? failover.refresh() : Promise.resolve()),
-    close: async () => defaultTransport?.close(),
+    ready: () => (settings.hasFacilitators ? failover.refresh() : Promise.resolve()),
+    close: async () => settings.defaultTransport?.close(),
   });
-}
-
-/** The analytics record of an event: its type and the facts it carries, never a secret. */
-function toRecord(event: Exclude<PaywallEvent, { type: "error" }>, at: number): StoreRecord {
-  const { type } = event;
-  const fields = event as Partial<Record<keyof StoreRecord, unknown>>;
-  const text = (key: keyof StoreRecord) => (typeof fields[key] === "string" ? { [key]: fields[key] } : {});
-  return {
-    at,
-    type,
-    ...text("route"),
-    ...text("lane"),
-    ...text("reason"),
-    ...text("facilitator"),
-    ...text("network"),
-    ...text("payer"),
-    ...(typeof fields.amount === "bigint" ? { amount: fields.amount } : {}),
-    ...(typeof fields.durationMs === "number" ? { durationMs: fields.durationMs } : {}),
-    ...(event.type === "facilitator_call" ? { reason: `${event.endpoint}:${event.outcome}` } : {}),
-  } as StoreRecord;
 }

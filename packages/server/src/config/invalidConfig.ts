@@ -1,0 +1,21 @@
+import { parseUsd, TollgateError } from "@tollgate/shared";
+
+/** The `SERVER__INVALID_CONFIG` error of one option, e.g. `invalidConfig("routes[\"GET /\"].price", "…")`. */
+export function invalidConfig(option: string, reason: string): TollgateError<"SERVER__INVALID_CONFIG"> {
+  return new TollgateError("SERVER__INVALID_CONFIG", { context: { option, reason } });
+}
+
+/**
+ * Parses a configured decimal USD amount (`"$0.01"`) into atomic USDC units.
+ * @throws `SERVER__INVALID_CONFIG` naming `option`, with the `MONEY__*` error as its cause.
+ */
+export function parseConfigUsd(option: string, price: string): bigint {
+  try {
+    return parseUsd(price);
+  } catch (cause) {
+    throw new TollgateError("SERVER__INVALID_CONFIG", {
+      context: { option, reason: `"${price}" is not a decimal USD amount` },
+      cause,
+    });
+  }
+}

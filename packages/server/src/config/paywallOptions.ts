@@ -1,0 +1,241 @@
+import type { NetworkRegistry } from "@tollgate/shared";
+import type { Store } from "../store/store.js";
+import type { DirectChain } from "../verify/direct/directChain.js";
+import type { SettlementCheck } from "../verify/facilitator/facilitatorLane.js";
+import type { FacilitatorOption, InProcessFacilitator } from "../verify/fallback/facilitators.js";
+import type { FacilitatorTransport } from "../verify/fallback/transport.js";
+import type { PaywallEvent } from "../verify/laneContext.js";
+
+/** What a price or payee function gets: the request and the route it matched. */
+export type RouteContext = Readonly<{
+  request: Request;
+  /** Path parameters: `:name` by name, and `*` for a trailing wildcard. */
+  params: Readonly<Record<string, string>>;
+  /** The matched pattern, e.g. `"GET /v1/items/:id"`. */
+  route: string;
+}>;
+
+/** Payees of the facilitator lane: one address for every network, or one per network (CAIP-2 or v1 name). */
+export type Payees = string | Readonly<Record<string, string>>;
+
+/** Which lanes are on. Each defaults to on; a lane is also off when it has nothing configured. */
+export type LaneSwitches = Readonly<{ facilitator?: boolean; direct?: boolean; token?: boolean }>;
+
+/** One priced route. */
+export type RouteConfig = Readonly<{
+  /** Decimal USD (`"$0.01"`, `"0.01"`), or a function of the request giving one. */
+  price: string | ((context: RouteContext) => string | Promise<string>);
+  /**
+   * What is sold, in the 402.
+   * @default ""
+   */
+  description?: string;
+  /**
+   * MIME type of the paid response, in the 402.
+   * @default "application/json"
+   */
+  mimeType?: string;
+  /**
+   * Facilitator-lane networks (CAIP-2 or v1 names).
+   * @default the paywall's `networks`
+   */
+  networks?: readonly string[];
+  /**
+   * Facilitator-lane payees, or a function of the request giving them.
+   * @default the paywall's `payTo`
+   */
+  payTo?: Payees | ((context: RouteContext) => Payees | Promise<Payees>);
+  /**
+   * `after`: verify, run the handler, settle only when it answered below 400 (a failed settlement discards the
+   * body and answers 402). `before`: settle, then run the handler (the payer is charged whatever it answers).
+   * @default "after"
+   */
+  settlement?: "after" | "before";
+  /**
+   * How long a signed authorization stays valid, in seconds (the requirement's `maxTimeoutSeconds`).
+   * @default 60
+   */
+  maxTimeoutSeconds?: number;
+  /**
+   * Lanes switched off for this route only.
+   * @default all lanes the paywall has on
+   */
+  lanes?: LaneSwitches;
+  /**
+   * Whether a direct transfer must carry the sender's `X-PAYMENT-TX-SIG` (off only for clients that cannot sign).
+   * @default the direct lane's `bindingRequired`
+   */
+  bindingRequired?: boolean;
+}>;
+
+/** One chain of the direct lane. */
+export type DirectNetworkConfig = Readonly<{
+  /** Reads transfers on the chain, e.g. `createEvmDirectChain` of `@tollgate/server/evm`. */
+  chain: DirectChain;
+  /** Who must receive the transfer. */
+  payTo: string;
+  /**
+   * The token contract or mint accepted.
+   * @default the registry's USDC of the chain's network
+   */
+  asset?: string;
+  /**
+   * Blocks required (EVM, counting the transaction's own block).
+   * @default 1
+   */
+  confirmations?: number;
+  /**
+   * The oldest transfer accepted, in seconds.
+   * @default 604_800 (7 days)
+   */
+  maxAgeSeconds?: number;
+}>;
+
+/** The direct-transfer lane. */
+export type DirectLaneConfig = Readonly<{
+  /** @default true */
+  enabled?: boolean;
+  networks: readonly DirectNetworkConfig[];
+  /**
+   * The least transfer accepted, decimal USD; below it the money is credited as a prepaid token.
+   * @default "$0.10"
+   */
+  minAmount?: string;
+  /**
+   * Whether the sender must bind the transfer to this server with `X-PAYMENT-TX-SIG`.
+   * @default true
+   */
+  bindingRequired?: boolean;
+  /**
+   * Public origins (`https://api.example.com`) a binding may name, for servers behind proxies.
+   * @default the request's own origin
+   */
+  origins?: readonly string[];
+  /**
+   * Deadline of one transaction look-up, in milliseconds.
+   * @default 10_000
+   */
+  lookupTimeoutMs?: number;
+  /**
+   * `Retry-After` of a transfer not found yet or short of confirmations, in seconds.
+   * @default 5
+   */
+  retryAfterSeconds?: number;
+}>;
+
+/** The prepaid-token lane. */
+export type TokenLaneConfig = Readonly<{
+  /** @default true */
+  enabled?: boolean;
+  /**
+   * Lifetime of a new token, in seconds.
+   * @default 2_592_000 (30 days)
+   */
+  ttlSeconds?: number;
+}>;
+
+/** Parameters of `createPaywall`. */
+export type CreatePaywallParameters = Readonly<{
+  /**
+   * Priced routes, `"METHOD /path"` (method optional; `:name` and `*` segments) to a config or a price. The
+   * first matching route in this order wins; paths are matched in every normalised form (`pathForms`).
+   */
+  routes: Readonly<Record<string, RouteConfig | string>>;
+  /**
+   * Facilitator-lane networks of every route (CAIP-2 or v1 names).
+   * @default []
+   */
+  networks?: readonly string[];
+  /**
+   * Facilitator-lane payees of every route. Required when a route has facilitator networks.
+   * @default none
+   */
+  payTo?: Payees;
+  /**
+   * Remote facilitators, in priority order.
+   * @default []
+   */
+  facilitators?: readonly FacilitatorOption[];
+  /**
+   * Our own facilitator in process (`createFacilitator`), the last resort after the remote ones.
+   * @default none (no self-settlement)
+   */
+  selfSettle?: InProcessFacilitator;
+  /**
+   * How remote facilitators are called.
+   * @default createUndiciTransport()
+   */
+  transport?: FacilitatorTransport;
+  /**
+   * The direct-transfer lane.
+   * @default none (the lane is off)
+   */
+  direct?: DirectLaneConfig;
+  /**
+   * The prepaid-token lane.
+   * @default { enabled: true, ttlSeconds: 2_592_000 }
+   */
+  tokens?: TokenLaneConfig;
+  /**
+   * Switches for whole lanes (the seed's rollback plan: `{ facilitator: false }` is "direct only").
+   * @default all on
+   */
+  lanes?: LaneSwitches;
+  /**
+   * Claims, tokens, idempotent responses and analytics.
+   * @default createMemoryStore({ now })
+   */
+  store?: Store;
+  /**
+   * Network and asset registry.
+   * @default createNetworkRegistry()
+   */
+  registry?: NetworkRegistry;
+  /**
+   * By CAIP-2 network: how to ask the chain whether a payment settled after a `/settle` answer was lost,
+   * e.g. `createEvmSettlementCheck` of `@tollgate/server/evm`.
+   * @default {}
+   */
+  settlementChecks?: Readonly<Record<string, SettlementCheck>>;
+  /**
+   * Responses kept for `Idempotency-Key` retries.
+   * @default { maxBodyBytes: 65_536, ttlSeconds: 86_400 }
+   */
+  idempotency?: Readonly<{
+    /**
+     * Largest body kept, in bytes; larger responses are served but not kept.
+     * @default 65_536
+     */
+    maxBodyBytes?: number;
+    /**
+     * How long a response is kept, in seconds.
+     * @default 86_400
+     */
+    ttlSeconds?: number;
+  }>;
+  /**
+   * `Retry-After` values, in seconds.
+   * @default { facilitatorUnavailable: 10, settlementPending: 5 }
+   */
+  retryAfterSeconds?: Readonly<{
+    /** @default 10 */
+    facilitatorUnavailable?: number;
+    /** @default 5 */
+    settlementPending?: number;
+  }>;
+  /**
+   * How often facilitators' `/supported` is read again, in milliseconds.
+   * @default 600_000
+   */
+  supportedRefreshMs?: number;
+  /**
+   * The clock, in milliseconds since the epoch.
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Receives every event; must not throw (a throw is ignored).
+   * @default none
+   */
+  onEvent?: (event: PaywallEvent) => void;
+}>;

@@ -1,0 +1,100 @@
+import { createNetworkRegistry } from "@tollgate/shared";
+import type { CompiledPattern } from "../routes/compileRoutes.js";
+import type { DirectLaneSettings } from "../verify/direct/directLane.js";
+import type { FacilitatorLaneSettings } from "../verify/facilitator/facilitatorLane.js";
+import type { ClosableTransport } from "../verify/fallback/transport.js";
+import type { PaywallEvent } from "../verify/laneContext.js";
+import type { CreatePaywallParameters } from "./paywallOptions.js";
+import { resolveDirectLane } from "./resolveDirectLane.js";
+import { resolveFacilitatorLane } from "./resolveFacilitatorLane.js";
+import { type RouteSettings, resolveRoutes } from "./resolveRoutes.js";
+
+/** Everything `createPaywall` needs from its options, validated and with every default applied. */
+export type PaywallSettings = Readonly<{
+  /** Priced routes, compiled for matching, in the order given. */
+  routes: readonly CompiledPattern<RouteSettings>[];
+  facilitator: FacilitatorLaneSettings;
+  /** Whether any facilitator is enabled (then its `/supported` is read). */
+  hasFacilitators: boolean;
+  direct: DirectLaneSettings;
+  /** Lifetime of a new prepaid token, in seconds. */
+  tokenTtlSeconds: number;
+  /** Responses kept for `Idempotency-Key` retries: largest body in bytes, lifetime in seconds. */
+  idempotency: Readonly<{ maxBodyBytes: number; ttlSeconds: number }>;
+  /** The transport created for facilitators that name none, closed with the paywall. */
+  defaultTransport: ClosableTransport | undefined;
+}>;
+
+/** Parameters of `resolveConfig`. */
+export type ResolveConfigParameters = Readonly<{
+  /** `createPaywall`'s parameters, as given. */
+  options: CreatePaywallParameters;
+  /** The paywall's clock, in milliseconds (its default applied). */
+  now: () => number;
+  /** Receives the facilitators' call reports. */
+  emit: (event: PaywallEvent) => void;
+}>;
+
+/**
+ * Validates `createPaywall`'s options and resolves them into settings: the facilitators and their failover,
+ * the direct lane's chains, then the routes (each inheriting the paywall's networks, payees and lanes).
+ * @throws `SERVER__INVALID_CONFIG` for a malformed route, price, network, payee or facilitator.
+ */
+export function resolveConfig(parameters: ResolveConfigParameters): PaywallSettings {
+  const { options, now, emit } = parameters;
+  const {
+    routes,
+    networks = [],
+    payTo,
+    facilitators = [],
+    selfSettle,
+    transport,
+    direct,
+    tokens = {},
+    lanes = {},
+    registry = createNetworkRegistry(),
+    settlementChecks = {},
+    idempotency = {},
+    retryAfterSeconds = {},
+    supportedRefreshMs = 600_000,
+  } = options;
+  const tokenTtlSeconds = tokens.ttlSeconds ?? 2_592_000;
+  const { maxBodyBytes = 65_536, ttlSeconds = 86_400 } = idempotency;
+
+  const facilitator = resolveFacilitatorLane({
+    facilitators,
+    selfSettle,
+    transport,
+    settlementChecks,
+    retryAfterSeconds,
+    supportedRefreshMs,
+    now,
+    onCall: (report) => emit({ type: "facilitator_call", ...report }),
+  });
+  const directSettings = resolveDirectLane({ direct, registry, tokenTtlSeconds });
+  const lanesOn = {
+    facilitator: lanes.facilitator !== false && facilitator.hasFacilitators,
+    direct:
+      lanes.direct !== false &&
+      direct !== undefined &&
+      direct.enabled !== false &&
+      direct.networks.length > 0,
+    token: lanes.token !== false && tokens.enabled !== false,
+  };
+  return {
+    routes: resolveRoutes({
+      routes,
+      networks,
+      payTo,
+      registry,
+      lanes: lanesOn,
+      bindingRequired: direct?.bindingRequired,
+    }),
+    facilitator: facilitator.settings,
+    hasFacilitators: facilitator.hasFacilitators,
+    direct: directSettings,
+    tokenTtlSeconds,
+    idempotency: { maxBodyBytes, ttlSeconds },
+    defaultTransport: facilitator.defaultTransport,
+  };
+}

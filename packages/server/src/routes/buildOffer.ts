@@ -1,0 +1,137 @@
+import {
+  type DirectNetworkOption,
+  type PaymentRequirementsV1,
+  type PaymentRequirementsV2,
+  parseUsd,
+  type ResourceInfo,
+} from "@tollgate/shared";
+import { invalidConfig } from "../config/invalidConfig.js";
+import { payeeFor } from "../config/payeeFor.js";
+import type { RouteContext } from "../config/paywallOptions.js";
+import type { RouteSettings } from "../config/resolveRoutes.js";
+import { maxBigint } from "../internal/bigint.js";
+import { type FacilitatorRequirement, isV1Parsable, type RouteOffer } from "../respond/paymentRequired.js";
+import type { DirectLaneSettings } from "../verify/direct/directLane.js";
+import type { Failover } from "../verify/fallback/failover.js";
+
+/** Parameters of `buildOffer`. */
+export type BuildOfferParameters = Readonly<{
+  /** The matched route. */
+  route: RouteSettings;
+  /** The request and the match, for price and payee functions. */
+  context: RouteContext;
+  /** The request's parsed URL. */
+  url: URL;
+  /** The facilitators: their names (the offer's `provider`) and the Solana fee payers they list. */
+  failover: Pick<Failover, "feePayer" | "names">;
+  /** The direct lane's chains and minimum amount. */
+  direct: Pick<DirectLaneSettings, "networks" | "minAmount">;
+}>;
+
+/** The facilitator-lane requirements of a route for one request: one per network with a payee (and, on Solana, a fee payer). */
+async function facilitatorRequirements(
+  parameters: Readonly<{
+    route: RouteSettings;
+    context: RouteContext;
+    priceText: string;
+    resource: ResourceInfo;
+    failover: Pick<Failover, "feePayer">;
+  }>,
+): Promise<FacilitatorRequirement[]> {
+  const { route, context, priceText, resource, failover } = parameters;
+  const requirements: FacilitatorRequirement[] = [];
+  const payees = typeof route.payTo === "function" ? await route.payTo(context) : route.payTo;
+  for (const network of route.networks) {
+    const usdc = network.usdc;
+    const payee = payeeFor(payees, network);
+    if (usdc === undefined) continue;
+    if (payee === undefined)
+      throw invalidConfig(`routes["${context.route}"].payTo`, `no payee for ${network.caip2}`);
+    let extra: Record<string, unknown>;
+    if (network.family === "evm") {
+      extra = { name: usdc.eip712?.name, version: usdc.eip712?.version };
+    } else {
+      const feePayer = failover.feePayer(network.caip2);
+      if (feePayer === undefined) continue; // No facilitator has named its fee payer yet.
+      extra = { feePayer };
+    }
+    const v2: PaymentRequirementsV2 = {
+      scheme: "exact",
+      network: network.caip2,
+      amount: parseUsd(priceText, { decimals: usdc.decimals }).toString(),
+      asset: usdc.address,
+      payTo: payee,
+      maxTimeoutSeconds: route.maxTimeoutSeconds,
+      extra,
+    };
+    const v1: PaymentRequirementsV1 | undefined =
+      network.v1Name === undefined
+        ? undefined
+        : {
+            scheme: "exact",
+            network: network.v1Name,
+            maxAmountRequired: v2.amount,
+            resource: resource.url,
+            description: resource.description ?? "",
+            mimeType: resource.mimeType ?? "",
+            payTo: payee,
+            maxTimeoutSeconds: route.maxTimeoutSeconds,
+            asset: usdc.address,
+            extra,
+          };
+    requirements.push({ network, v2, v1: v1 !== undefined && isV1Parsable(v1) ? v1 : undefined });
+  }
+  return requirements;
+}
+
+/** The direct-transfer terms of a route for one request: one per chain of the direct lane. */
+function directOptions(
+  parameters: Readonly<{
+    route: RouteSettings;
+    price: bigint;
+    direct: Pick<DirectLaneSettings, "networks" | "minAmount">;
+  }>,
+): DirectNetworkOption[] {
+  const { route, price, direct } = parameters;
+  const minimum = maxBigint(price, direct.minAmount);
+  return [...direct.networks.values()].map((net) => ({
+    network: net.network.caip2,
+    ...(net.network.v1Name === undefined ? {} : { network_v1: net.network.v1Name }),
+    asset: net.asset,
+    payTo: net.payTo,
+    amount: price.toString(),
+    min_amount: minimum.toString(),
+    confirmations: net.confirmations,
+    max_age_seconds: net.maxAgeSeconds,
+    binding_required: route.bindingRequired,
+  }));
+}
+
+/**
+ * What a route offers for one request: its price (a function's answer for this request), the paid resource,
+ * and the terms of every lane on for the route. The 402 is built from it and each lane checks proofs against it.
+ * @throws `SERVER__INVALID_CONFIG` when a payee function names no payee for a network; `MONEY__*` for a price
+ * function's malformed answer.
+ */
+export async function buildOffer(parameters: BuildOfferParameters): Promise<RouteOffer> {
+  const { route, context, url, failover, direct } = parameters;
+  const { config } = route;
+  const priceText = typeof config.price === "function" ? await config.price(context) : config.price;
+  const price = parseUsd(priceText);
+  const resource: ResourceInfo = {
+    url: `${url.origin}${url.pathname}${url.search}`,
+    description: config.description ?? "",
+    mimeType: config.mimeType ?? "application/json",
+  };
+  return {
+    resource,
+    endpoint: url.pathname,
+    price,
+    facilitator: route.lanes.facilitator
+      ? await facilitatorRequirements({ route, context, priceText, resource, failover })
+      : [],
+    direct: route.lanes.direct ? directOptions({ route, price, direct }) : [],
+    token: route.lanes.token,
+    provider: failover.names[0] ?? "facilitator",
+  };
+}
