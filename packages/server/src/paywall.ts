@@ -1,4 +1,4 @@
-import { type Lane, parseUsd } from "@tollgate/shared";
+import { type Lane, parseUsd, TollgateError } from "@tollgate/shared";
 import { createEmitter } from "./analytics/createEmitter.js";
 import { invalidConfig } from "./config/invalidConfig.js";
 import type { CreatePaywallParameters, RouteContext } from "./config/paywallOptions.js";
@@ -108,9 +108,9 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
 
   /** The decision for a request on a priced route: 402 without a proof, else its lane's outcome. */
   async function decide(
-    parameters: Readonly<{ url: URL; route: RouteSettings; context: RouteContext }>,
+    parameters: Readonly<{ url: URL; target: string; route: RouteSettings; context: RouteContext }>,
   ): Promise<Decision> {
-    const { url, route, context } = parameters;
+    const { url, target, route, context } = parameters;
     const { request } = context;
     const offer = await buildOffer({ route, context, url, failover, direct: settings.direct });
     const refuse = (refusal: Refusal & Readonly<{ lane?: Lane }>): Response => {
@@ -143,7 +143,10 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     }
     if (!route.lanes[lane]) return respond(refuse({ reason: `${lane}_lane_disabled`, lane }));
 
-    const idempotency = readIdempotencyKey(request.headers);
+    const idempotency = readIdempotencyKey({
+      headers: request.headers,
+      scope: `${request.method.toUpperCase()} ${target} ${offer.price}`,
+    });
     if (!idempotency.ok) return respond(refuse({ reason: idempotency.reason, status: 400, lane }));
     const idempotencyKey = idempotency.key;
     const proofHash = sha256Hex(proofMaterial(proofs));
@@ -194,7 +197,8 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       if (match === undefined) return { action: "pass" };
       if (settings.hasFacilitators) failover.refreshIfStale();
       const context: RouteContext = { request, params: match.params, route: match.pattern };
-      return await decide({ url, route: match.value, context });
+      const target = options.target ?? `${url.pathname}${url.search}`;
+      return await decide({ url, target, route: match.value, context });
     } catch (error) {
       emit({ type: "error", where: "handle", error });
       return respond(internalError());
@@ -214,7 +218,7 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       emit({
         type: "error",
         where: "settle",
-        error: invalidConfig("settle", "decision settled twice or unknown"),
+        error: new TollgateError("SERVER__UNKNOWN_DECISION", { context: { action: decision.action } }),
       });
       return internalError();
     }

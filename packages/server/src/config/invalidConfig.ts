@@ -19,3 +19,14 @@ export function parseConfigUsd(option: string, price: string): bigint {
     });
   }
 }
+
+/**
+ * Parses a route's price: a decimal USD amount above zero (a free route is one left out of `routes`).
+ * @throws `SERVER__INVALID_CONFIG` naming `option` for a malformed, zero or negative price.
+ */
+export function parseRoutePrice(option: string, price: string): bigint {
+  const atomic = parseConfigUsd(option, price);
+  if (atomic <= 0n)
+    throw invalidConfig(option, `"${price}" is not above zero; leave a free route out of routes`);
+  return atomic;
+}

@@ -1,6 +1,6 @@
 import type { NetworkInfo, NetworkRegistry } from "@tollgate/shared";
 import { type CompiledPattern, compileRoutes } from "../routes/compileRoutes.js";
-import { invalidConfig, parseConfigUsd } from "./invalidConfig.js";
+import { invalidConfig, parseRoutePrice } from "./invalidConfig.js";
 import { payeeFor } from "./payeeFor.js";
 import type { LaneSwitches, Payees, RouteConfig, RouteContext } from "./paywallOptions.js";
 
@@ -67,7 +67,7 @@ export function resolveRoutes(
     Object.entries(routes).map(([pattern, raw]): [string, RouteSettings] => {
       const config: RouteConfig = typeof raw === "string" ? { price: raw } : raw;
       const option = `routes["${pattern}"]`;
-      if (typeof config.price === "string") parseConfigUsd(`${option}.price`, config.price);
+      if (typeof config.price === "string") parseRoutePrice(`${option}.price`, config.price);
       else if (typeof config.price !== "function")
         throw invalidConfig(`${option}.price`, "a decimal USD string or a function");
       const networks = (config.networks ?? defaultNetworks).map((n) =>

@@ -10,12 +10,24 @@ export type ReadIdempotencyKeyReturnType =
   | Readonly<{ ok: true; key: string | undefined }>
   | Readonly<{ ok: false; reason: "malformed_payment" }>;
 
-/** Reads the `Idempotency-Key` header: 1 to 255 visible ASCII characters, kept only as a hash. */
-export function readIdempotencyKey(headers: Headers): ReadIdempotencyKeyReturnType {
+/** Parameters of `readIdempotencyKey`. */
+export type ReadIdempotencyKeyParameters = Readonly<{
+  headers: Headers;
+  /**
+   * What the key is valid for: the request's method, target (path and query) and price. A key names one
+   * request; the same key sent for another target or price is another key, so it neither replays that
+   * request's response nor repeats its token debit for free.
+   */
+  scope: string;
+}>;
+
+/** Reads the `Idempotency-Key` header: 1 to 255 visible ASCII characters, kept only as a hash with its scope. */
+export function readIdempotencyKey(parameters: ReadIdempotencyKeyParameters): ReadIdempotencyKeyReturnType {
+  const { headers, scope } = parameters;
   const header = headers.get("idempotency-key");
   if (header === null) return { ok: true, key: undefined };
   if (!idempotencyKeyPattern.test(header)) return { ok: false, reason: "malformed_payment" };
-  return { ok: true, key: sha256Hex(`idempotency:${header}`) };
+  return { ok: true, key: sha256Hex(`idempotency:${scope}\n${header}`) };
 }
 
 /** One key and the proof of the request that sent it. */

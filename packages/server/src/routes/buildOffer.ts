@@ -5,7 +5,7 @@ import {
   parseUsd,
   type ResourceInfo,
 } from "@tollgate/shared";
-import { invalidConfig } from "../config/invalidConfig.js";
+import { invalidConfig, parseRoutePrice } from "../config/invalidConfig.js";
 import { payeeFor } from "../config/payeeFor.js";
 import type { RouteContext } from "../config/paywallOptions.js";
 import type { RouteSettings } from "../config/resolveRoutes.js";
@@ -110,14 +110,15 @@ function directOptions(
 /**
  * What a route offers for one request: its price (a function's answer for this request), the paid resource,
  * and the terms of every lane on for the route. The 402 is built from it and each lane checks proofs against it.
- * @throws `SERVER__INVALID_CONFIG` when a payee function names no payee for a network; `MONEY__*` for a price
- * function's malformed answer.
+ * @throws `SERVER__INVALID_CONFIG` when a payee function names no payee for a network, or a price function
+ * answers a malformed, zero or negative price.
  */
 export async function buildOffer(parameters: BuildOfferParameters): Promise<RouteOffer> {
   const { route, context, url, failover, direct } = parameters;
   const { config } = route;
   const priceText = typeof config.price === "function" ? await config.price(context) : config.price;
-  const price = parseUsd(priceText);
+  // A price function's answer is checked as the configured price is: zero or malformed fails closed.
+  const price = parseRoutePrice(`routes["${context.route}"].price`, priceText);
   const resource: ResourceInfo = {
     url: `${url.origin}${url.pathname}${url.search}`,
     description: config.description ?? "",

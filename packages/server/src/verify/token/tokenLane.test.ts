@@ -11,7 +11,7 @@ function setup(parameters: Partial<CreatePaywallParameters> = {}) {
   let now = start;
   const store = createMemoryStore({ now: () => now });
   const paywall = createPaywall({
-    routes: { "GET /paid": "$0.01", "GET /fails": "$0.01", "GET /dear": "$1" },
+    routes: { "GET /paid": "$0.01", "GET /fails": "$0.01", "GET /dear": "$1", "GET /big": "$0.01" },
     store,
     now: () => now,
     ...parameters,
@@ -19,9 +19,11 @@ function setup(parameters: Partial<CreatePaywallParameters> = {}) {
   let calls = 0;
   const app = paywall.fetch((request) => {
     calls++;
-    return new URL(request.url).pathname === "/fails"
-      ? Response.json({ error: "broken" }, { status: 500 })
-      : Response.json({ content: "paid" });
+    const path = new URL(request.url).pathname;
+    if (path === "/fails") return Response.json({ error: "broken" }, { status: 500 });
+    // Too large to keep for Idempotency-Key replays (64 KiB by default).
+    if (path === "/big") return new Response("x".repeat(70_000));
+    return Response.json({ content: path === "/dear" ? "dear" : "paid" });
   });
   const get = (path: string, headers: Record<string, string> = {}) =>
     app(new Request(`http://api.test${path}`, { headers }));
@@ -106,6 +108,31 @@ describe("the prepaid-token lane", () => {
     expect(store.tokenBalance(tokenHash(token))?.balance).toBe(40_000n);
     const other = await get("/paid", { "x-payment-token": token, "idempotency-key": "job-8" });
     expect(other.headers.get(tokenHeaderNames.balance)).toBe("30000");
+  });
+
+  it("scopes an Idempotency-Key to its request: reused on a dearer route or another query it debits again", async () => {
+    const { paywall, store, get, calls } = setup();
+    const { token } = await paywall.issueToken({ amount: "$0.04" });
+    const headers = { "x-payment-token": token, "idempotency-key": "k1" };
+    const big = await get("/big", headers);
+    expect(big.status).toBe(200);
+    expect((await big.text()).length).toBe(70_000);
+    expect(store.tokenBalance(tokenHash(token))?.balance).toBe(30_000n);
+    // Not a retry of /big: the $1 route is charged in full, which the token cannot cover.
+    const dear = await get("/dear", headers);
+    expect(dear.status).toBe(402);
+    expect(await errorOf(dear)).toBe("token_insufficient_balance");
+    // Another query string is another request too.
+    const other = await get("/big?page=2", headers);
+    expect(other.status).toBe(200);
+    await other.text();
+    expect(store.tokenBalance(tokenHash(token))?.balance).toBe(20_000n);
+    // The same request again is a retry: its response was too large to keep, so it is served again, unpaid.
+    const retry = await get("/big", headers);
+    expect(retry.status).toBe(200);
+    await retry.text();
+    expect(store.tokenBalance(tokenHash(token))?.balance).toBe(20_000n);
+    expect(calls()).toBe(3);
   });
 
   it("gives the debit back when the handler answers 400 or more", async () => {
