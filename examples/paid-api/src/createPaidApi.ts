@@ -5,6 +5,7 @@ import {
   type Paywall,
   type PaywallEvent,
   payaiFacilitator,
+  type SettlementCheck,
 } from "@tollgate/server";
 import { createNetworkRegistry, formatUsd } from "@tollgate/shared";
 import type { PaidApiConfig } from "./config.js";
@@ -31,6 +32,12 @@ export type CreatePaidApiParameters = Readonly<{
   chains: PaidApiChains;
   /** Our own facilitator as the last resort (`createFacilitator` with the self-settle keys). */
   selfSettle?: InProcessFacilitator;
+  /**
+   * Chain checks for a facilitator-lane settlement whose answer was lost, by CAIP-2 network, so the payer is
+   * served instead of being left pending.
+   * @default {}
+   */
+  settlementChecks?: Readonly<Record<string, SettlementCheck>>;
   /** @default Date.now */
   now?: () => number;
   /** Sees every paywall event. */
@@ -63,7 +70,7 @@ const routes = {
  * ```
  */
 export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
-  const { config, chains, selfSettle, now = Date.now, onEvent } = parameters;
+  const { config, chains, selfSettle, settlementChecks = {}, now = Date.now, onEvent } = parameters;
   const registry = createNetworkRegistry();
   const base = registry.get(config.X402_BASE_NETWORK);
   const solana = registry.get(config.X402_SOLANA_NETWORK);
@@ -116,6 +123,7 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     payTo,
     facilitators,
     ...(selfSettle ? { selfSettle } : {}),
+    settlementChecks,
     ...(directNetworks.length > 0
       ? {
           direct: {

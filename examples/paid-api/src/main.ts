@@ -3,14 +3,20 @@
  * refuses to start, naming each bad one; then builds chain access from the RPC URLs and serves on node:http.
  */
 import { Connection, Keypair } from "@solana/web3.js";
-import { serveFetch } from "@tollgate/server";
-import { createEvmDirectChain, createExactEvmScheme, createViemEvmChain } from "@tollgate/server/evm";
+import { type SettlementCheck, serveFetch } from "@tollgate/server";
+import {
+  createEvmDirectChain,
+  createEvmSettlementCheck,
+  createExactEvmScheme,
+  createViemEvmChain,
+} from "@tollgate/server/evm";
 import { createFacilitator, type FacilitatorScheme } from "@tollgate/server/facilitator";
 import {
   createConnectionSolanaChain,
   createConnectionTransactionReader,
   createExactSvmScheme,
   createSvmDirectChain,
+  createSvmSettlementCheck,
 } from "@tollgate/server/svm";
 import { createNetworkRegistry, decodeBase58, isTollgateError } from "@tollgate/shared";
 import { type Chain, createPublicClient, createWalletClient, http } from "viem";
@@ -52,6 +58,20 @@ function chainsOf(config: PaidApiConfig): PaidApiChains {
           }),
         }
       : {}),
+  };
+}
+
+/** Chain checks for a lost `/settle` answer on the networks the facilitator lane offers. */
+function settlementChecksOf(config: PaidApiConfig): Record<string, SettlementCheck> {
+  const registry = createNetworkRegistry();
+  const baseChain: Chain = config.X402_BASE_NETWORK === "base" ? base : baseSepolia;
+  return {
+    [registry.get(config.X402_BASE_NETWORK).caip2]: createEvmSettlementCheck({
+      publicClient: createPublicClient({ chain: baseChain, transport: http(config.X402_BASE_RPC_URL) }),
+    }),
+    [registry.get(config.X402_SOLANA_NETWORK).caip2]: createSvmSettlementCheck({
+      connection: new Connection(config.X402_SOLANA_RPC_URL, "confirmed"),
+    }),
   };
 }
 
@@ -105,7 +125,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const selfSettle = selfSettleOf(config);
-  const api = createPaidApi({ config, chains: chainsOf(config), ...(selfSettle ? { selfSettle } : {}) });
+  const api = createPaidApi({
+    config,
+    chains: chainsOf(config),
+    settlementChecks: settlementChecksOf(config),
+    ...(selfSettle ? { selfSettle } : {}),
+  });
   const served = await serveFetch({ fetch: api.fetch, port: config.PORT, host: config.HOST });
   process.stdout.write(`paid-api listening at ${served.url}\n`);
   const stop = () => void served.close().then(() => process.exit(0));

@@ -1,10 +1,12 @@
 import { createTransferCheckedInstruction } from "@solana/spl-token";
-import { ComputeBudgetProgram, TransactionMessage, VersionedTransaction } from "@solana/web3.js";
+import { ComputeBudgetProgram, Connection, TransactionMessage, VersionedTransaction } from "@solana/web3.js";
 import { encodeHeaderJson, type PaymentRequirementsV2 } from "@tollgate/shared";
 import {
   createBankSolanaChain,
   type SolanaBank,
+  type SolanaRpc,
   startSolanaBank,
+  startSolanaRpc,
   svmPayeeKeypairs,
   svmPayerKeypairs,
 } from "@tollgate/testing";
@@ -13,6 +15,7 @@ import { closeAll, paymentRequiredOf, receiptOf, serve } from "../test/fixtures.
 import { createFacilitator, type Facilitator } from "./facilitator/createFacilitator.js";
 import { createPaywall } from "./paywall.js";
 import { createExactSvmScheme } from "./svm/exactSvmScheme.js";
+import { createSvmSettlementCheck } from "./svm/settlementCheck.js";
 
 /**
  * The facilitator lane on Solana: the 402 names the fee payer from our facilitator's `/supported`, the client
@@ -20,6 +23,7 @@ import { createExactSvmScheme } from "./svm/exactSvmScheme.js";
  * (in process, over the Solana bank): the payee's balance moves once, and the same transaction is a replay.
  */
 let bank: SolanaBank;
+let rpc: SolanaRpc;
 let facilitator: Facilitator;
 const payer = svmPayerKeypairs[1];
 const payee = svmPayeeKeypairs[1].publicKey;
@@ -30,9 +34,13 @@ beforeAll(async () => {
   facilitator = createFacilitator({
     schemes: [createExactSvmScheme({ chains: [createBankSolanaChain({ bank })] })],
   });
+  rpc = await startSolanaRpc({ bank });
 });
 
-afterAll(closeAll);
+afterAll(async () => {
+  await closeAll();
+  await rpc?.close();
+});
 
 /**
  * A remote facilitator on loopback that names our fee payer in `/supported` (so a Solana payment may go to it)
@@ -222,6 +230,87 @@ describe("the facilitator lane on Solana (bank)", () => {
     expect(refused.headers.get("retry-after")).toBe("10");
     expect(((await refused.json()) as { error: string }).error).toBe("facilitator_unavailable");
     expect(await bank.tokenBalance(payee)).toBe(before);
+    await paywall.close();
+  });
+
+  it("answers settlement_pending after a lost /settle answer, then serves the retry once the chain shows the payment", async () => {
+    // A facilitator that settles the first /settle only after the paywall's deadline has passed.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let forwarded: Promise<unknown> = Promise.resolve();
+    let first = true;
+    const slow = await serve(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path.endsWith("/supported")) return Response.json(facilitator.supported());
+      const body = (await request.json().catch(() => undefined)) as unknown;
+      if (path.endsWith("/verify")) return Response.json((await facilitator.verify(body)).body);
+      if (first) {
+        first = false;
+        await held;
+        forwarded = facilitator.settle(body);
+        return Response.json(((await forwarded) as { body: unknown }).body);
+      }
+      return Response.json((await facilitator.settle(body)).body);
+    });
+    const devnet = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
+    const connection = new Connection(rpc.url, { commitment: "confirmed", disableRetryOnRateLimit: true });
+    const paywall = createPaywall({
+      routes: { "GET /paid": "$0.01" },
+      networks: ["solana-devnet"],
+      payTo: { "solana-devnet": payee.toBase58() },
+      facilitators: [{ name: "slow", url: slow.url, settleTimeoutMs: 200 }],
+      // Without it the retry would stay settlement_pending: the facilitator refuses a second settle.
+      settlementChecks: { [devnet]: createSvmSettlementCheck({ connection }) },
+    });
+    await paywall.ready();
+    const app = paywall.fetch(() => Response.json({ content: "paid" }));
+    const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
+    if (!requirement) throw new Error("no requirement");
+    const before = await bank.tokenBalance(payee);
+    const header = await solanaPayment(requirement);
+    const paidRequest = () =>
+      new Request("http://api.test/paid", { headers: { "payment-signature": header } });
+
+    const pending = await app(paidRequest());
+    expect(pending.status).toBe(402);
+    expect(((await pending.json()) as { error: string }).error).toBe("settlement_pending");
+    release();
+    await new Promise((resolve) => setImmediate(resolve));
+    await forwarded;
+    expect(await bank.tokenBalance(payee)).toBe(before + 10_000n);
+
+    const served = await app(paidRequest());
+    expect(served.status).toBe(200);
+    expect(await served.json()).toEqual({ content: "paid" });
+    expect(receiptOf(served)).toMatchObject({ success: true, network: devnet });
+    expect(await bank.tokenBalance(payee)).toBe(before + 10_000n);
+    // Served once: the proof is spent now.
+    const replay = await app(paidRequest());
+    expect(((await replay.json()) as { error: string }).error).toBe("replayed_payment");
+    await paywall.close();
+  });
+
+  it("finds no settlement for a payment that never landed", async () => {
+    const check = createSvmSettlementCheck({
+      connection: new Connection(rpc.url, { commitment: "confirmed", disableRetryOnRateLimit: true }),
+    });
+    const paywall = createPaywall({
+      routes: { "GET /paid": "$0.01" },
+      networks: ["solana-devnet"],
+      payTo: { "solana-devnet": payee.toBase58() },
+      selfSettle: facilitator,
+    });
+    await paywall.ready();
+    const requirement = paymentRequiredOf(
+      await paywall.fetch(() => new Response())(new Request("http://api.test/paid")),
+    ).accepts[0];
+    if (!requirement) throw new Error("no requirement");
+    const header = await solanaPayment(requirement);
+    const payload = JSON.parse(Buffer.from(header, "base64").toString()).payload;
+    expect(await check({ requirement, payload })).toBe(false);
+    expect(await check({ requirement, payload: { transaction: "not a transaction" } })).toBe(false);
     await paywall.close();
   });
 });

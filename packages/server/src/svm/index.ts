@@ -1,4 +1,5 @@
 export { type CreateExactSvmSchemeParameters, createExactSvmScheme } from "./exactSvmScheme.js";
+export { type CreateSvmSettlementCheckParameters, createSvmSettlementCheck } from "./settlementCheck.js";
 export {
   type CreateConnectionSolanaChainParameters,
   createConnectionSolanaChain,
