@@ -11,7 +11,7 @@ import {
   TollgateError,
   x402HeaderNames,
 } from "@tollgate/shared";
-import type { OfferRejection, OfferSummary, PayingFetchEvent } from "./events.js";
+import { createEmit, entrySummary, type OfferRejection, type PayingFetchEvent } from "./events.js";
 import { facilitatorProofHeader, type ProofHeader } from "./lanes/facilitator/facilitatorProof.js";
 import { createMemoryTokenStore, readTokenHeaders, type TokenStore } from "./lanes/token/tokenStore.js";
 import { createMemoryLedger, type LedgerEntry, type PaymentLedger } from "./ledger/ledger.js";
@@ -19,12 +19,15 @@ import { type PaymentRequiredResponse, readOffers, refusalReason } from "./parse
 import { type BudgetTracker, createBudgetTracker, type Hold } from "./policy/budgets.js";
 import { defaultMaxPerRequest, listsReason, type SpendingPolicy } from "./policy/policy.js";
 import { type Receipt, receiptFromHeaders } from "./receipt/getReceipt.js";
+import { abortableSleep } from "./request/abortableSleep.js";
+import { aborted, throwIfAborted } from "./request/aborted.js";
 import {
   type BufferedRequest,
   bufferRequest,
   type FetchInput,
   requestInit,
 } from "./request/bufferRequest.js";
+import { createKeyLock } from "./request/createKeyLock.js";
 import { randomIdempotencyKey, requestKey } from "./request/requestKey.js";
 import { type Candidate, describeOffer, selectOffers, summarize } from "./select/selectOffers.js";
 import type { PayingWallet, PreparedDirectTransfer } from "./wallet.js";
@@ -103,24 +106,6 @@ const settlementPendingReason = "settlement_pending";
 const facilitatorUnavailableReason = "facilitator_unavailable";
 /** The longest `Retry-After` the client honours between re-sends of a pending proof. */
 const maxRetryAfterSeconds = 30;
-
-function defaultSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 function familyOfNetwork(network: string): "evm" | "svm" | undefined {
   if (network.startsWith("eip155:")) return "evm";
@@ -211,65 +196,16 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     registry = defaultNetworkRegistry,
     tokens = createMemoryTokenStore(),
     settlementRetries = 2,
-    sleep = defaultSleep,
+    sleep = abortableSleep,
     requirementCache: cacheRequirements = false,
   } = parameters;
   const requirementCache = new Map<string, { reading: PaymentRequiredResponse; expiresAt: number }>();
   const maxPerRequest = policy.maxPerRequest ?? defaultMaxPerRequest;
   const budgets: BudgetTracker = createBudgetTracker({ budgets: policy.budgets ?? [], now });
   const receipts = new WeakMap<Response, Receipt>();
-  const locks = new Map<string, Promise<unknown>>();
   const send = (url: string, init: RequestInit) => (injectedFetch ?? globalThis.fetch)(url, init);
-
-  function emit(event: PayingFetchEvent): void {
-    if (onEvent === undefined) return;
-    try {
-      onEvent(event);
-    } catch {
-      // An observer must not change whether or how a payment happens; its failure is its own.
-    }
-  }
-
-  /** Runs `task` after every earlier task of the same key: one logical request pays one proof at a time. */
-  async function withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = locks.get(key) ?? Promise.resolve();
-    const run = previous.then(task, task);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    locks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (locks.get(key) === settled) locks.delete(key);
-    }
-  }
-
-  function aborted(request: BufferedRequest, stage: string): TollgateError<"CLIENT__ABORTED"> | undefined {
-    if (request.signal?.aborted !== true) return undefined;
-    return new TollgateError("CLIENT__ABORTED", {
-      context: { url: request.url, stage },
-      cause: request.signal.reason,
-    });
-  }
-
-  function throwIfAborted(request: BufferedRequest, stage: string): void {
-    const error = aborted(request, stage);
-    if (error) throw error;
-  }
-
-  function entrySummary(entry: LedgerEntry): OfferSummary {
-    return {
-      lane: entry.lane,
-      network: entry.offer.network,
-      amount: BigInt(entry.offer.amount),
-      asset: entry.offer.asset,
-      payTo: entry.offer.payTo,
-      priority: 0,
-      ...(entry.offer.x402Version === undefined ? {} : { x402Version: entry.offer.x402Version }),
-    };
-  }
+  const emit = createEmit(onEvent);
+  const withLock = createKeyLock();
 
   async function sendProof(
     request: BufferedRequest,
