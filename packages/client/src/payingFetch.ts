@@ -30,7 +30,7 @@ import {
 import { createKeyLock } from "./request/createKeyLock.js";
 import { randomIdempotencyKey, requestKey } from "./request/requestKey.js";
 import { type Candidate, describeOffer, selectOffers, summarize } from "./select/selectOffers.js";
-import type { PayingWallet, PreparedDirectTransfer } from "./wallet.js";
+import { networkFamily, type PayingWallet, type PreparedDirectTransfer } from "./wallet.js";
 
 /** Parameters of `createPayingFetch`. */
 export type CreatePayingFetchParameters = Readonly<{
@@ -106,12 +106,6 @@ const settlementPendingReason = "settlement_pending";
 const facilitatorUnavailableReason = "facilitator_unavailable";
 /** The longest `Retry-After` the client honours between re-sends of a pending proof. */
 const maxRetryAfterSeconds = 30;
-
-function familyOfNetwork(network: string): "evm" | "svm" | undefined {
-  if (network.startsWith("eip155:")) return "evm";
-  if (network.startsWith("solana:")) return "svm";
-  return undefined;
-}
 
 /** Most routes the requirement cache remembers; the oldest is forgotten first. */
 const maxCachedRequirements = 1024;
@@ -627,7 +621,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const payer =
       wallet ??
       wallets.find(
-        (w) => w.sendDirectTransfer !== undefined && w.family === familyOfNetwork(entry.offer.network),
+        (w) => w.sendDirectTransfer !== undefined && w.family === networkFamily(entry.offer.network),
       );
     if (payer?.sendDirectTransfer === undefined || data.raw === undefined) {
       throw new TollgateError("CLIENT__WALLET_FAILED", {

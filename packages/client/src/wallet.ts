@@ -93,6 +93,13 @@ export type PayingWallet = Readonly<{
   sendDirectTransfer?(parameters: SendDirectTransferParameters): Promise<void>;
 }>;
 
+/** The wallet family that pays on a CAIP-2 network (`eip155:*` EVM, `solana:*` Solana), or `undefined`. */
+export function networkFamily(network: string): WalletFamily | undefined {
+  if (network.startsWith("eip155:")) return "evm";
+  if (network.startsWith("solana:")) return "svm";
+  return undefined;
+}
+
 /** Whether a network id matches a pattern: equal, or `family:*`. */
 export function networkMatches(pattern: string, network: string): boolean {
   if (pattern === network) return true;

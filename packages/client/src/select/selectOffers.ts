@@ -2,7 +2,7 @@ import type { DirectOffer, FacilitatorOffer, NetworkRegistry, Offer } from "@tol
 import type { OfferRejection, OfferSummary } from "../events.js";
 import type { BudgetTracker } from "../policy/budgets.js";
 import { listsReason, type SpendingPolicy } from "../policy/policy.js";
-import { networkMatches, type PayingWallet } from "../wallet.js";
+import { networkFamily, networkMatches, type PayingWallet } from "../wallet.js";
 
 /** An offer the client can pay, with the wallet that pays it and what leaves the wallet. */
 export type Candidate = Readonly<{
@@ -35,12 +35,6 @@ export function describeOffer(offer: OfferSummary): string {
   return `${offer.lane}${version} ${offer.network} ${offer.amount} ${offer.asset} to ${offer.payTo}`;
 }
 
-function familyOf(network: string): "evm" | "svm" | undefined {
-  if (network.startsWith("eip155:")) return "evm";
-  if (network.startsWith("solana:")) return "svm";
-  return undefined;
-}
-
 /** Parameters of `selectOffers`. */
 export type SelectOffersParameters = Readonly<{
   offers: readonly Offer[];
@@ -70,7 +64,7 @@ export function selectOffers(parameters: SelectOffersParameters): Selection {
       reject("no_token_for_origin");
       continue;
     }
-    const family = familyOf(offer.network);
+    const family = networkFamily(offer.network);
     const direct = offer.lane === "direct";
     const wallet = wallets.find(
       (w) =>
