@@ -13,10 +13,12 @@ import {
 } from "@tollgate/shared";
 import { createEmit, entrySummary, type OfferRejection, type PayingFetchEvent } from "./events.js";
 import { facilitatorProofHeader, type ProofHeader } from "./lanes/facilitator/facilitatorProof.js";
-import { createMemoryTokenStore, readTokenHeaders, type TokenStore } from "./lanes/token/tokenStore.js";
+import { createMemoryTokenStore, type TokenStore } from "./lanes/token/tokenStore.js";
 import { createMemoryLedger, type LedgerEntry, type PaymentLedger } from "./ledger/ledger.js";
-import { type PaymentRequiredResponse, readOffers, refusalReason } from "./parse/readOffers.js";
-import { type BudgetTracker, createBudgetTracker, type Hold } from "./policy/budgets.js";
+import { putEntryState } from "./ledger/putEntryState.js";
+import { type PaymentRequiredResponse, readOffers } from "./parse/readOffers.js";
+import type { PaymentContext } from "./paymentContext.js";
+import { createBudgetTracker, type Hold } from "./policy/budgets.js";
 import { defaultMaxPerRequest, listsReason, type SpendingPolicy } from "./policy/policy.js";
 import { type Receipt, receiptFromHeaders } from "./receipt/getReceipt.js";
 import { abortableSleep } from "./request/abortableSleep.js";
@@ -28,6 +30,7 @@ import {
   requestInit,
 } from "./request/bufferRequest.js";
 import { createKeyLock } from "./request/createKeyLock.js";
+import { deliverProof } from "./request/deliverProof.js";
 import { randomIdempotencyKey, requestKey } from "./request/requestKey.js";
 import { type Candidate, describeOffer, selectOffers, summarize } from "./select/selectOffers.js";
 import { networkFamily, type PayingWallet, type PreparedDirectTransfer } from "./wallet.js";
@@ -93,20 +96,7 @@ export type PayingFetch = ((input: FetchInput, init?: RequestInit) => Promise<Re
     getReceipt(response: Response): Receipt | undefined;
   }>;
 
-/** Refusal reasons saying the proof was already used: it settled earlier, so paying again would pay twice. */
-const consumedReasons = new Set([
-  "invalid_exact_evm_nonce_already_used",
-  "invalid_transaction_state",
-  "duplicate_settlement",
-  "replayed_payment",
-  "payment_already_used",
-]);
-
-const settlementPendingReason = "settlement_pending";
 const facilitatorUnavailableReason = "facilitator_unavailable";
-/** The longest `Retry-After` the client honours between re-sends of a pending proof. */
-const maxRetryAfterSeconds = 30;
-
 /** Most routes the requirement cache remembers; the oldest is forgotten first. */
 const maxCachedRequirements = 1024;
 
@@ -194,187 +184,23 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     requirementCache: cacheRequirements = false,
   } = parameters;
   const requirementCache = new Map<string, { reading: PaymentRequiredResponse; expiresAt: number }>();
-  const maxPerRequest = policy.maxPerRequest ?? defaultMaxPerRequest;
-  const budgets: BudgetTracker = createBudgetTracker({ budgets: policy.budgets ?? [], now });
-  const receipts = new WeakMap<Response, Receipt>();
-  const send = (url: string, init: RequestInit) => (injectedFetch ?? globalThis.fetch)(url, init);
-  const emit = createEmit(onEvent);
+  const context: PaymentContext = {
+    wallets,
+    policy,
+    maxPerRequest: policy.maxPerRequest ?? defaultMaxPerRequest,
+    registry,
+    ledger,
+    tokens,
+    budgets: createBudgetTracker({ budgets: policy.budgets ?? [], now }),
+    receipts: new WeakMap<Response, Receipt>(),
+    now,
+    emit: createEmit(onEvent),
+    send: (url, init) => (injectedFetch ?? globalThis.fetch)(url, init),
+    sleep,
+    settlementRetries,
+  };
+  const { maxPerRequest, budgets, receipts, emit, send } = context;
   const withLock = createKeyLock();
-
-  async function sendProof(
-    request: BufferedRequest,
-    url: string,
-    entry: LedgerEntry,
-  ): Promise<{ response: Response } | { error: TollgateError }> {
-    const headers: Record<string, string> = {
-      ...entry.moreHeaders,
-      [entry.proof.name]: entry.proof.value,
-      [x402HeaderNames.idempotencyKey]: entry.idempotencyKey,
-    };
-    try {
-      // Manual redirects: a proof is never forwarded to wherever the server redirects.
-      const response = await send(url, { ...requestInit(request, headers), redirect: "manual" });
-      return { response };
-    } catch (cause) {
-      // The proof may have arrived: the entry stays pending and the next call re-sends this very proof.
-      const abort = aborted(request, "paid_request");
-      if (abort) return { error: new TollgateError("CLIENT__ABORTED", { context: abort.context, cause }) };
-      return {
-        error: new TollgateError("CLIENT__SETTLEMENT_PENDING", {
-          context: { url: request.url, retryAfterSeconds: 1 },
-          cause,
-        }),
-      };
-    }
-  }
-
-  /** Follows a redirect after a paid response without any payment header, and never pays again. */
-  async function followAfterPayment(request: BufferedRequest, response: Response): Promise<Response> {
-    const mode = request.rest.redirect ?? "follow";
-    if (mode === "manual" || response.status < 300 || response.status >= 400 || response.status === 304) {
-      return response;
-    }
-    const location = response.headers.get("location");
-    if (location === null) return response;
-    if (mode === "error") throw new TypeError(`redirect to ${location} refused (redirect: "error")`);
-    const target = new URL(location, request.url).toString();
-    const keepsBody = response.status === 307 || response.status === 308;
-    const init = requestInit(request);
-    const headers = new Headers(init.headers);
-    if (!keepsBody) {
-      headers.delete("content-type");
-      headers.delete("content-length");
-    }
-    return send(target, {
-      ...init,
-      headers,
-      method: keepsBody || request.method === "HEAD" ? request.method : "GET",
-      ...(keepsBody ? {} : { body: null }),
-      redirect: "follow",
-    });
-  }
-
-  async function putEntry(entry: LedgerEntry, state: LedgerEntry["state"]): Promise<void> {
-    await ledger.put({ ...entry, state, updatedAt: now() });
-  }
-
-  /** Keeps what a response says about prepaid tokens: a token it issued, or the new balance of the one spent. */
-  async function keepTokens(url: string, response: Response, spent: string | undefined): Promise<void> {
-    const seen = readTokenHeaders(response.headers);
-    const origin = new URL(url).origin;
-    const token = seen.token ?? spent;
-    if (token === undefined || seen.balance === undefined) return;
-    const previous = await tokens.get(origin);
-    const expiresAt =
-      seen.expiresAt ?? (previous?.token === token ? previous.expiresAt : Math.floor(now() / 1000) + 86_400);
-    await tokens.put({ origin, token, balance: seen.balance, expiresAt });
-  }
-
-  type ProofOutcome =
-    | { kind: "answered"; response: Response }
-    | { kind: "refused"; reading: PaymentRequiredResponse; reason: string }
-    | { kind: "pending"; retryAfterSeconds: number };
-
-  /**
-   * Handles the answer to a proof. Not a 402: the payment went through (or the server answered without charging).
-   * A 402: pending (retry the same proof later), consumed (it settled before; never pay again), or refused (dead).
-   */
-  async function afterProof(
-    request: BufferedRequest,
-    entry: LedgerEntry,
-    response: Response,
-    hold: Hold | undefined,
-    reused: boolean,
-  ): Promise<ProofOutcome> {
-    const summary = entrySummary(entry);
-    const spentToken = entry.lane === "token" ? entry.proof.value : undefined;
-    await keepTokens(entry.url, response, spentToken);
-    if (response.status !== 402) {
-      await putEntry(entry, "settled");
-      const header = receiptFromHeaders({ headers: response.headers });
-      if (hold !== undefined && !response.ok && header?.settle?.success !== true && entry.validBefore) {
-        // Answered with an error and not charged: the proof stops counting once it can no longer settle.
-        budgets.release(hold, entry.validBefore * 1000);
-      }
-      emit({
-        type: "payment.settled",
-        url: request.url,
-        offer: summary,
-        status: response.status,
-        ...(header?.transaction ? { transaction: header.transaction } : {}),
-      });
-      const final = await followAfterPayment(request, response);
-      // What left the wallet (a direct transfer may exceed the price); a token debit is what the server reports.
-      const amount =
-        entry.lane === "token" ? (header?.amount ?? BigInt(entry.offer.amount)) : BigInt(entry.offer.amount);
-      receipts.set(final, {
-        lane: entry.lane,
-        amount,
-        network: entry.lane === "token" && header?.network ? header.network : entry.offer.network,
-        asset: entry.offer.asset,
-        payTo: entry.offer.payTo,
-        ...(header?.payer ? { payer: header.payer } : {}),
-        ...(header?.transaction ? { transaction: header.transaction } : {}),
-        ...(header?.settle ? { settle: header.settle } : {}),
-        reusedProof: reused,
-      });
-      return { kind: "answered", response: final };
-    }
-    const reading = await readOffers(response);
-    const reason = refusalReason(reading);
-    if (reason === settlementPendingReason) {
-      const retryAfterSeconds = reading.retryAfterSeconds ?? 1;
-      emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds });
-      return { kind: "pending", retryAfterSeconds };
-    }
-    emit({ type: "payment.refused", url: request.url, offer: summary, status: response.status, reason });
-    if (consumedReasons.has(reason) || entry.lane === "direct") {
-      // A direct transfer is on chain whatever the server says, and a used proof settled earlier (its answer was
-      // lost): paying again would pay twice.
-      await putEntry(entry, "consumed");
-      throw new TollgateError("CLIENT__PAYMENT_REFUSED", {
-        context: { url: request.url, reason, status: response.status },
-      });
-    }
-    await putEntry(entry, "refused");
-    if (entry.lane === "token") await tokens.delete(new URL(entry.url).origin);
-    // A refused proof stays on the budget until it can no longer settle (a server that lies keeps it at most that long).
-    if (hold !== undefined) {
-      budgets.release(hold, entry.validBefore !== undefined ? entry.validBefore * 1000 : now());
-    }
-    return { kind: "refused", reading, reason };
-  }
-
-  /**
-   * Sends a recorded proof and waits out `settlement_pending` answers by re-sending the very same proof (after the
-   * server's `Retry-After`, at most `settlementRetries` times).
-   */
-  async function deliver(
-    request: BufferedRequest,
-    entry: LedgerEntry,
-    hold: Hold | undefined,
-    reused: boolean,
-  ): Promise<Exclude<ProofOutcome, { kind: "pending" }>> {
-    for (let attempt = 0; ; attempt++) {
-      const sent = await sendProof(request, entry.url, entry);
-      if ("error" in sent) throw sent.error;
-      const outcome = await afterProof(request, entry, sent.response, hold, reused || attempt > 0);
-      if (outcome.kind !== "pending") return outcome;
-      if (attempt >= settlementRetries) {
-        throw new TollgateError("CLIENT__SETTLEMENT_PENDING", {
-          context: { url: request.url, retryAfterSeconds: outcome.retryAfterSeconds },
-        });
-      }
-      try {
-        await sleep(Math.min(outcome.retryAfterSeconds, maxRetryAfterSeconds) * 1000, request.signal);
-      } catch (cause) {
-        throw new TollgateError("CLIENT__ABORTED", {
-          context: { url: request.url, stage: "settlement_pending" },
-          cause,
-        });
-      }
-    }
-  }
 
   function newEntry(
     request: BufferedRequest,
@@ -433,7 +259,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
       validBefore: undefined,
     });
     await ledger.put(entry);
-    const outcome = await deliver(request, entry, undefined, false);
+    const outcome = await deliverProof({ context, request, entry, hold: undefined, reused: false });
     if (outcome.kind === "answered") return outcome.response;
     // The token was refused (unknown, expired, short): it is forgotten, and the next lane pays.
     return payFresh(request, key, url, outcome.reading, {
@@ -555,7 +381,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     }
 
     if (entry.lane === "direct") await broadcast(request, wallet, entry, hold);
-    const outcome = await deliver(request, entry, hold, false);
+    const outcome = await deliverProof({ context, request, entry, hold, reused: false });
     if (outcome.kind === "answered") return outcome.response;
     return afterRefusal(request, key, url, entry, outcome, attempt);
   }
@@ -638,7 +464,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
       });
     } catch (cause) {
       if (isTollgateError(cause, "CLIENT__WALLET_FAILED")) {
-        await putEntry(entry, "refused");
+        await putEntryState({ ledger, now, entry, state: "refused" });
         if (hold !== undefined) budgets.release(hold);
         throw cause;
       }
@@ -710,7 +536,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   async function resume(request: BufferedRequest, key: string, entry: LedgerEntry): Promise<Response> {
     emit({ type: "payment.reused", url: request.url, offer: entrySummary(entry), claim: entry.claim });
     if (entry.lane === "direct") await broadcast(request, undefined, entry, undefined);
-    const outcome = await deliver(request, entry, undefined, true);
+    const outcome = await deliverProof({ context, request, entry, hold: undefined, reused: true });
     if (outcome.kind === "answered") return outcome.response;
     // The old proof is dead (refused): one new payment, from the offers of the refusal.
     const exclude = new Set<Lane>(
