@@ -1,25 +1,25 @@
 import {
-  type DirectOffer,
   defaultNetworkRegistry,
   type ErrorCode,
   type FacilitatorOffer,
-  isTollgateError,
   type Lane,
   type NetworkRegistry,
   type Offer,
   type TokenOffer,
   TollgateError,
-  x402HeaderNames,
 } from "@tollgate/shared";
 import { createEmit, entrySummary, type OfferRejection, type PayingFetchEvent } from "./events.js";
-import { facilitatorProofHeader, type ProofHeader } from "./lanes/facilitator/facilitatorProof.js";
+import { broadcastDirectPayment } from "./lanes/direct/broadcastDirectPayment.js";
+import { cheapestPrice } from "./lanes/token/cheapestPrice.js";
+import { prepareTokenPayment } from "./lanes/token/prepareTokenPayment.js";
 import { createMemoryTokenStore, type TokenStore } from "./lanes/token/tokenStore.js";
 import { createMemoryLedger, type LedgerEntry, type PaymentLedger } from "./ledger/ledger.js";
-import { putEntryState } from "./ledger/putEntryState.js";
+import { newLedgerEntry } from "./ledger/newLedgerEntry.js";
+import { recordPayment } from "./ledger/recordPayment.js";
 import { type PaymentRequiredResponse, readOffers } from "./parse/readOffers.js";
 import type { PaymentContext } from "./paymentContext.js";
 import { createBudgetTracker, type Hold } from "./policy/budgets.js";
-import { defaultMaxPerRequest, listsReason, type SpendingPolicy } from "./policy/policy.js";
+import { defaultMaxPerRequest, type SpendingPolicy } from "./policy/policy.js";
 import { type Receipt, receiptFromHeaders } from "./receipt/getReceipt.js";
 import { abortableSleep } from "./request/abortableSleep.js";
 import { aborted, throwIfAborted } from "./request/aborted.js";
@@ -31,9 +31,9 @@ import {
 } from "./request/bufferRequest.js";
 import { createKeyLock } from "./request/createKeyLock.js";
 import { deliverProof } from "./request/deliverProof.js";
-import { randomIdempotencyKey, requestKey } from "./request/requestKey.js";
+import { requestKey } from "./request/requestKey.js";
 import { type Candidate, describeOffer, selectOffers, summarize } from "./select/selectOffers.js";
-import { networkFamily, type PayingWallet, type PreparedDirectTransfer } from "./wallet.js";
+import type { PayingWallet } from "./wallet.js";
 
 /** Parameters of `createPayingFetch`. */
 export type CreatePayingFetchParameters = Readonly<{
@@ -99,16 +99,6 @@ export type PayingFetch = ((input: FetchInput, init?: RequestInit) => Promise<Re
 const facilitatorUnavailableReason = "facilitator_unavailable";
 /** Most routes the requirement cache remembers; the oldest is forgotten first. */
 const maxCachedRequirements = 1024;
-
-/** The lowest price among the offers that name one (what a token debit will cost). */
-function cheapestPrice(offers: readonly Offer[]): bigint | undefined {
-  let lowest: bigint | undefined;
-  for (const offer of offers) {
-    if (offer.lane === "token") continue;
-    if (lowest === undefined || offer.amount < lowest) lowest = offer.amount;
-  }
-  return lowest;
-}
 
 function noPayableOfferError(
   url: string,
@@ -202,29 +192,6 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   const { maxPerRequest, budgets, receipts, emit, send } = context;
   const withLock = createKeyLock();
 
-  function newEntry(
-    request: BufferedRequest,
-    key: string,
-    url: string,
-    fields: Pick<
-      LedgerEntry,
-      "lane" | "proof" | "offer" | "claim" | "validBefore" | "moreHeaders" | "laneData"
-    >,
-  ): LedgerEntry {
-    const at = now();
-    return {
-      key,
-      idempotencyKey: request.headers.get(x402HeaderNames.idempotencyKey) || randomIdempotencyKey(),
-      state: "pending",
-      url,
-      method: request.method,
-      ...fields,
-      ...(fields.validBefore === undefined ? {} : { validBefore: fields.validBefore }),
-      createdAt: at,
-      updatedAt: at,
-    };
-  }
-
   /** Lanes a fallback no longer tries, and how many fallbacks are left. */
   type Attempt = Readonly<{
     exclude: ReadonlySet<Lane>;
@@ -234,30 +201,17 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   }>;
 
   /** Spends the prepaid token held for this origin, when the 402 offers the token lane. */
-  async function tryToken(
+  async function payWithToken(
     request: BufferedRequest,
     key: string,
     url: string,
     reading: PaymentRequiredResponse,
     attempt: Attempt,
   ): Promise<Response | undefined> {
-    const offer = reading.offers.find((o): o is TokenOffer => o.lane === "token");
-    if (offer === undefined || attempt.exclude.has("token")) return undefined;
-    const origin = new URL(url).origin;
-    const held = await tokens.get(origin);
-    if (held === undefined || held.expiresAt <= Math.floor(now() / 1000) || held.balance <= 0n)
-      return undefined;
-    const price = cheapestPrice(reading.offers);
-    if (price !== undefined && held.balance < price) return undefined;
-    if (listsReason(policy, { origin }, (n) => n) !== undefined) return undefined;
-    emit({ type: "offer.selected", url: request.url, offer: summarize(offer), rejected: [] });
-    const entry = newEntry(request, key, url, {
-      lane: "token",
-      proof: { name: offer.header, value: held.token },
-      offer: { network: "", asset: "", payTo: origin, amount: String(price ?? 0n) },
-      claim: "token",
-      validBefore: undefined,
-    });
+    if (attempt.exclude.has("token")) return undefined;
+    const payment = await prepareTokenPayment({ context, request, url, offers: reading.offers });
+    if (payment === undefined) return undefined;
+    const entry = newLedgerEntry({ request, key, url, now, payment });
     await ledger.put(entry);
     const outcome = await deliverProof({ context, request, entry, hold: undefined, reused: false });
     if (outcome.kind === "answered") return outcome.response;
@@ -288,7 +242,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
         context: { status: reading.status, problems: reading.problems.slice(0, 20) },
       });
     }
-    const viaToken = await tryToken(request, key, url, reading, attempt);
+    const viaToken = await payWithToken(request, key, url, reading, attempt);
     if (viaToken !== undefined) return viaToken;
 
     const origin = new URL(url).origin;
@@ -338,145 +292,14 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
       throw noPayableOfferError(request.url, rejected, maxPerRequest);
     }
     const { candidate, hold } = chosen;
-    const { offer, wallet } = candidate;
-    const summary = summarize(offer);
-    emit({ type: "offer.selected", url: request.url, offer: summary, rejected });
-
-    let entry: LedgerEntry;
-    try {
-      if (policy.confirm !== undefined) {
-        const ok = await policy.confirm({ url: request.url, offer, amount: candidate.amount });
-        if (ok !== true) {
-          throw new TollgateError("CLIENT__CONFIRM_DECLINED", { context: { url: request.url } });
-        }
-      }
-      throwIfAborted(request, "sign");
-      if (offer.lane === "facilitator") {
-        const payment = await signExact(wallet, offer, request);
-        throwIfAborted(request, "record");
-        const proof: ProofHeader = facilitatorProofHeader(offer, payment);
-        entry = newEntry(request, key, url, {
-          lane: "facilitator",
-          proof,
-          offer: {
-            network: offer.network,
-            asset: offer.asset,
-            payTo: offer.payTo,
-            amount: candidate.amount.toString(),
-            x402Version: offer.x402Version,
-          },
-          claim: payment.claim,
-          validBefore: payment.validBefore,
-        });
-      } else {
-        entry = await prepareDirect(request, key, url, wallet, offer, candidate.amount, origin);
-      }
-      // Recorded before it is sent: after a crash, the next call finds this proof and re-sends it.
-      await ledger.put(entry);
-      emit({ type: "payment.signed", url: request.url, offer: summary, claim: entry.claim });
-    } catch (error) {
-      // Nothing left the wallet: the proof was never sent.
-      budgets.release(hold);
-      throw error;
+    emit({ type: "offer.selected", url: request.url, offer: summarize(candidate.offer), rejected });
+    const entry = await recordPayment({ context, request, key, url, candidate, hold, origin });
+    if (entry.lane === "direct") {
+      await broadcastDirectPayment({ context, request, wallet: candidate.wallet, entry, hold });
     }
-
-    if (entry.lane === "direct") await broadcast(request, wallet, entry, hold);
     const outcome = await deliverProof({ context, request, entry, hold, reused: false });
     if (outcome.kind === "answered") return outcome.response;
     return afterRefusal(request, key, url, entry, outcome, attempt);
-  }
-
-  /** Signs a direct transfer and its binding (not yet broadcast) into a ledger entry. */
-  async function prepareDirect(
-    request: BufferedRequest,
-    key: string,
-    url: string,
-    wallet: PayingWallet,
-    offer: DirectOffer,
-    amount: bigint,
-    origin: string,
-  ): Promise<LedgerEntry> {
-    if (wallet.prepareDirectTransfer === undefined) {
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: offer.network, operation: "transfer" },
-      });
-    }
-    let prepared: PreparedDirectTransfer;
-    try {
-      prepared = await wallet.prepareDirectTransfer({
-        offer,
-        amount,
-        origin,
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-      });
-    } catch (cause) {
-      if (isTollgateError(cause)) throw cause;
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: offer.network, operation: "transfer" },
-        cause,
-      });
-    }
-    throwIfAborted(request, "record");
-    return newEntry(request, key, url, {
-      lane: "direct",
-      proof: { name: offer.headers.tx, value: prepared.tx },
-      moreHeaders: {
-        [offer.headers.chain]: prepared.network,
-        ...(prepared.bindingSignature === undefined
-          ? {}
-          : { [offer.headers.signature]: prepared.bindingSignature }),
-      },
-      laneData: { raw: prepared.raw, confirmations: String(offer.confirmations), network: prepared.network },
-      offer: { network: offer.network, asset: offer.asset, payTo: offer.payTo, amount: amount.toString() },
-      claim: prepared.tx,
-      validBefore: undefined,
-    });
-  }
-
-  /**
-   * Broadcasts a recorded direct transfer (again, if it is already on chain nothing happens) and waits for its
-   * confirmations. A transfer that failed on chain moved no token: its entry is dead and the budget is given back.
-   */
-  async function broadcast(
-    request: BufferedRequest,
-    wallet: PayingWallet | undefined,
-    entry: LedgerEntry,
-    hold: Hold | undefined,
-  ): Promise<void> {
-    const data = entry.laneData ?? {};
-    const payer =
-      wallet ??
-      wallets.find(
-        (w) => w.sendDirectTransfer !== undefined && w.family === networkFamily(entry.offer.network),
-      );
-    if (payer?.sendDirectTransfer === undefined || data.raw === undefined) {
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: entry.offer.network, operation: "broadcast" },
-      });
-    }
-    try {
-      await payer.sendDirectTransfer({
-        network: data.network ?? entry.offer.network,
-        raw: data.raw,
-        tx: entry.proof.value,
-        confirmations: Number(data.confirmations ?? "1"),
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-      });
-    } catch (cause) {
-      if (isTollgateError(cause, "CLIENT__WALLET_FAILED")) {
-        await putEntryState({ ledger, now, entry, state: "refused" });
-        if (hold !== undefined) budgets.release(hold);
-        throw cause;
-      }
-      // The transfer may be on its way: the entry stays pending and the next call waits for it again.
-      throw (
-        aborted(request, "confirmations") ??
-        new TollgateError("CLIENT__SETTLEMENT_PENDING", {
-          context: { url: request.url, retryAfterSeconds: 1 },
-          cause,
-        })
-      );
-    }
   }
 
   /**
@@ -511,31 +334,12 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     });
   }
 
-  async function signExact(wallet: PayingWallet, offer: FacilitatorOffer, request: BufferedRequest) {
-    if (wallet.createExactPayment === undefined) {
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: offer.network, operation: "sign" },
-      });
-    }
-    try {
-      return await wallet.createExactPayment({
-        offer,
-        nowSeconds: Math.floor(now() / 1000),
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-      });
-    } catch (cause) {
-      if (isTollgateError(cause)) throw cause;
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: offer.network, operation: "sign" },
-        cause,
-      });
-    }
-  }
-
   /** Re-sends the proof of an earlier attempt whose outcome is unknown; pays anew only if the server refuses it. */
   async function resume(request: BufferedRequest, key: string, entry: LedgerEntry): Promise<Response> {
     emit({ type: "payment.reused", url: request.url, offer: entrySummary(entry), claim: entry.claim });
-    if (entry.lane === "direct") await broadcast(request, undefined, entry, undefined);
+    if (entry.lane === "direct") {
+      await broadcastDirectPayment({ context, request, wallet: undefined, entry, hold: undefined });
+    }
     const outcome = await deliverProof({ context, request, entry, hold: undefined, reused: true });
     if (outcome.kind === "answered") return outcome.response;
     // The old proof is dead (refused): one new payment, from the offers of the refusal.
