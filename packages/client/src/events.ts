@@ -1,4 +1,5 @@
 import type { Lane } from "@tollgate/shared";
+import type { LedgerEntry } from "./ledger/ledger.js";
 
 /** A short, log-safe description of an offer: lane, network, amount, asset and payee. Never a proof. */
 export type OfferSummary = Readonly<{
@@ -45,3 +46,31 @@ export type PayingFetchEvent =
 
 /** The `type` of a paying-fetch event. */
 export type PayingFetchEventType = PayingFetchEvent["type"];
+
+/** Reports one event to the owner's `onEvent`; never throws. */
+export type Emit = (event: PayingFetchEvent) => void;
+
+/** Wraps the owner's `onEvent`: an observer must not change whether or how a payment happens. */
+export function createEmit(onEvent: ((event: PayingFetchEvent) => void) | undefined): Emit {
+  return function emit(event) {
+    if (onEvent === undefined) return;
+    try {
+      onEvent(event);
+    } catch {
+      // An observer must not change whether or how a payment happens; its failure is its own.
+    }
+  };
+}
+
+/** The log-safe summary of what a recorded proof pays, for events about it. */
+export function entrySummary(entry: LedgerEntry): OfferSummary {
+  return {
+    lane: entry.lane,
+    network: entry.offer.network,
+    amount: BigInt(entry.offer.amount),
+    asset: entry.offer.asset,
+    payTo: entry.offer.payTo,
+    priority: 0,
+    ...(entry.offer.x402Version === undefined ? {} : { x402Version: entry.offer.x402Version }),
+  };
+}

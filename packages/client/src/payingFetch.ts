@@ -1,33 +1,41 @@
 import {
-  type DirectOffer,
   defaultNetworkRegistry,
   type ErrorCode,
-  type FacilitatorOffer,
-  isTollgateError,
   type Lane,
   type NetworkRegistry,
-  type Offer,
-  type TokenOffer,
   TollgateError,
-  x402HeaderNames,
 } from "@tollgate/shared";
-import type { OfferRejection, OfferSummary, PayingFetchEvent } from "./events.js";
-import { facilitatorProofHeader, type ProofHeader } from "./lanes/facilitator/facilitatorProof.js";
-import { createMemoryTokenStore, readTokenHeaders, type TokenStore } from "./lanes/token/tokenStore.js";
+import { createEmit, entrySummary, type PayingFetchEvent } from "./events.js";
+import { broadcastDirectPayment } from "./lanes/direct/broadcastDirectPayment.js";
+import { prepareTokenPayment } from "./lanes/token/prepareTokenPayment.js";
+import { createMemoryTokenStore, type TokenStore } from "./lanes/token/tokenStore.js";
 import { createMemoryLedger, type LedgerEntry, type PaymentLedger } from "./ledger/ledger.js";
-import { type PaymentRequiredResponse, readOffers, refusalReason } from "./parse/readOffers.js";
-import { type BudgetTracker, createBudgetTracker, type Hold } from "./policy/budgets.js";
-import { defaultMaxPerRequest, listsReason, type SpendingPolicy } from "./policy/policy.js";
+import { newLedgerEntry } from "./ledger/newLedgerEntry.js";
+import { recordPayment } from "./ledger/recordPayment.js";
+import { createRequirementCache } from "./parse/createRequirementCache.js";
+import { type PaymentRequiredResponse, readOffers } from "./parse/readOffers.js";
+import type { PaymentContext } from "./paymentContext.js";
+import { createBudgetTracker } from "./policy/budgets.js";
+import { defaultMaxPerRequest, type SpendingPolicy } from "./policy/policy.js";
+import { reserveOffer } from "./policy/reserveOffer.js";
 import { type Receipt, receiptFromHeaders } from "./receipt/getReceipt.js";
+import { abortableSleep } from "./request/abortableSleep.js";
+import { aborted, throwIfAborted } from "./request/aborted.js";
+import type { Refusal } from "./request/afterProof.js";
 import {
   type BufferedRequest,
   bufferRequest,
   type FetchInput,
   requestInit,
 } from "./request/bufferRequest.js";
-import { randomIdempotencyKey, requestKey } from "./request/requestKey.js";
-import { type Candidate, describeOffer, selectOffers, summarize } from "./select/selectOffers.js";
-import type { PayingWallet, PreparedDirectTransfer } from "./wallet.js";
+import { createKeyLock } from "./request/createKeyLock.js";
+import { deliverProof } from "./request/deliverProof.js";
+import { paymentUrl } from "./request/paymentUrl.js";
+import { requestKey } from "./request/requestKey.js";
+import { type Attempt, firstAttempt, nextAttempt } from "./select/nextAttempt.js";
+import { type Quote, quoteOffers } from "./select/quoteOffers.js";
+import { selectOffers, summarize } from "./select/selectOffers.js";
+import type { PayingWallet } from "./wallet.js";
 
 /** Parameters of `createPayingFetch`. */
 export type CreatePayingFetchParameters = Readonly<{
@@ -64,22 +72,7 @@ export type CreatePayingFetchParameters = Readonly<{
   requirementCache?: boolean;
 }>;
 
-/** What `quote` found: every offer, the one the client would pay, and why each other one was not taken. */
-export type Quote = Readonly<{
-  /** The status of the unpaid response; offers are read only from a 402. */
-  status: number;
-  offers: readonly Offer[];
-  /**
-   * The offer the client would pay now, what would leave the wallet, and the paying wallet's address
-   * (`"prepaid-token"` for a stored token); `undefined` when none is payable.
-   */
-  chosen?: Readonly<{ offer: Offer; amount: bigint; wallet: string }>;
-  /** Payable offers after the chosen one, in order. */
-  alternatives: readonly Offer[];
-  rejected: readonly OfferRejection[];
-  /** Parts of the 402 that could not be read. */
-  problems: readonly string[];
-}>;
+export type { Quote } from "./select/quoteOffers.js";
 
 /** A `fetch` that pays 402s, plus what it knows about its payments. */
 export type PayingFetch = ((input: FetchInput, init?: RequestInit) => Promise<Response>) &
@@ -90,91 +83,11 @@ export type PayingFetch = ((input: FetchInput, init?: RequestInit) => Promise<Re
     getReceipt(response: Response): Receipt | undefined;
   }>;
 
-/** Refusal reasons saying the proof was already used: it settled earlier, so paying again would pay twice. */
-const consumedReasons = new Set([
-  "invalid_exact_evm_nonce_already_used",
-  "invalid_transaction_state",
-  "duplicate_settlement",
-  "replayed_payment",
-  "payment_already_used",
-]);
+/** One logical request being paid: the request, its ledger key, and the URL its proof goes to. */
+type Paying = Readonly<{ request: BufferedRequest; key: string; url: string }>;
 
-const settlementPendingReason = "settlement_pending";
-const facilitatorUnavailableReason = "facilitator_unavailable";
-/** The longest `Retry-After` the client honours between re-sends of a pending proof. */
-const maxRetryAfterSeconds = 30;
-
-function defaultSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-function familyOfNetwork(network: string): "evm" | "svm" | undefined {
-  if (network.startsWith("eip155:")) return "evm";
-  if (network.startsWith("solana:")) return "svm";
-  return undefined;
-}
-
-/** Most routes the requirement cache remembers; the oldest is forgotten first. */
-const maxCachedRequirements = 1024;
-
-/** The lowest price among the offers that name one (what a token debit will cost). */
-function cheapestPrice(offers: readonly Offer[]): bigint | undefined {
-  let lowest: bigint | undefined;
-  for (const offer of offers) {
-    if (offer.lane === "token") continue;
-    if (lowest === undefined || offer.amount < lowest) lowest = offer.amount;
-  }
-  return lowest;
-}
-
-function noPayableOfferError(
-  url: string,
-  rejections: readonly OfferRejection[],
-  maxPerRequest: bigint,
-): TollgateError {
-  const limited = rejections.filter((r) => !isWalletReason(r.reason));
-  if (limited.length > 0 && limited.every((r) => r.reason === "amount_exceeds_max")) {
-    const cheapest = limited.reduce((a, b) => ((a.offer.amount ?? 0n) <= (b.offer.amount ?? 0n) ? a : b));
-    return new TollgateError("CLIENT__AMOUNT_EXCEEDS_MAX", {
-      context: {
-        amount: String(cheapest.offer.amount ?? 0n),
-        max: maxPerRequest.toString(),
-        network: cheapest.offer.network ?? "",
-      },
-    });
-  }
-  return new TollgateError("CLIENT__NO_PAYABLE_OFFER", {
-    context: {
-      url,
-      rejections: rejections.map((r) => ({ offer: describeOffer(r.offer), reason: r.reason })),
-    },
-  });
-}
-
-/** Reasons that say no wallet could pay the offer at all (as opposed to a policy limit). */
-function isWalletReason(reason: string): boolean {
-  return !(
-    reason === "amount_exceeds_max" ||
-    reason.startsWith("budget_exhausted") ||
-    reason.endsWith("_denied") ||
-    reason.endsWith("_not_allowed") ||
-    reason === "asset_not_usdc"
-  );
-}
+/** A 402 to pay for a logical request, and the lanes earlier attempts ruled out. */
+type PayStep = Paying & Readonly<{ reading: PaymentRequiredResponse; attempt: Attempt }>;
 
 /**
  * Creates a `fetch` that pays x402 402 responses within a spending policy and never pays twice for one logical
@@ -211,315 +124,85 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     registry = defaultNetworkRegistry,
     tokens = createMemoryTokenStore(),
     settlementRetries = 2,
-    sleep = defaultSleep,
-    requirementCache: cacheRequirements = false,
+    sleep = abortableSleep,
+    requirementCache = false,
   } = parameters;
-  const requirementCache = new Map<string, { reading: PaymentRequiredResponse; expiresAt: number }>();
-  const maxPerRequest = policy.maxPerRequest ?? defaultMaxPerRequest;
-  const budgets: BudgetTracker = createBudgetTracker({ budgets: policy.budgets ?? [], now });
-  const receipts = new WeakMap<Response, Receipt>();
-  const locks = new Map<string, Promise<unknown>>();
-  const send = (url: string, init: RequestInit) => (injectedFetch ?? globalThis.fetch)(url, init);
+  const context: PaymentContext = {
+    wallets,
+    policy,
+    maxPerRequest: policy.maxPerRequest ?? defaultMaxPerRequest,
+    registry,
+    ledger,
+    tokens,
+    budgets: createBudgetTracker({ budgets: policy.budgets ?? [], now }),
+    receipts: new WeakMap<Response, Receipt>(),
+    now,
+    emit: createEmit(onEvent),
+    send: (url, init) => (injectedFetch ?? globalThis.fetch)(url, init),
+    sleep,
+    settlementRetries,
+  };
+  const { receipts, emit, send } = context;
+  const requirements = createRequirementCache({ enabled: requirementCache, now });
+  const withLock = createKeyLock();
 
-  function emit(event: PayingFetchEvent): void {
-    if (onEvent === undefined) return;
-    try {
-      onEvent(event);
-    } catch {
-      // An observer must not change whether or how a payment happens; its failure is its own.
+  async function payingFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
+    const request = await bufferRequest(input, init);
+    const key = await requestKey(request);
+    const earlier = await ledger.get(key);
+    if (earlier?.state === "pending") {
+      return withLock(key, async () => {
+        const current = await ledger.get(key);
+        if (current?.state === "pending") return resume({ request, key, entry: current });
+        return payAfter402({ request, key, response: await unpaid(request) });
+      });
     }
-  }
-
-  /** Runs `task` after every earlier task of the same key: one logical request pays one proof at a time. */
-  async function withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = locks.get(key) ?? Promise.resolve();
-    const run = previous.then(task, task);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    locks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (locks.get(key) === settled) locks.delete(key);
+    const cached = requirements.find(request);
+    if (cached !== undefined) {
+      // One round trip: pay the known requirement with the first request.
+      return withLock(key, async () => {
+        const current = await ledger.get(key);
+        if (current?.state === "pending") return resume({ request, key, entry: current });
+        const attempt = { ...firstAttempt, cached: true };
+        return payFresh({ request, key, url: request.url, reading: cached, attempt });
+      });
     }
-  }
-
-  function aborted(request: BufferedRequest, stage: string): TollgateError<"CLIENT__ABORTED"> | undefined {
-    if (request.signal?.aborted !== true) return undefined;
-    return new TollgateError("CLIENT__ABORTED", {
-      context: { url: request.url, stage },
-      cause: request.signal.reason,
+    const response = await unpaid(request);
+    if (response.status !== 402) return response;
+    return withLock(key, async () => {
+      const current = await ledger.get(key);
+      if (current?.state === "pending") {
+        await response.body?.cancel().catch(() => undefined);
+        return resume({ request, key, entry: current });
+      }
+      return payAfter402({ request, key, response });
     });
   }
 
-  function throwIfAborted(request: BufferedRequest, stage: string): void {
-    const error = aborted(request, stage);
-    if (error) throw error;
+  async function unpaid(request: BufferedRequest): Promise<Response> {
+    return send(request.url, requestInit(request));
   }
 
-  function entrySummary(entry: LedgerEntry): OfferSummary {
-    return {
-      lane: entry.lane,
-      network: entry.offer.network,
-      amount: BigInt(entry.offer.amount),
-      asset: entry.offer.asset,
-      payTo: entry.offer.payTo,
-      priority: 0,
-      ...(entry.offer.x402Version === undefined ? {} : { x402Version: entry.offer.x402Version }),
-    };
-  }
-
-  async function sendProof(
-    request: BufferedRequest,
-    url: string,
-    entry: LedgerEntry,
-  ): Promise<{ response: Response } | { error: TollgateError }> {
-    const headers: Record<string, string> = {
-      ...entry.moreHeaders,
-      [entry.proof.name]: entry.proof.value,
-      [x402HeaderNames.idempotencyKey]: entry.idempotencyKey,
-    };
+  /** Reads a 402, remembers its requirements, and pays it; any other response is the answer. */
+  async function payAfter402(
+    step: Readonly<{ request: BufferedRequest; key: string; response: Response }>,
+  ): Promise<Response> {
+    const { request, key, response } = step;
+    if (response.status !== 402) return response;
+    const url = paymentUrl(request, response);
+    let reading: PaymentRequiredResponse;
     try {
-      // Manual redirects: a proof is never forwarded to wherever the server redirects.
-      const response = await send(url, { ...requestInit(request, headers), redirect: "manual" });
-      return { response };
+      reading = await readOffers(response);
     } catch (cause) {
-      // The proof may have arrived: the entry stays pending and the next call re-sends this very proof.
-      const abort = aborted(request, "paid_request");
-      if (abort) return { error: new TollgateError("CLIENT__ABORTED", { context: abort.context, cause }) };
-      return {
-        error: new TollgateError("CLIENT__SETTLEMENT_PENDING", {
-          context: { url: request.url, retryAfterSeconds: 1 },
-          cause,
-        }),
-      };
+      throw aborted(request, "read_402") ?? cause;
     }
-  }
-
-  /** Follows a redirect after a paid response without any payment header, and never pays again. */
-  async function followAfterPayment(request: BufferedRequest, response: Response): Promise<Response> {
-    const mode = request.rest.redirect ?? "follow";
-    if (mode === "manual" || response.status < 300 || response.status >= 400 || response.status === 304) {
-      return response;
-    }
-    const location = response.headers.get("location");
-    if (location === null) return response;
-    if (mode === "error") throw new TypeError(`redirect to ${location} refused (redirect: "error")`);
-    const target = new URL(location, request.url).toString();
-    const keepsBody = response.status === 307 || response.status === 308;
-    const init = requestInit(request);
-    const headers = new Headers(init.headers);
-    if (!keepsBody) {
-      headers.delete("content-type");
-      headers.delete("content-length");
-    }
-    return send(target, {
-      ...init,
-      headers,
-      method: keepsBody || request.method === "HEAD" ? request.method : "GET",
-      ...(keepsBody ? {} : { body: null }),
-      redirect: "follow",
-    });
-  }
-
-  async function putEntry(entry: LedgerEntry, state: LedgerEntry["state"]): Promise<void> {
-    await ledger.put({ ...entry, state, updatedAt: now() });
-  }
-
-  /** Keeps what a response says about prepaid tokens: a token it issued, or the new balance of the one spent. */
-  async function keepTokens(url: string, response: Response, spent: string | undefined): Promise<void> {
-    const seen = readTokenHeaders(response.headers);
-    const origin = new URL(url).origin;
-    const token = seen.token ?? spent;
-    if (token === undefined || seen.balance === undefined) return;
-    const previous = await tokens.get(origin);
-    const expiresAt =
-      seen.expiresAt ?? (previous?.token === token ? previous.expiresAt : Math.floor(now() / 1000) + 86_400);
-    await tokens.put({ origin, token, balance: seen.balance, expiresAt });
-  }
-
-  type ProofOutcome =
-    | { kind: "answered"; response: Response }
-    | { kind: "refused"; reading: PaymentRequiredResponse; reason: string }
-    | { kind: "pending"; retryAfterSeconds: number };
-
-  /**
-   * Handles the answer to a proof. Not a 402: the payment went through (or the server answered without charging).
-   * A 402: pending (retry the same proof later), consumed (it settled before; never pay again), or refused (dead).
-   */
-  async function afterProof(
-    request: BufferedRequest,
-    entry: LedgerEntry,
-    response: Response,
-    hold: Hold | undefined,
-    reused: boolean,
-  ): Promise<ProofOutcome> {
-    const summary = entrySummary(entry);
-    const spentToken = entry.lane === "token" ? entry.proof.value : undefined;
-    await keepTokens(entry.url, response, spentToken);
-    if (response.status !== 402) {
-      await putEntry(entry, "settled");
-      const header = receiptFromHeaders({ headers: response.headers });
-      if (hold !== undefined && !response.ok && header?.settle?.success !== true && entry.validBefore) {
-        // Answered with an error and not charged: the proof stops counting once it can no longer settle.
-        budgets.release(hold, entry.validBefore * 1000);
-      }
-      emit({
-        type: "payment.settled",
-        url: request.url,
-        offer: summary,
-        status: response.status,
-        ...(header?.transaction ? { transaction: header.transaction } : {}),
-      });
-      const final = await followAfterPayment(request, response);
-      // What left the wallet (a direct transfer may exceed the price); a token debit is what the server reports.
-      const amount =
-        entry.lane === "token" ? (header?.amount ?? BigInt(entry.offer.amount)) : BigInt(entry.offer.amount);
-      receipts.set(final, {
-        lane: entry.lane,
-        amount,
-        network: entry.lane === "token" && header?.network ? header.network : entry.offer.network,
-        asset: entry.offer.asset,
-        payTo: entry.offer.payTo,
-        ...(header?.payer ? { payer: header.payer } : {}),
-        ...(header?.transaction ? { transaction: header.transaction } : {}),
-        ...(header?.settle ? { settle: header.settle } : {}),
-        reusedProof: reused,
-      });
-      return { kind: "answered", response: final };
-    }
-    const reading = await readOffers(response);
-    const reason = refusalReason(reading);
-    if (reason === settlementPendingReason) {
-      const retryAfterSeconds = reading.retryAfterSeconds ?? 1;
-      emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds });
-      return { kind: "pending", retryAfterSeconds };
-    }
-    emit({ type: "payment.refused", url: request.url, offer: summary, status: response.status, reason });
-    if (consumedReasons.has(reason) || entry.lane === "direct") {
-      // A direct transfer is on chain whatever the server says, and a used proof settled earlier (its answer was
-      // lost): paying again would pay twice.
-      await putEntry(entry, "consumed");
-      throw new TollgateError("CLIENT__PAYMENT_REFUSED", {
-        context: { url: request.url, reason, status: response.status },
-      });
-    }
-    await putEntry(entry, "refused");
-    if (entry.lane === "token") await tokens.delete(new URL(entry.url).origin);
-    // A refused proof stays on the budget until it can no longer settle (a server that lies keeps it at most that long).
-    if (hold !== undefined) {
-      budgets.release(hold, entry.validBefore !== undefined ? entry.validBefore * 1000 : now());
-    }
-    return { kind: "refused", reading, reason };
-  }
-
-  /**
-   * Sends a recorded proof and waits out `settlement_pending` answers by re-sending the very same proof (after the
-   * server's `Retry-After`, at most `settlementRetries` times).
-   */
-  async function deliver(
-    request: BufferedRequest,
-    entry: LedgerEntry,
-    hold: Hold | undefined,
-    reused: boolean,
-  ): Promise<Exclude<ProofOutcome, { kind: "pending" }>> {
-    for (let attempt = 0; ; attempt++) {
-      const sent = await sendProof(request, entry.url, entry);
-      if ("error" in sent) throw sent.error;
-      const outcome = await afterProof(request, entry, sent.response, hold, reused || attempt > 0);
-      if (outcome.kind !== "pending") return outcome;
-      if (attempt >= settlementRetries) {
-        throw new TollgateError("CLIENT__SETTLEMENT_PENDING", {
-          context: { url: request.url, retryAfterSeconds: outcome.retryAfterSeconds },
-        });
-      }
-      try {
-        await sleep(Math.min(outcome.retryAfterSeconds, maxRetryAfterSeconds) * 1000, request.signal);
-      } catch (cause) {
-        throw new TollgateError("CLIENT__ABORTED", {
-          context: { url: request.url, stage: "settlement_pending" },
-          cause,
-        });
-      }
-    }
-  }
-
-  function newEntry(
-    request: BufferedRequest,
-    key: string,
-    url: string,
-    fields: Pick<
-      LedgerEntry,
-      "lane" | "proof" | "offer" | "claim" | "validBefore" | "moreHeaders" | "laneData"
-    >,
-  ): LedgerEntry {
-    const at = now();
-    return {
-      key,
-      idempotencyKey: request.headers.get(x402HeaderNames.idempotencyKey) || randomIdempotencyKey(),
-      state: "pending",
-      url,
-      method: request.method,
-      ...fields,
-      ...(fields.validBefore === undefined ? {} : { validBefore: fields.validBefore }),
-      createdAt: at,
-      updatedAt: at,
-    };
-  }
-
-  /** Lanes a fallback no longer tries, and how many fallbacks are left. */
-  type Attempt = Readonly<{
-    exclude: ReadonlySet<Lane>;
-    fallbacks: number;
-    /** The offers came from the requirement cache: a refusal means they were stale, so the 402 is paid once. */
-    cached?: boolean;
-  }>;
-
-  /** Spends the prepaid token held for this origin, when the 402 offers the token lane. */
-  async function tryToken(
-    request: BufferedRequest,
-    key: string,
-    url: string,
-    reading: PaymentRequiredResponse,
-    attempt: Attempt,
-  ): Promise<Response | undefined> {
-    const offer = reading.offers.find((o): o is TokenOffer => o.lane === "token");
-    if (offer === undefined || attempt.exclude.has("token")) return undefined;
-    const origin = new URL(url).origin;
-    const held = await tokens.get(origin);
-    if (held === undefined || held.expiresAt <= Math.floor(now() / 1000) || held.balance <= 0n)
-      return undefined;
-    const price = cheapestPrice(reading.offers);
-    if (price !== undefined && held.balance < price) return undefined;
-    if (listsReason(policy, { origin }, (n) => n) !== undefined) return undefined;
-    emit({ type: "offer.selected", url: request.url, offer: summarize(offer), rejected: [] });
-    const entry = newEntry(request, key, url, {
-      lane: "token",
-      proof: { name: offer.header, value: held.token },
-      offer: { network: "", asset: "", payTo: origin, amount: String(price ?? 0n) },
-      claim: "token",
-      validBefore: undefined,
-    });
-    await ledger.put(entry);
-    const outcome = await deliver(request, entry, undefined, false);
-    if (outcome.kind === "answered") return outcome.response;
-    // The token was refused (unknown, expired, short): it is forgotten, and the next lane pays.
-    return payFresh(request, key, url, outcome.reading, {
-      exclude: new Set([...attempt.exclude, "token"]),
-      fallbacks: attempt.fallbacks,
-    });
+    requirements.remember(request, reading);
+    return payFresh({ request, key, url, reading, attempt: firstAttempt });
   }
 
   /** Chooses, reserves, confirms, signs, records and sends one new payment for a 402. */
-  async function payFresh(
-    request: BufferedRequest,
-    key: string,
-    url: string,
-    reading: PaymentRequiredResponse,
-    attempt: Attempt = { exclude: new Set(), fallbacks: 1 },
-  ): Promise<Response> {
+  async function payFresh(step: PayStep): Promise<Response> {
+    const { request, key, url, reading, attempt } = step;
     throwIfAborted(request, "select");
     emit({
       type: "payment.required",
@@ -532,399 +215,71 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
         context: { status: reading.status, problems: reading.problems.slice(0, 20) },
       });
     }
-    const viaToken = await tryToken(request, key, url, reading, attempt);
+    const viaToken = await payWithToken(step);
     if (viaToken !== undefined) return viaToken;
 
     const origin = new URL(url).origin;
-    const selection = selectOffers({
-      offers: reading.offers.filter((o) => !attempt.exclude.has(o.lane)),
-      wallets,
-      policy,
-      maxPerRequest,
-      budgets,
-      origin,
-      registry,
-    });
-    const rejected = [
-      ...reading.offers
-        .filter((o) => attempt.exclude.has(o.lane))
-        .map((o) => ({ offer: summarize(o), reason: `${o.lane}_lane_failed` })),
-      ...selection.rejected,
-    ];
-    let chosen: { candidate: Candidate; hold: Hold } | undefined;
-    let budgetViolation: { budget: string; remaining: bigint; amount: bigint } | undefined;
-    for (const candidate of selection.candidates) {
-      const reservation = budgets.reserve(candidate.amount, origin);
-      if ("hold" in reservation) {
-        chosen = { candidate, hold: reservation.hold };
-        break;
-      }
-      budgetViolation ??= { ...reservation.violation, amount: candidate.amount };
-      rejected.push({
-        offer: summarize(candidate.offer),
-        reason: `budget_exhausted:${reservation.violation.budget}`,
-      });
+    const selection = selectOffers({ ...context, offers: reading.offers, exclude: attempt.exclude, origin });
+    const { candidate, hold, rejected } = reserveOffer({ context, url: request.url, origin, selection });
+    emit({ type: "offer.selected", url: request.url, offer: summarize(candidate.offer), rejected });
+    const entry = await recordPayment({ context, request, key, url, candidate, hold, origin });
+    if (entry.lane === "direct") {
+      await broadcastDirectPayment({ context, request, wallet: candidate.wallet, entry, hold });
     }
-    if (chosen === undefined) {
-      const budgetRejection = rejected.find((r) => r.reason.startsWith("budget_exhausted:"));
-      const onlyBudget = rejected
-        .filter((r) => !isWalletReason(r.reason))
-        .every((r) => r === budgetRejection || r.reason.startsWith("budget_exhausted:"));
-      if (budgetRejection !== undefined && onlyBudget) {
-        const amount = budgetViolation?.amount ?? budgetRejection.offer.amount ?? 0n;
-        const budget = budgetViolation?.budget ?? budgetRejection.reason.slice("budget_exhausted:".length);
-        const remaining = budgetViolation?.remaining ?? budgets.check(amount, origin)?.remaining ?? 0n;
-        emit({ type: "budget.exceeded", url: request.url, budget, amount, remaining });
-        throw new TollgateError("CLIENT__BUDGET_EXHAUSTED", {
-          context: { budget, amount: amount.toString(), remaining: remaining.toString() },
-        });
-      }
-      throw noPayableOfferError(request.url, rejected, maxPerRequest);
-    }
-    const { candidate, hold } = chosen;
-    const { offer, wallet } = candidate;
-    const summary = summarize(offer);
-    emit({ type: "offer.selected", url: request.url, offer: summary, rejected });
-
-    let entry: LedgerEntry;
-    try {
-      if (policy.confirm !== undefined) {
-        const ok = await policy.confirm({ url: request.url, offer, amount: candidate.amount });
-        if (ok !== true) {
-          throw new TollgateError("CLIENT__CONFIRM_DECLINED", { context: { url: request.url } });
-        }
-      }
-      throwIfAborted(request, "sign");
-      if (offer.lane === "facilitator") {
-        const payment = await signExact(wallet, offer, request);
-        throwIfAborted(request, "record");
-        const proof: ProofHeader = facilitatorProofHeader(offer, payment);
-        entry = newEntry(request, key, url, {
-          lane: "facilitator",
-          proof,
-          offer: {
-            network: offer.network,
-            asset: offer.asset,
-            payTo: offer.payTo,
-            amount: candidate.amount.toString(),
-            x402Version: offer.x402Version,
-          },
-          claim: payment.claim,
-          validBefore: payment.validBefore,
-        });
-      } else {
-        entry = await prepareDirect(request, key, url, wallet, offer, candidate.amount, origin);
-      }
-      // Recorded before it is sent: after a crash, the next call finds this proof and re-sends it.
-      await ledger.put(entry);
-      emit({ type: "payment.signed", url: request.url, offer: summary, claim: entry.claim });
-    } catch (error) {
-      // Nothing left the wallet: the proof was never sent.
-      budgets.release(hold);
-      throw error;
-    }
-
-    if (entry.lane === "direct") await broadcast(request, wallet, entry, hold);
-    const outcome = await deliver(request, entry, hold, false);
+    const outcome = await deliverProof({ context, request, entry, hold, reused: false });
     if (outcome.kind === "answered") return outcome.response;
-    return afterRefusal(request, key, url, entry, outcome, attempt);
+    return afterRefusal({ request, key, url, attempt, lane: entry.lane, refusal: outcome });
   }
 
-  /** Signs a direct transfer and its binding (not yet broadcast) into a ledger entry. */
-  async function prepareDirect(
-    request: BufferedRequest,
-    key: string,
-    url: string,
-    wallet: PayingWallet,
-    offer: DirectOffer,
-    amount: bigint,
-    origin: string,
-  ): Promise<LedgerEntry> {
-    if (wallet.prepareDirectTransfer === undefined) {
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: offer.network, operation: "transfer" },
-      });
-    }
-    let prepared: PreparedDirectTransfer;
-    try {
-      prepared = await wallet.prepareDirectTransfer({
-        offer,
-        amount,
-        origin,
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-      });
-    } catch (cause) {
-      if (isTollgateError(cause)) throw cause;
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: offer.network, operation: "transfer" },
-        cause,
-      });
-    }
-    throwIfAborted(request, "record");
-    return newEntry(request, key, url, {
-      lane: "direct",
-      proof: { name: offer.headers.tx, value: prepared.tx },
-      moreHeaders: {
-        [offer.headers.chain]: prepared.network,
-        ...(prepared.bindingSignature === undefined
-          ? {}
-          : { [offer.headers.signature]: prepared.bindingSignature }),
-      },
-      laneData: { raw: prepared.raw, confirmations: String(offer.confirmations), network: prepared.network },
-      offer: { network: offer.network, asset: offer.asset, payTo: offer.payTo, amount: amount.toString() },
-      claim: prepared.tx,
-      validBefore: undefined,
-    });
-  }
-
-  /**
-   * Broadcasts a recorded direct transfer (again, if it is already on chain nothing happens) and waits for its
-   * confirmations. A transfer that failed on chain moved no token: its entry is dead and the budget is given back.
-   */
-  async function broadcast(
-    request: BufferedRequest,
-    wallet: PayingWallet | undefined,
-    entry: LedgerEntry,
-    hold: Hold | undefined,
-  ): Promise<void> {
-    const data = entry.laneData ?? {};
-    const payer =
-      wallet ??
-      wallets.find(
-        (w) => w.sendDirectTransfer !== undefined && w.family === familyOfNetwork(entry.offer.network),
-      );
-    if (payer?.sendDirectTransfer === undefined || data.raw === undefined) {
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: entry.offer.network, operation: "broadcast" },
-      });
-    }
-    try {
-      await payer.sendDirectTransfer({
-        network: data.network ?? entry.offer.network,
-        raw: data.raw,
-        tx: entry.proof.value,
-        confirmations: Number(data.confirmations ?? "1"),
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-      });
-    } catch (cause) {
-      if (isTollgateError(cause, "CLIENT__WALLET_FAILED")) {
-        await putEntry(entry, "refused");
-        if (hold !== undefined) budgets.release(hold);
-        throw cause;
-      }
-      // The transfer may be on its way: the entry stays pending and the next call waits for it again.
-      throw (
-        aborted(request, "confirmations") ??
-        new TollgateError("CLIENT__SETTLEMENT_PENDING", {
-          context: { url: request.url, retryAfterSeconds: 1 },
-          cause,
-        })
-      );
-    }
-  }
-
-  /**
-   * After a refused proof: `facilitator_unavailable` (the server promises the proof was never settled) falls back
-   * to the next lane by priority, once; any other refusal is the caller's answer.
-   */
-  async function afterRefusal(
-    request: BufferedRequest,
-    key: string,
-    url: string,
-    entry: LedgerEntry,
-    outcome: Readonly<{ reading: PaymentRequiredResponse; reason: string }>,
-    attempt: Attempt,
-  ): Promise<Response> {
-    if (attempt.cached === true) {
-      // A cached requirement the server no longer takes: the proof was refused (dead), so pay the live 402 once.
-      requirementCache.delete(cacheKeyOf(request));
-      const exclude =
-        outcome.reason === facilitatorUnavailableReason
-          ? new Set([...attempt.exclude, entry.lane])
-          : attempt.exclude;
-      return payFresh(request, key, url, outcome.reading, { exclude, fallbacks: attempt.fallbacks });
-    }
-    if (outcome.reason === facilitatorUnavailableReason && attempt.fallbacks > 0) {
-      return payFresh(request, key, url, outcome.reading, {
-        exclude: new Set([...attempt.exclude, entry.lane]),
-        fallbacks: attempt.fallbacks - 1,
-      });
-    }
-    throw new TollgateError("CLIENT__PAYMENT_REFUSED", {
-      context: { url: request.url, reason: outcome.reason, status: outcome.reading.status },
-    });
-  }
-
-  async function signExact(wallet: PayingWallet, offer: FacilitatorOffer, request: BufferedRequest) {
-    if (wallet.createExactPayment === undefined) {
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: offer.network, operation: "sign" },
-      });
-    }
-    try {
-      return await wallet.createExactPayment({
-        offer,
-        nowSeconds: Math.floor(now() / 1000),
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-      });
-    } catch (cause) {
-      if (isTollgateError(cause)) throw cause;
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: offer.network, operation: "sign" },
-        cause,
-      });
-    }
+  /** Spends the prepaid token held for this origin, when the 402 offers the token lane. */
+  async function payWithToken(step: PayStep): Promise<Response | undefined> {
+    const { request, key, url, reading, attempt } = step;
+    if (attempt.exclude.has("token")) return undefined;
+    const payment = await prepareTokenPayment({ context, request, url, offers: reading.offers });
+    if (payment === undefined) return undefined;
+    const entry = newLedgerEntry({ request, key, url, now, payment });
+    await ledger.put(entry);
+    const outcome = await deliverProof({ context, request, entry, hold: undefined, reused: false });
+    if (outcome.kind === "answered") return outcome.response;
+    // The token was refused (unknown, expired, short): it is forgotten, and the next lane pays.
+    return afterRefusal({ request, key, url, attempt, lane: "token", refusal: outcome });
   }
 
   /** Re-sends the proof of an earlier attempt whose outcome is unknown; pays anew only if the server refuses it. */
-  async function resume(request: BufferedRequest, key: string, entry: LedgerEntry): Promise<Response> {
+  async function resume(
+    step: Readonly<{ request: BufferedRequest; key: string; entry: LedgerEntry }>,
+  ): Promise<Response> {
+    const { request, key, entry } = step;
     emit({ type: "payment.reused", url: request.url, offer: entrySummary(entry), claim: entry.claim });
-    if (entry.lane === "direct") await broadcast(request, undefined, entry, undefined);
-    const outcome = await deliver(request, entry, undefined, true);
+    if (entry.lane === "direct") {
+      await broadcastDirectPayment({ context, request, wallet: undefined, entry, hold: undefined });
+    }
+    const outcome = await deliverProof({ context, request, entry, hold: undefined, reused: true });
     if (outcome.kind === "answered") return outcome.response;
     // The old proof is dead (refused): one new payment, from the offers of the refusal.
-    const exclude = new Set<Lane>(
-      outcome.reason === facilitatorUnavailableReason || entry.lane === "token" ? [entry.lane] : [],
-    );
-    return payFresh(request, key, entry.url, outcome.reading, { exclude, fallbacks: 0 });
+    const url = entry.url;
+    return afterRefusal({ request, key, url, attempt: undefined, lane: entry.lane, refusal: outcome });
   }
 
-  async function unpaid(request: BufferedRequest): Promise<Response> {
-    return send(request.url, requestInit(request));
-  }
-
-  function cacheKeyOf(request: BufferedRequest): string {
-    const url = new URL(request.url);
-    return `${request.method} ${url.origin}${url.pathname}`;
-  }
-
-  /** Remembers a 402's facilitator-lane offers for their shortest `maxTimeoutSeconds` (never other lanes). */
-  function remember(request: BufferedRequest, reading: PaymentRequiredResponse): void {
-    if (!cacheRequirements) return;
-    const offers = reading.offers.filter((o): o is FacilitatorOffer => o.lane === "facilitator");
-    if (offers.length === 0) return;
-    const ttlSeconds = Math.min(...offers.map((o) => o.maxTimeoutSeconds));
-    if (!(ttlSeconds >= 1)) return;
-    if (requirementCache.size >= maxCachedRequirements) {
-      const oldest = requirementCache.keys().next();
-      if (!oldest.done) requirementCache.delete(oldest.value);
-    }
-    requirementCache.set(cacheKeyOf(request), {
-      reading: { ...reading, offers, problems: [] },
-      expiresAt: now() + ttlSeconds * 1000,
-    });
-  }
-
-  function cachedReading(request: BufferedRequest): PaymentRequiredResponse | undefined {
-    if (!cacheRequirements) return undefined;
-    const key = cacheKeyOf(request);
-    const hit = requirementCache.get(key);
-    if (hit === undefined) return undefined;
-    if (hit.expiresAt <= now()) {
-      requirementCache.delete(key);
-      return undefined;
-    }
-    return hit.reading;
-  }
-
-  async function payingFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
-    const request = await bufferRequest(input, init);
-    const key = await requestKey(request);
-    const earlier = await ledger.get(key);
-    if (earlier?.state === "pending") {
-      return withLock(key, async () => {
-        const current = await ledger.get(key);
-        if (current?.state === "pending") return resume(request, key, current);
-        return payAfter402(request, key, await unpaid(request));
+  /** Pays a refusal's 402 anew when `nextAttempt` leaves a lane to try; else the refusal is the caller's answer. */
+  async function afterRefusal(
+    step: Paying & Readonly<{ attempt: Attempt | undefined; lane: Lane; refusal: Refusal }>,
+  ): Promise<Response> {
+    const { request, key, url, attempt, lane, refusal } = step;
+    // A cached requirement the server no longer takes: the proof was refused (dead), so pay the live 402 once.
+    if (attempt?.cached === true) requirements.forget(request);
+    const next = nextAttempt({ attempt, lane, reason: refusal.reason });
+    if (next === undefined) {
+      throw new TollgateError("CLIENT__PAYMENT_REFUSED", {
+        context: { url: request.url, reason: refusal.reason, status: refusal.reading.status },
       });
     }
-    const cached = cachedReading(request);
-    if (cached !== undefined) {
-      // One round trip: pay the known requirement with the first request.
-      return withLock(key, async () => {
-        const current = await ledger.get(key);
-        if (current?.state === "pending") return resume(request, key, current);
-        return payFresh(request, key, request.url, cached, {
-          exclude: new Set(),
-          fallbacks: 1,
-          cached: true,
-        });
-      });
-    }
-    const response = await unpaid(request);
-    if (response.status !== 402) return response;
-    return withLock(key, async () => {
-      const current = await ledger.get(key);
-      if (current?.state === "pending") {
-        await response.body?.cancel().catch(() => undefined);
-        return resume(request, key, current);
-      }
-      return payAfter402(request, key, response);
-    });
-  }
-
-  async function payAfter402(request: BufferedRequest, key: string, response: Response): Promise<Response> {
-    if (response.status !== 402) return response;
-    const url = response.redirected && response.url !== "" ? response.url : request.url;
-    let reading: PaymentRequiredResponse;
-    try {
-      reading = await readOffers(response);
-    } catch (cause) {
-      throw aborted(request, "read_402") ?? cause;
-    }
-    remember(request, reading);
-    return payFresh(request, key, url, reading);
+    return payFresh({ request, key, url, reading: refusal.reading, attempt: next });
   }
 
   async function quote(input: FetchInput, init?: RequestInit): Promise<Quote> {
     const request = await bufferRequest(input, init);
-    const response = await unpaid(request);
-    if (response.status !== 402) {
-      await response.body?.cancel().catch(() => undefined);
-      return { status: response.status, offers: [], alternatives: [], rejected: [], problems: [] };
-    }
-    const url = response.redirected && response.url !== "" ? response.url : request.url;
-    const reading = await readOffers(response);
-    const selection = selectOffers({
-      offers: reading.offers,
-      wallets,
-      policy,
-      maxPerRequest,
-      budgets,
-      origin: new URL(url).origin,
-      registry,
-    });
-    const [first, ...rest] = selection.candidates;
-    const origin = new URL(url).origin;
-    const tokenOffer = reading.offers.find((o): o is TokenOffer => o.lane === "token");
-    const held = tokenOffer === undefined ? undefined : await tokens.get(origin);
-    const price = cheapestPrice(reading.offers) ?? 0n;
-    if (
-      tokenOffer !== undefined &&
-      held !== undefined &&
-      held.expiresAt > Math.floor(now() / 1000) &&
-      held.balance >= price
-    ) {
-      // The token is spent first: nothing leaves the wallet.
-      return {
-        status: response.status,
-        offers: reading.offers,
-        chosen: { offer: tokenOffer, amount: 0n, wallet: "prepaid-token" },
-        alternatives: selection.candidates.map((c) => c.offer),
-        rejected: selection.rejected.filter((r) => r.offer.lane !== "token"),
-        problems: reading.problems,
-      };
-    }
-    return {
-      status: response.status,
-      offers: reading.offers,
-      ...(first === undefined
-        ? {}
-        : { chosen: { offer: first.offer, amount: first.amount, wallet: first.wallet.address } }),
-      alternatives: rest.map((c) => c.offer),
-      rejected: selection.rejected,
-      problems: reading.problems,
-    };
+    return quoteOffers({ context, request, response: await unpaid(request) });
   }
 
   function getReceipt(response: Response): Receipt | undefined {

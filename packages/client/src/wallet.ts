@@ -1,4 +1,4 @@
-import type { DirectOffer, FacilitatorOffer } from "@tollgate/shared";
+import { type DirectOffer, type FacilitatorOffer, isTollgateError, TollgateError } from "@tollgate/shared";
 
 /** The chain families a wallet can pay on. */
 export type WalletFamily = "evm" | "svm";
@@ -93,9 +93,46 @@ export type PayingWallet = Readonly<{
   sendDirectTransfer?(parameters: SendDirectTransferParameters): Promise<void>;
 }>;
 
+/** The wallet family that pays on a CAIP-2 network (`eip155:*` EVM, `solana:*` Solana), or `undefined`. */
+export function networkFamily(network: string): WalletFamily | undefined {
+  if (network.startsWith("eip155:")) return "evm";
+  if (network.startsWith("solana:")) return "svm";
+  return undefined;
+}
+
 /** Whether a network id matches a pattern: equal, or `family:*`. */
 export function networkMatches(pattern: string, network: string): boolean {
   if (pattern === network) return true;
   if (pattern.endsWith(":*")) return network.startsWith(pattern.slice(0, -1));
   return false;
+}
+
+/** Parameters of `callWallet`. */
+export type CallWalletParameters<P, T> = Readonly<{
+  /** The network of the offer being paid, for the error. */
+  network: string;
+  /** What the wallet is asked to do (`sign`, `transfer`), for the error. */
+  operation: string;
+  /** The wallet's method, bound to the wallet; `undefined` when the wallet lacks it. */
+  method: ((parameters: P) => Promise<T>) | undefined;
+  /** What the method is called with. */
+  parameters: P;
+}>;
+
+/**
+ * Calls one optional wallet method. A missing method, or a failure that is not already a `TollgateError`, is
+ * `CLIENT__WALLET_FAILED` (with the failure as its cause); the wallet's own `TollgateError` passes through.
+ * @throws `CLIENT__WALLET_FAILED`, or the wallet's own `TollgateError`
+ */
+export async function callWallet<P, T>(parameters: CallWalletParameters<P, T>): Promise<T> {
+  const { network, operation, method } = parameters;
+  if (method === undefined) {
+    throw new TollgateError("CLIENT__WALLET_FAILED", { context: { network, operation } });
+  }
+  try {
+    return await method(parameters.parameters);
+  } catch (cause) {
+    if (isTollgateError(cause)) throw cause;
+    throw new TollgateError("CLIENT__WALLET_FAILED", { context: { network, operation }, cause });
+  }
 }

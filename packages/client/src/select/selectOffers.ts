@@ -1,8 +1,8 @@
-import type { DirectOffer, FacilitatorOffer, NetworkRegistry, Offer } from "@tollgate/shared";
+import type { DirectOffer, FacilitatorOffer, Lane, NetworkRegistry, Offer } from "@tollgate/shared";
 import type { OfferRejection, OfferSummary } from "../events.js";
 import type { BudgetTracker } from "../policy/budgets.js";
 import { listsReason, type SpendingPolicy } from "../policy/policy.js";
-import { networkMatches, type PayingWallet } from "../wallet.js";
+import { networkFamily, networkMatches, type PayingWallet } from "../wallet.js";
 
 /** An offer the client can pay, with the wallet that pays it and what leaves the wallet. */
 export type Candidate = Readonly<{
@@ -35,15 +35,14 @@ export function describeOffer(offer: OfferSummary): string {
   return `${offer.lane}${version} ${offer.network} ${offer.amount} ${offer.asset} to ${offer.payTo}`;
 }
 
-function familyOf(network: string): "evm" | "svm" | undefined {
-  if (network.startsWith("eip155:")) return "evm";
-  if (network.startsWith("solana:")) return "svm";
-  return undefined;
-}
-
 /** Parameters of `selectOffers`. */
 export type SelectOffersParameters = Readonly<{
   offers: readonly Offer[];
+  /**
+   * Lanes that already failed for this request: their offers are rejected as `<lane>_lane_failed`, listed first.
+   * @default none
+   */
+  exclude?: ReadonlySet<Lane>;
   wallets: readonly PayingWallet[];
   policy: SpendingPolicy;
   maxPerRequest: bigint;
@@ -58,19 +57,22 @@ export type SelectOffersParameters = Readonly<{
  * token lane first, then the server's priority, then the caller's preferred networks, then the order offered.
  */
 export function selectOffers(parameters: SelectOffersParameters): Selection {
-  const { offers, wallets, policy, maxPerRequest, budgets, origin, registry } = parameters;
+  const { offers, exclude, wallets, policy, maxPerRequest, budgets, origin, registry } = parameters;
   const normalise = (network: string) => registry.find(network)?.caip2 ?? network;
   const prefer = (policy.preferNetworks ?? []).map(normalise);
-  const rejected: OfferRejection[] = [];
+  const rejected: OfferRejection[] = offers
+    .filter((o) => exclude?.has(o.lane) === true)
+    .map((o) => ({ offer: summarize(o), reason: `${o.lane}_lane_failed` }));
   const ranked: { candidate: Candidate; index: number }[] = [];
 
   for (const [index, offer] of offers.entries()) {
+    if (exclude?.has(offer.lane) === true) continue;
     const reject = (reason: string) => rejected.push({ offer: summarize(offer), reason });
     if (offer.lane === "token") {
       reject("no_token_for_origin");
       continue;
     }
-    const family = familyOf(offer.network);
+    const family = networkFamily(offer.network);
     const direct = offer.lane === "direct";
     const wallet = wallets.find(
       (w) =>

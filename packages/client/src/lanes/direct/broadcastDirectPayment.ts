@@ -1,0 +1,66 @@
+import { isTollgateError, TollgateError } from "@tollgate/shared";
+import type { LedgerEntry } from "../../ledger/ledger.js";
+import { putEntryState } from "../../ledger/putEntryState.js";
+import type { PaymentContext } from "../../paymentContext.js";
+import type { Hold } from "../../policy/budgets.js";
+import { aborted } from "../../request/aborted.js";
+import type { BufferedRequest } from "../../request/bufferRequest.js";
+import { networkFamily, type PayingWallet } from "../../wallet.js";
+
+/** Parameters of `broadcastDirectPayment`. */
+export type BroadcastDirectPaymentParameters = Readonly<{
+  context: Pick<PaymentContext, "wallets" | "ledger" | "budgets" | "now">;
+  request: BufferedRequest;
+  /** The wallet that signed the transfer; `undefined` after a restart (the first wallet of its family sends it). */
+  wallet: PayingWallet | undefined;
+  /** The recorded direct-lane entry, with its signed transaction. */
+  entry: LedgerEntry;
+  /** What the transfer holds against the budgets (none for a transfer of an earlier attempt). */
+  hold: Hold | undefined;
+}>;
+
+/**
+ * Broadcasts a recorded direct transfer (again, if it is already on chain nothing happens) and waits for its
+ * confirmations. A transfer that failed on chain moved no token: its entry is dead and the budget is given back.
+ *
+ * @throws `CLIENT__WALLET_FAILED` (no wallet can send it, or it failed on chain), `CLIENT__ABORTED`,
+ *   `CLIENT__SETTLEMENT_PENDING` (it may be on its way: the entry stays pending)
+ */
+export async function broadcastDirectPayment(parameters: BroadcastDirectPaymentParameters): Promise<void> {
+  const { context, request, wallet, entry, hold } = parameters;
+  const { wallets, ledger, budgets, now } = context;
+  const data = entry.laneData ?? {};
+  const payer =
+    wallet ??
+    wallets.find(
+      (w) => w.sendDirectTransfer !== undefined && w.family === networkFamily(entry.offer.network),
+    );
+  if (payer?.sendDirectTransfer === undefined || data.raw === undefined) {
+    throw new TollgateError("CLIENT__WALLET_FAILED", {
+      context: { network: entry.offer.network, operation: "broadcast" },
+    });
+  }
+  try {
+    await payer.sendDirectTransfer({
+      network: data.network ?? entry.offer.network,
+      raw: data.raw,
+      tx: entry.proof.value,
+      confirmations: Number(data.confirmations ?? "1"),
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+    });
+  } catch (cause) {
+    if (isTollgateError(cause, "CLIENT__WALLET_FAILED")) {
+      await putEntryState({ ledger, now, entry, state: "refused" });
+      if (hold !== undefined) budgets.release(hold);
+      throw cause;
+    }
+    // The transfer may be on its way: the entry stays pending and the next call waits for it again.
+    throw (
+      aborted(request, "confirmations") ??
+      new TollgateError("CLIENT__SETTLEMENT_PENDING", {
+        context: { url: request.url, retryAfterSeconds: 1 },
+        cause,
+      })
+    );
+  }
+}

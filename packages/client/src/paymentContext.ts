@@ -1,0 +1,37 @@
+import type { NetworkRegistry } from "@tollgate/shared";
+import type { Emit } from "./events.js";
+import type { TokenStore } from "./lanes/token/tokenStore.js";
+import type { PaymentLedger } from "./ledger/ledger.js";
+import type { BudgetTracker } from "./policy/budgets.js";
+import type { SpendingPolicy } from "./policy/policy.js";
+import type { Receipt } from "./receipt/getReceipt.js";
+import type { PayingWallet } from "./wallet.js";
+
+/** Sends one request: the paying fetch's injected `fetch`, bound to a URL and its options. */
+export type Send = (url: string, init: RequestInit) => Promise<Response>;
+
+/** Waits `ms` milliseconds; rejects when `signal` aborts. */
+export type Sleep = (ms: number, signal: AbortSignal | undefined) => Promise<void>;
+
+/**
+ * What every step of a payment shares, built once by `createPayingFetch` from its parameters: the wallets and the
+ * owner's policy, the stores, the clock and the I/O. Each step takes only the part it uses (`Pick<…>`).
+ */
+export type PaymentContext = Readonly<{
+  wallets: readonly PayingWallet[];
+  policy: SpendingPolicy;
+  /** `policy.maxPerRequest`, with its default applied. */
+  maxPerRequest: bigint;
+  registry: NetworkRegistry;
+  ledger: PaymentLedger;
+  tokens: TokenStore;
+  budgets: BudgetTracker;
+  /** What was paid for each response the paying fetch returned. */
+  receipts: WeakMap<Response, Receipt>;
+  now: () => number;
+  emit: Emit;
+  send: Send;
+  sleep: Sleep;
+  /** How many times a `settlement_pending` proof is re-sent. */
+  settlementRetries: number;
+}>;

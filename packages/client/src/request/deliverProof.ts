@@ -1,0 +1,65 @@
+import { TollgateError } from "@tollgate/shared";
+import type { LedgerEntry } from "../ledger/ledger.js";
+import type { PaymentContext } from "../paymentContext.js";
+import type { Hold } from "../policy/budgets.js";
+import { afterProof, type ProofOutcome } from "./afterProof.js";
+import type { BufferedRequest } from "./bufferRequest.js";
+import { sendProof } from "./sendProof.js";
+
+/** The longest `Retry-After` the client honours between re-sends of a pending proof. */
+const maxRetryAfterSeconds = 30;
+
+/** Parameters of `deliverProof`. */
+export type DeliverProofParameters = Readonly<{
+  context: Pick<
+    PaymentContext,
+    "ledger" | "tokens" | "budgets" | "receipts" | "now" | "emit" | "send" | "sleep" | "settlementRetries"
+  >;
+  request: BufferedRequest;
+  /** The recorded proof to send. */
+  entry: LedgerEntry;
+  /** What the proof holds against the budgets (none for a token or a proof of an earlier attempt). */
+  hold: Hold | undefined;
+  /** Whether the proof was recorded by an earlier attempt. */
+  reused: boolean;
+}>;
+
+/**
+ * Sends a recorded proof and waits out `settlement_pending` answers by re-sending the very same proof (after the
+ * server's `Retry-After`, capped at 30 s, at most `settlementRetries` times).
+ *
+ * @throws `CLIENT__SETTLEMENT_PENDING` (still pending, or the send failed), `CLIENT__ABORTED`,
+ *   `CLIENT__PAYMENT_REFUSED` (the proof was consumed)
+ */
+export async function deliverProof(
+  parameters: DeliverProofParameters,
+): Promise<Exclude<ProofOutcome, { kind: "pending" }>> {
+  const { context, request, entry, hold, reused } = parameters;
+  const { send, sleep, settlementRetries } = context;
+  for (let attempt = 0; ; attempt++) {
+    const sent = await sendProof({ send, request, entry });
+    if ("error" in sent) throw sent.error;
+    const outcome = await afterProof({
+      context,
+      request,
+      entry,
+      response: sent.response,
+      hold,
+      reused: reused || attempt > 0,
+    });
+    if (outcome.kind !== "pending") return outcome;
+    if (attempt >= settlementRetries) {
+      throw new TollgateError("CLIENT__SETTLEMENT_PENDING", {
+        context: { url: request.url, retryAfterSeconds: outcome.retryAfterSeconds },
+      });
+    }
+    try {
+      await sleep(Math.min(outcome.retryAfterSeconds, maxRetryAfterSeconds) * 1000, request.signal);
+    } catch (cause) {
+      throw new TollgateError("CLIENT__ABORTED", {
+        context: { url: request.url, stage: "settlement_pending" },
+        cause,
+      });
+    }
+  }
+}

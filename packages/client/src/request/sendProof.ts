@@ -1,0 +1,44 @@
+import { TollgateError, x402HeaderNames } from "@tollgate/shared";
+import type { LedgerEntry } from "../ledger/ledger.js";
+import type { Send } from "../paymentContext.js";
+import { aborted } from "./aborted.js";
+import { type BufferedRequest, requestInit } from "./bufferRequest.js";
+
+/** Parameters of `sendProof`. */
+export type SendProofParameters = Readonly<{
+  send: Send;
+  request: BufferedRequest;
+  /** The recorded proof: sent to its `url` with its headers and `Idempotency-Key`. */
+  entry: LedgerEntry;
+}>;
+
+/**
+ * Sends the request again with a recorded proof, never following a redirect (a proof is never forwarded to wherever
+ * the server redirects). A failed send is returned as the error to throw: `CLIENT__ABORTED`, or
+ * `CLIENT__SETTLEMENT_PENDING` since the proof may have arrived (the entry stays pending, the next call re-sends it).
+ */
+export async function sendProof(
+  parameters: SendProofParameters,
+): Promise<{ response: Response } | { error: TollgateError }> {
+  const { send, request, entry } = parameters;
+  const headers: Record<string, string> = {
+    ...entry.moreHeaders,
+    [entry.proof.name]: entry.proof.value,
+    [x402HeaderNames.idempotencyKey]: entry.idempotencyKey,
+  };
+  try {
+    // Manual redirects: a proof is never forwarded to wherever the server redirects.
+    const response = await send(entry.url, { ...requestInit(request, headers), redirect: "manual" });
+    return { response };
+  } catch (cause) {
+    // The proof may have arrived: the entry stays pending and the next call re-sends this very proof.
+    const abort = aborted(request, "paid_request");
+    if (abort) return { error: new TollgateError("CLIENT__ABORTED", { context: abort.context, cause }) };
+    return {
+      error: new TollgateError("CLIENT__SETTLEMENT_PENDING", {
+        context: { url: request.url, retryAfterSeconds: 1 },
+        cause,
+      }),
+    };
+  }
+}
