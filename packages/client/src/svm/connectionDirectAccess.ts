@@ -1,6 +1,6 @@
 import { type Connection, SendTransactionError, type SignatureStatus } from "@solana/web3.js";
 import { encodeBase58 } from "@tollgate/shared";
-import { sleep } from "../internal/sleep.js";
+import { abortableSleep } from "../request/abortableSleep.js";
 import type { SvmConfirmParameters, SvmDirectAccess } from "./svmWallet.js";
 
 /** Parameters of `createConnectionDirectAccess`. */
@@ -93,7 +93,7 @@ export function createConnectionDirectAccess(
             if (reached(last)) return last.err === null;
           }
         }
-        await sleep(pollingIntervalMs, signal);
+        await abortableSleep(pollingIntervalMs, signal);
       }
     },
   });
