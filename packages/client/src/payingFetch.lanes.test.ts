@@ -220,6 +220,22 @@ describe("prepaid token lane", () => {
     expect(server.state.debits).toBe(0);
   });
 
+  it("quote and fetch agree that a token for a denied origin is not used", async () => {
+    const server = await tokenServer(20_000n);
+    const tokens = createMemoryTokenStore();
+    const origin = new URL(server.url).origin;
+    await tokens.put({ origin, token: "A".repeat(43), balance: 50_000n, expiresAt: 4_102_444_800 });
+    const payingFetch = createPayingFetch({
+      wallets: [wallet],
+      tokens,
+      policy: { deny: { origins: [origin] } },
+    });
+    expect((await payingFetch.quote(`${server.url}/a`)).chosen).toBeUndefined();
+    const error = await failure(payingFetch(`${server.url}/a`));
+    expect(error.code).toBe("CLIENT__NO_PAYABLE_OFFER");
+    expect(server.state.tokenRequests).toHaveLength(0);
+  });
+
   it("a refused token is forgotten and the next lane pays", async () => {
     const server = await tokenServer(0n);
     const tokens = createMemoryTokenStore();
@@ -306,6 +322,22 @@ describe("requirement cache", () => {
     expect(await response.text()).toBe("ok");
     expect(server.payments.map((p) => p.amount)).toEqual([10_000n, 10_000n, 20_000n]);
     expect(server.state.unpaid).toBe(1);
+  });
+
+  it("does not remember a requirement reached through a redirect under the redirecting URL", async () => {
+    const server = await startPaidApi({ onPaid: () => new Response("paid at the target") });
+    servers.push(server);
+    const moved = await serveLoopback(
+      () => new Response(null, { status: 302, headers: { location: `${server.url}/r` } }),
+    );
+    servers.push(moved);
+    const payingFetch = createPayingFetch({ wallets: [wallet], requirementCache: true });
+    for (const _ of [1, 2]) {
+      const response = await payingFetch(`${moved.url}/old`);
+      expect(await response.text()).toBe("paid at the target");
+    }
+    expect(server.payments).toHaveLength(2);
+    expect(server.state.unpaid).toBe(2);
   });
 
   it("is off by default", async () => {

@@ -277,7 +277,7 @@ describe("selection and quote", () => {
     const selected = events.find((e) => e.type === "offer.selected");
     expect(selected).toMatchObject({ offer: { network: "eip155:84532", x402Version: 1 } });
     expect(selected?.type === "offer.selected" && selected.rejected.map((r) => r.reason)).toEqual([
-      "no_token_for_origin",
+      "no_usable_token",
     ]);
   });
 

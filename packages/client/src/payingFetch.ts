@@ -196,7 +196,8 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     } catch (cause) {
       throw aborted(request, "read_402") ?? cause;
     }
-    requirements.remember(request, reading);
+    // A 402 reached through a redirect belongs to the target: paying it at the request's URL would be wrong.
+    if (url === request.url) requirements.remember(request, reading);
     return payFresh({ request, key, url, reading, attempt: firstAttempt });
   }
 

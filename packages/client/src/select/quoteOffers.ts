@@ -1,6 +1,6 @@
-import type { Offer, TokenOffer } from "@tollgate/shared";
+import type { Offer } from "@tollgate/shared";
 import type { OfferRejection } from "../events.js";
-import { cheapestPrice } from "../lanes/token/cheapestPrice.js";
+import { usableToken } from "../lanes/token/usableToken.js";
 import { readOffers } from "../parse/readOffers.js";
 import type { PaymentContext } from "../paymentContext.js";
 import type { BufferedRequest } from "../request/bufferRequest.js";
@@ -61,20 +61,19 @@ export async function quoteOffers(parameters: QuoteOffersParameters): Promise<Qu
   });
   const [first, ...rest] = selection.candidates;
   const origin = new URL(url).origin;
-  const tokenOffer = reading.offers.find((o): o is TokenOffer => o.lane === "token");
-  const held = tokenOffer === undefined ? undefined : await tokens.get(origin);
-  const price = cheapestPrice(reading.offers) ?? 0n;
-  if (
-    tokenOffer !== undefined &&
-    held !== undefined &&
-    held.expiresAt > Math.floor(now() / 1000) &&
-    held.balance >= price
-  ) {
+  const usable = usableToken({
+    offers: reading.offers,
+    held: await tokens.get(origin),
+    origin,
+    policy,
+    nowSeconds: Math.floor(now() / 1000),
+  });
+  if (usable !== undefined) {
     // The token is spent first: nothing leaves the wallet.
     return {
       status: response.status,
       offers: reading.offers,
-      chosen: { offer: tokenOffer, amount: 0n, wallet: "prepaid-token" },
+      chosen: { offer: usable.offer, amount: 0n, wallet: "prepaid-token" },
       alternatives: selection.candidates.map((c) => c.offer),
       rejected: selection.rejected.filter((r) => r.offer.lane !== "token"),
       problems: reading.problems,

@@ -53,8 +53,9 @@ export type SelectOffersParameters = Readonly<{
 }>;
 
 /**
- * Drops the offers no wallet can pay or the policy forbids, keeping a reason for each, and orders the rest:
- * token lane first, then the server's priority, then the caller's preferred networks, then the order offered.
+ * Drops the offers no wallet can pay or the policy forbids, keeping a reason for each, and orders the rest by
+ * the server's priority, then the caller's preferred networks, then the order offered. The token lane is never a
+ * candidate here: a usable held token is spent before selection (`usableToken`), so reaching this means none was.
  */
 export function selectOffers(parameters: SelectOffersParameters): Selection {
   const { offers, exclude, wallets, policy, maxPerRequest, budgets, origin, registry } = parameters;
@@ -69,7 +70,7 @@ export function selectOffers(parameters: SelectOffersParameters): Selection {
     if (exclude?.has(offer.lane) === true) continue;
     const reject = (reason: string) => rejected.push({ offer: summarize(offer), reason });
     if (offer.lane === "token") {
-      reject("no_token_for_origin");
+      reject("no_usable_token");
       continue;
     }
     const family = networkFamily(offer.network);

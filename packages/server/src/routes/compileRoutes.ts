@@ -1,4 +1,4 @@
-import { TollgateError } from "@tollgate/shared";
+import { invalidConfig } from "../config/invalidConfig.js";
 import { pathForms } from "./normalisePath.js";
 
 /** A route pattern compiled for matching. */
@@ -37,8 +37,7 @@ export function compileRoutes<T>(entries: readonly (readonly [string, T])[]): re
     const space = trimmed.search(/\s/);
     const method = space === -1 ? undefined : trimmed.slice(0, space);
     const path = space === -1 ? trimmed : trimmed.slice(space).trim();
-    const invalid = (reason: string) =>
-      new TollgateError("SERVER__INVALID_CONFIG", { context: { option: `routes["${pattern}"]`, reason } });
+    const invalid = (reason: string) => invalidConfig(`routes["${pattern}"]`, reason);
     if (method !== undefined && method !== "*" && !methodPattern.test(method))
       throw invalid("the method must be letters");
     if (!path.startsWith("/")) throw invalid('the path must start with "/"');

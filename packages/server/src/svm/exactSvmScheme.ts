@@ -1,5 +1,6 @@
 import { VersionedTransaction } from "@solana/web3.js";
 import { exactSvmPayloadSchema, type RefusalReason, TollgateError } from "@tollgate/shared";
+import { invalidConfig } from "../config/invalidConfig.js";
 import type {
   FacilitatorPayment,
   FacilitatorScheme,
@@ -173,8 +174,7 @@ export function createExactSvmScheme(parameters: CreateExactSvmSchemeParameters)
     confirmTimeoutMs = 30_000,
   } = parameters;
   const maxPrice = BigInt(maxComputeUnitPriceMicroLamports);
-  const invalid = (option: string, reason: string) =>
-    new TollgateError("SERVER__INVALID_CONFIG", { context: { option, reason } });
+  const invalid = invalidConfig;
   if (maxPrice < 0n) throw invalid("maxComputeUnitPriceMicroLamports", "must not be negative");
   if (!(chainCallTimeoutMs > 0)) throw invalid("chainCallTimeoutMs", "must be positive");
   if (!(confirmTimeoutMs > 0)) throw invalid("confirmTimeoutMs", "must be positive");

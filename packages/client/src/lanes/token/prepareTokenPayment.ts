@@ -1,10 +1,9 @@
-import type { Offer, TokenOffer } from "@tollgate/shared";
+import type { Offer } from "@tollgate/shared";
 import type { LanePayment } from "../../ledger/newLedgerEntry.js";
 import type { PaymentContext } from "../../paymentContext.js";
-import { listsReason } from "../../policy/policy.js";
 import type { BufferedRequest } from "../../request/bufferRequest.js";
 import { summarize } from "../../select/selectOffers.js";
-import { cheapestPrice } from "./cheapestPrice.js";
+import { usableToken } from "./usableToken.js";
 
 /** Parameters of `prepareTokenPayment`. */
 export type PrepareTokenPaymentParameters = Readonly<{
@@ -27,15 +26,16 @@ export async function prepareTokenPayment(
 ): Promise<LanePayment | undefined> {
   const { context, request, url, offers } = parameters;
   const { tokens, policy, now, emit } = context;
-  const offer = offers.find((o): o is TokenOffer => o.lane === "token");
-  if (offer === undefined) return undefined;
   const origin = new URL(url).origin;
-  const held = await tokens.get(origin);
-  if (held === undefined || held.expiresAt <= Math.floor(now() / 1000) || held.balance <= 0n)
-    return undefined;
-  const price = cheapestPrice(offers);
-  if (price !== undefined && held.balance < price) return undefined;
-  if (listsReason(policy, { origin }, (n) => n) !== undefined) return undefined;
+  const usable = usableToken({
+    offers,
+    held: await tokens.get(origin),
+    origin,
+    policy,
+    nowSeconds: Math.floor(now() / 1000),
+  });
+  if (usable === undefined) return undefined;
+  const { offer, held, price } = usable;
   emit({ type: "offer.selected", url: request.url, offer: summarize(offer), rejected: [] });
   return {
     lane: "token",
