@@ -9,7 +9,7 @@ import { createEmit, entrySummary, type PayingFetchEvent } from "./events.js";
 import { broadcastDirectPayment } from "./lanes/direct/broadcastDirectPayment.js";
 import { prepareTokenPayment } from "./lanes/token/prepareTokenPayment.js";
 import { createMemoryTokenStore, type TokenStore } from "./lanes/token/tokenStore.js";
-import { createMemoryLedger, type LedgerEntry, type PaymentLedger } from "./ledger/ledger.js";
+import { createMemoryLedger, keepsAnswered, type LedgerEntry, type PaymentLedger } from "./ledger/ledger.js";
 import { newLedgerEntry } from "./ledger/newLedgerEntry.js";
 import { recordPayment } from "./ledger/recordPayment.js";
 import { createRequirementCache } from "./parse/createRequirementCache.js";
@@ -33,6 +33,7 @@ import { deliverProof } from "./request/deliverProof.js";
 import { paymentUrl } from "./request/paymentUrl.js";
 import { requestKey } from "./request/requestKey.js";
 import { type Attempt, firstAttempt, nextAttempt } from "./select/nextAttempt.js";
+import { noPayableOfferError } from "./select/noPayableOfferError.js";
 import { type Quote, quoteOffers } from "./select/quoteOffers.js";
 import { selectOffers, summarize } from "./select/selectOffers.js";
 import type { PayingWallet } from "./wallet.js";
@@ -150,10 +151,10 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const request = await bufferRequest(input, init);
     const key = await requestKey(request);
     const earlier = await ledger.get(key);
-    if (earlier?.state === "pending") {
+    if (earlier !== undefined && resumable(earlier)) {
       return withLock(key, async () => {
         const current = await ledger.get(key);
-        if (current?.state === "pending") return resume({ request, key, entry: current });
+        if (current !== undefined && resumable(current)) return resume({ request, key, entry: current });
         return payAfter402({ request, key, response: await unpaid(request) });
       });
     }
@@ -162,7 +163,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
       // One round trip: pay the known requirement with the first request.
       return withLock(key, async () => {
         const current = await ledger.get(key);
-        if (current?.state === "pending") return resume({ request, key, entry: current });
+        if (current !== undefined && resumable(current)) return resume({ request, key, entry: current });
         const attempt = { ...firstAttempt, cached: true };
         return payFresh({ request, key, url: request.url, reading: cached, attempt });
       });
@@ -171,12 +172,21 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     if (response.status !== 402) return response;
     return withLock(key, async () => {
       const current = await ledger.get(key);
-      if (current?.state === "pending") {
+      if (current !== undefined && resumable(current)) {
         await response.body?.cancel().catch(() => undefined);
         return resume({ request, key, entry: current });
       }
       return payAfter402({ request, key, response });
     });
+  }
+
+  /**
+   * Whether a call must re-send a recorded proof rather than pay: its outcome is unknown (pending), or the caller
+   * repeats an explicit `Idempotency-Key` whose proof the server took (it replays its answer, or says the proof
+   * was used): one key, one payment.
+   */
+  function resumable(entry: LedgerEntry): boolean {
+    return entry.state === "pending" || (entry.state !== "refused" && keepsAnswered(entry));
   }
 
   async function unpaid(request: BufferedRequest): Promise<Response> {
@@ -195,6 +205,18 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
       reading = await readOffers(response);
     } catch (cause) {
       throw aborted(request, "read_402") ?? cause;
+    }
+    if (url !== request.url && request.method !== "GET" && request.method !== "HEAD") {
+      // A redirect may have kept the method and body (307, 308) or made a GET of it (301 to 303): the paid request
+      // could not be the one that met the 402, so nothing is paid.
+      throw noPayableOfferError({
+        url: request.url,
+        rejections: reading.offers.map((o) => ({
+          offer: summarize(o),
+          reason: "redirected_request_not_replayable",
+        })),
+        maxPerRequest: context.maxPerRequest,
+      });
     }
     // A 402 reached through a redirect belongs to the target: paying it at the request's URL would be wrong.
     if (url === request.url) requirements.remember(request, reading);

@@ -56,8 +56,37 @@ export type PaymentLedger = Readonly<{
   pending(): Promise<readonly LedgerEntry[]>;
 }>;
 
+/** How many answered entries of explicit `Idempotency-Key`s a memory ledger keeps, oldest forgotten first. */
+const maxAnswered = 1024;
+
 /**
- * A ledger in memory: never pay twice within one process. Entries that are no longer pending are dropped.
+ * Whether an entry stays in the ledger once answered: those of a caller's explicit `Idempotency-Key`, so a later
+ * call with that key re-sends the recorded proof (the server replays its response) instead of paying again.
+ */
+export function keepsAnswered(entry: LedgerEntry): boolean {
+  return entry.key.startsWith("idem:") && entry.state !== "refused";
+}
+
+/**
+ * Applies an entry to a ledger's map of the latest entries by key: pending ones and answered ones of explicit
+ * `Idempotency-Key`s stay (the oldest answered ones beyond 1024 are forgotten), the rest are dropped.
+ */
+export function rememberEntry(entries: Map<string, LedgerEntry>, entry: LedgerEntry): void {
+  entries.delete(entry.key);
+  if (entry.state === "pending" || keepsAnswered(entry)) entries.set(entry.key, entry);
+  let answered = 0;
+  for (const e of entries.values()) if (e.state !== "pending") answered++;
+  if (answered <= maxAnswered) return;
+  for (const e of entries.values()) {
+    if (e.state === "pending") continue;
+    entries.delete(e.key);
+    return;
+  }
+}
+
+/**
+ * A ledger in memory: never pay twice within one process. Answered entries are dropped, except those of explicit
+ * `Idempotency-Key`s (the latest 1024).
  *
  * @example
  * ```ts
@@ -72,11 +101,10 @@ export function createMemoryLedger(): PaymentLedger {
       return entries.get(key);
     },
     async put(entry: LedgerEntry) {
-      if (entry.state === "pending") entries.set(entry.key, entry);
-      else entries.delete(entry.key);
+      rememberEntry(entries, entry);
     },
     async pending() {
-      return [...entries.values()];
+      return [...entries.values()].filter((e) => e.state === "pending");
     },
   });
 }

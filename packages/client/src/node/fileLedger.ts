@@ -2,14 +2,14 @@ import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { TollgateError } from "@tollgate/shared";
-import type { LedgerEntry, PaymentLedger } from "../ledger/ledger.js";
+import { type LedgerEntry, type PaymentLedger, rememberEntry } from "../ledger/ledger.js";
 
 /** Parameters of `createFileLedger`. */
 export type CreateFileLedgerParameters = Readonly<{
   /** The JSON-lines file; created with its directory when missing. One process writes a file at a time. */
   path: string;
   /**
-   * Rewrite the file with only the pending entries once this many lines were appended since the last rewrite.
+   * Rewrite the file with only the entries it keeps (pending ones, answered ones of explicit keys) once this many lines were appended since the last rewrite.
    * @default 1000
    */
   compactAfter?: number;
@@ -76,8 +76,7 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
       if (line.trim() === "") continue;
       const entry = parseLine(line);
       if (entry === undefined) continue;
-      if (entry.state === "pending") entries.set(entry.key, entry);
-      else entries.delete(entry.key);
+      rememberEntry(entries, entry);
     }
     handle = await open(path, "a");
     // A crash mid-write leaves a torn last line; end it, so the next entry starts on a line of its own.
@@ -131,7 +130,7 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
     },
     async pending() {
       await ready();
-      return [...entries.values()];
+      return [...entries.values()].filter((e) => e.state === "pending");
     },
     put(entry: LedgerEntry) {
       return serial(async () => {
@@ -142,8 +141,7 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
         } catch (cause) {
           throw storeFailed("write", cause);
         }
-        if (entry.state === "pending") entries.set(entry.key, entry);
-        else entries.delete(entry.key);
+        rememberEntry(entries, entry);
         appended += 1;
         if (appended >= compactAfter) {
           try {

@@ -42,17 +42,44 @@ export type Hold = {
 /** A budget that has no room for an amount. */
 export type BudgetViolation = Readonly<{ budget: string; remaining: bigint }>;
 
-/** Whether an origin matches a list entry: an exact origin, a host name, or `*.` and a parent domain. */
-export function originMatches(entry: string, origin: string): boolean {
-  if (entry === origin) return true;
-  let host: string;
+/** A host name as URLs compare it: lowercase, punycode, without the trailing dot of a fully qualified name. */
+function canonicalHost(host: string): string | undefined {
   try {
-    host = new URL(origin).hostname;
+    return new URL(`http://${host}`).hostname.replace(/\.$/, "");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether an origin matches a list entry: an exact origin, a host name, or `*.` and a parent domain. Host names
+ * compare as URLs do (case, Unicode, a trailing dot), so no spelling of a listed host escapes the list.
+ */
+export function originMatches(entry: string, origin: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin);
   } catch {
     return false;
   }
-  if (entry.startsWith("*.")) return host.endsWith(entry.slice(1));
-  return entry === host;
+  const host = url.hostname.replace(/\.$/, "");
+  if (entry.includes("://")) {
+    try {
+      const listed = new URL(entry);
+      return (
+        listed.protocol === url.protocol &&
+        listed.port === url.port &&
+        canonicalHost(listed.hostname) === host
+      );
+    } catch {
+      return false;
+    }
+  }
+  if (entry.startsWith("*.")) {
+    const parent = canonicalHost(entry.slice(2));
+    return parent !== undefined && host.endsWith(`.${parent}`);
+  }
+  return canonicalHost(entry) === host;
 }
 
 function budgetName(budget: Budget): string {

@@ -22,6 +22,12 @@ const consumedReasons = new Set([
 
 const settlementPendingReason = "settlement_pending";
 
+/** The one refusal that proves a proof never settled: the server promises it will never settle it later. */
+const neverSettledReason = "facilitator_unavailable";
+
+/** Answers of a gateway in front of the server: the proof may have been taken and settled behind it. */
+const gatewayStatuses = new Set([502, 503, 504]);
+
 /** A refused proof: the server's reason, and its 402 (with the offers to pay anew). */
 export type Refusal = Readonly<{ reading: PaymentRequiredResponse; reason: string }>;
 
@@ -46,9 +52,10 @@ export type AfterProofParameters = Readonly<{
 }>;
 
 /**
- * Handles the answer to a proof. Not a 402: the payment went through (or the server answered without charging): the
- * entry is settled, the receipt kept, a redirect followed. A 402: pending (retry the same proof later), consumed (it
- * settled before; never pay again) or refused (dead; its hold stops counting once it can no longer settle).
+ * Handles the answer to a proof. A gateway's 502/503/504: pending (the next call re-sends the same proof). Any other
+ * answer but a 402: the server took the proof: the entry is settled, the receipt kept, a redirect followed. A 402:
+ * pending (retry the same proof later), consumed (it settled before, or a re-sent proof may have: never pay again
+ * automatically) or refused (dead; its hold stops counting once it can no longer settle).
  *
  * @throws `CLIENT__PAYMENT_REFUSED` (the proof was consumed, or a direct transfer refused)
  */
@@ -59,12 +66,16 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
   const spent = entry.lane === "token" ? entry.proof.value : undefined;
   await keepTokens({ tokens, now, url: entry.url, response, spent });
   if (response.status !== 402) {
-    await putEntryState({ ledger, now, entry, state: "settled" });
     const header = receiptFromHeaders({ headers: response.headers });
-    if (hold !== undefined && !response.ok && header?.settle?.success !== true && entry.validBefore) {
-      // Answered with an error and not charged: the proof stops counting once it can no longer settle.
-      budgets.release(hold, entry.validBefore * 1000);
+    if (gatewayStatuses.has(response.status) && header?.settle?.success !== true) {
+      // A gateway answered: the server behind it may have settled. The entry stays pending (and on the budget), so
+      // the next call sends this very proof again.
+      emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds: 1 });
+      return { kind: "answered", response };
     }
+    // Any other answer: the server took the proof. An error status may still have been charged (settlement before
+    // the handler), so the hold keeps counting.
+    await putEntryState({ ledger, now, entry, state: "settled" });
     emit({
       type: "payment.settled",
       url: request.url,
@@ -84,7 +95,10 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     return { kind: "pending", retryAfterSeconds };
   }
   emit({ type: "payment.refused", url: request.url, offer: summary, status: response.status, reason });
-  if (consumedReasons.has(reason) || entry.lane === "direct") {
+  // A re-sent proof may have settled when it was first sent, and a server checks expiry (and much else) before
+  // it checks use: only its promise that the proof never settles makes a new payment safe.
+  const mayHaveSettled = reused && entry.lane !== "token" && reason !== neverSettledReason;
+  if (consumedReasons.has(reason) || entry.lane === "direct" || mayHaveSettled) {
     // A direct transfer is on chain whatever the server says, and a used proof settled earlier (its answer was
     // lost): paying again would pay twice.
     await putEntryState({ ledger, now, entry, state: "consumed" });

@@ -1,5 +1,6 @@
 import type { Send } from "../paymentContext.js";
 import { type BufferedRequest, requestInit } from "./bufferRequest.js";
+import { dropCrossOriginCredentials } from "./credentialHeaders.js";
 
 /** Parameters of `followAfterPayment`. */
 export type FollowAfterPaymentParameters = Readonly<{
@@ -27,6 +28,7 @@ export async function followAfterPayment(parameters: FollowAfterPaymentParameter
   const keepsBody = response.status === 307 || response.status === 308;
   const init = requestInit(request);
   const headers = new Headers(init.headers);
+  dropCrossOriginCredentials({ headers, from: request.url, to: target });
   if (!keepsBody) {
     headers.delete("content-type");
     headers.delete("content-length");

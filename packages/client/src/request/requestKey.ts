@@ -9,12 +9,13 @@ function hex(bytes: ArrayBuffer): string {
 }
 
 /**
- * The ledger key of one logical request: the caller's `Idempotency-Key` when it set one, else
+ * The ledger key of one logical request: the caller's `Idempotency-Key` with the method and URL it was sent for
+ * (a key reused for another request must not resume the first one's proof, nor send this request there), else
  * `sha256(method \n url \n body)`, so a retry of the same request finds the proof of the first attempt.
  */
 export async function requestKey(request: BufferedRequest): Promise<string> {
   const explicit = request.headers.get("idempotency-key");
-  if (explicit !== null && explicit !== "") return `idem:${explicit}`;
+  if (explicit !== null && explicit !== "") return `idem:${request.method} ${request.url} ${explicit}`;
   const head = encoder.encode(`${request.method}\n${request.url}\n`);
   const body = request.body ?? new Uint8Array(0);
   const all = new Uint8Array(head.length + body.length);

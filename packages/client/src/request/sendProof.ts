@@ -3,6 +3,7 @@ import type { LedgerEntry } from "../ledger/ledger.js";
 import type { Send } from "../paymentContext.js";
 import { aborted } from "./aborted.js";
 import { type BufferedRequest, requestInit } from "./bufferRequest.js";
+import { dropCrossOriginCredentials } from "./credentialHeaders.js";
 
 /** Parameters of `sendProof`. */
 export type SendProofParameters = Readonly<{
@@ -28,7 +29,12 @@ export async function sendProof(
   };
   try {
     // Manual redirects: a proof is never forwarded to wherever the server redirects.
-    const response = await send(entry.url, { ...requestInit(request, headers), redirect: "manual" });
+    const init = requestInit(request, headers);
+    // A 402 met after a redirect is paid where it was met, without what fetch did not carry across origins.
+    if (entry.url !== request.url) {
+      dropCrossOriginCredentials({ headers: init.headers as Headers, from: request.url, to: entry.url });
+    }
+    const response = await send(entry.url, { ...init, redirect: "manual" });
     return { response };
   } catch (cause) {
     // The proof may have arrived: the entry stays pending and the next call re-sends this very proof.

@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   atomicAmountSchema,
   caip2Schema,
+  headerNameSchema,
   longStringSchema,
   shortStringSchema,
   v1NetworkNameSchema,
@@ -41,14 +42,14 @@ export const directPaymentOptionSchema = z.looseObject({
   ...optionBase,
   type: z.literal("direct_transfer"),
   networks: z.array(directNetworkOptionSchema).max(64),
-  headers: z.looseObject({ tx: shortStringSchema, chain: shortStringSchema, signature: shortStringSchema }),
+  headers: z.looseObject({ tx: headerNameSchema, chain: headerNameSchema, signature: headerNameSchema }),
 });
 
 /** A `payment_options` entry for the prepaid-token lane. */
 export const tokenPaymentOptionSchema = z.looseObject({
   ...optionBase,
   type: z.literal("prepaid_token"),
-  header: shortStringSchema,
+  header: headerNameSchema,
 });
 
 /** One `payment_options` entry of a hybrid 402 body, by `type`. */

@@ -60,6 +60,16 @@ export const base64Schema = z
 /** A short identifier-like string. */
 export const shortStringSchema = z.string().min(1).max(wireLimits.shortString);
 
+/**
+ * An HTTP header name (an RFC 9110 token): what a 402 may name as the header a proof or token goes in. Anything
+ * else could not be sent, after money has moved.
+ */
+export const headerNameSchema = z
+  .string()
+  .min(1)
+  .max(wireLimits.shortString)
+  .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, "expected an HTTP header name");
+
 /** A free-text string. */
 export const longStringSchema = z.string().max(wireLimits.longString);
 

@@ -5,7 +5,7 @@ import type { PaymentContext } from "../../paymentContext.js";
 import type { Hold } from "../../policy/budgets.js";
 import { aborted } from "../../request/aborted.js";
 import type { BufferedRequest } from "../../request/bufferRequest.js";
-import { networkFamily, type PayingWallet } from "../../wallet.js";
+import { networkFamily, networkMatches, type PayingWallet } from "../../wallet.js";
 
 /** Parameters of `broadcastDirectPayment`. */
 export type BroadcastDirectPaymentParameters = Readonly<{
@@ -30,10 +30,16 @@ export async function broadcastDirectPayment(parameters: BroadcastDirectPaymentP
   const { context, request, wallet, entry, hold } = parameters;
   const { wallets, ledger, budgets, now } = context;
   const data = entry.laneData ?? {};
+  const network = data.network ?? entry.offer.network;
+  // The wallet that signed it (recorded since), else one that can send on its network: never another chain's RPC.
   const payer =
     wallet ??
     wallets.find(
-      (w) => w.sendDirectTransfer !== undefined && w.family === networkFamily(entry.offer.network),
+      (w) =>
+        w.sendDirectTransfer !== undefined &&
+        w.family === networkFamily(network) &&
+        (w.networks === undefined || w.networks.some((n) => networkMatches(n, network))) &&
+        (data.payer === undefined || w.address === data.payer),
     );
   if (payer?.sendDirectTransfer === undefined || data.raw === undefined) {
     throw new TollgateError("CLIENT__WALLET_FAILED", {
@@ -42,7 +48,7 @@ export async function broadcastDirectPayment(parameters: BroadcastDirectPaymentP
   }
   try {
     await payer.sendDirectTransfer({
-      network: data.network ?? entry.offer.network,
+      network,
       raw: data.raw,
       tx: entry.proof.value,
       confirmations: Number(data.confirmations ?? "1"),

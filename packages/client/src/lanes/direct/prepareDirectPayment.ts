@@ -46,7 +46,13 @@ export async function prepareDirectPayment(parameters: PrepareDirectPaymentParam
         ? {}
         : { [offer.headers.signature]: prepared.bindingSignature }),
     },
-    laneData: { raw: prepared.raw, confirmations: String(offer.confirmations), network: prepared.network },
+    laneData: {
+      raw: prepared.raw,
+      confirmations: String(offer.confirmations),
+      network: prepared.network,
+      // Who signed it: after a restart, the same wallet broadcasts it again through its own RPC.
+      payer: wallet.address,
+    },
     offer: { network: offer.network, asset: offer.asset, payTo: offer.payTo, amount: amount.toString() },
     claim: prepared.tx,
     validBefore: undefined,
