@@ -11,9 +11,9 @@ import {
   svmPayerKeypairs,
 } from "@tollgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeAll, paymentRequiredOf, receiptOf, serve } from "../test/fixtures.js";
+import { closeAll, heldSettleFacilitator, paymentRequiredOf, receiptOf, serve } from "../test/fixtures.js";
 import { createFacilitator, type Facilitator } from "./facilitator/createFacilitator.js";
-import { createPaywall } from "./paywall.js";
+import { type CreatePaywallParameters, createPaywall } from "./paywall.js";
 import { createExactSvmScheme } from "./svm/exactSvmScheme.js";
 import { createSvmSettlementCheck } from "./svm/settlementCheck.js";
 
@@ -27,6 +27,7 @@ let rpc: SolanaRpc;
 let facilitator: Facilitator;
 const payer = svmPayerKeypairs[1];
 const payee = svmPayeeKeypairs[1].publicKey;
+const devnet = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 let unique = 0;
 
 beforeAll(async () => {
@@ -87,112 +88,88 @@ async function solanaPayment(requirement: PaymentRequirementsV2): Promise<string
   });
 }
 
+/**
+ * A paywall selling `GET /paid` for $0.01 on Solana devnet with `options`, ready, with the requirement of its 402,
+ * and `pay(header)` presenting a proof.
+ */
+async function solanaPaywall(options: Partial<CreatePaywallParameters>) {
+  const paywall = createPaywall({
+    routes: { "GET /paid": "$0.01" },
+    networks: ["solana-devnet"],
+    payTo: { "solana-devnet": payee.toBase58() },
+    ...options,
+  });
+  await paywall.ready();
+  const app = paywall.fetch(() => Response.json({ content: "paid" }));
+  const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
+  if (!requirement) throw new Error("no requirement");
+  const pay = (header: string) =>
+    app(new Request("http://api.test/paid", { headers: { "payment-signature": header } }));
+  return { paywall, requirement, pay };
+}
+
+const errorOf = async (response: Response) => ((await response.json()) as { error: string }).error;
+
+/** Counts a paywall's facilitator calls other than `/supported`, as `name:endpoint:outcome`. */
+function callLog(calls: string[]): CreatePaywallParameters["onEvent"] {
+  return (event) => {
+    if (event.type === "facilitator_call" && event.endpoint !== "supported")
+      calls.push(`${event.facilitator}:${event.endpoint}:${event.outcome}`);
+  };
+}
+
 describe("the facilitator lane on Solana (bank)", () => {
   it("offers the fee payer from /supported, settles through our facilitator once, and refuses the replay", async () => {
-    const paywall = createPaywall({
-      routes: { "GET /paid": "$0.01" },
-      networks: ["solana-devnet"],
-      payTo: { "solana-devnet": payee.toBase58() },
-      selfSettle: facilitator,
-    });
-    await paywall.ready();
-    const app = paywall.fetch(() => Response.json({ content: "paid" }));
-
-    const required = paymentRequiredOf(await app(new Request("http://api.test/paid")));
-    const requirement = required.accepts[0];
+    const { requirement, pay } = await solanaPaywall({ selfSettle: facilitator });
     expect(requirement).toMatchObject({
-      network: "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+      network: devnet,
       amount: "10000",
       asset: bank.mint.toBase58(),
       payTo: payee.toBase58(),
       extra: { feePayer: bank.feePayer.publicKey.toBase58() },
     });
-    if (!requirement) throw new Error("no requirement");
 
     const before = { payer: await bank.tokenBalance(payer.publicKey), payee: await bank.tokenBalance(payee) };
     const header = await solanaPayment(requirement);
-    const paid = await app(new Request("http://api.test/paid", { headers: { "payment-signature": header } }));
+    const paid = await pay(header);
     expect(paid.status).toBe(200);
     expect(await paid.json()).toEqual({ content: "paid" });
-    expect(receiptOf(paid)).toMatchObject({
-      success: true,
-      network: "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
-    });
+    expect(receiptOf(paid)).toMatchObject({ success: true, network: devnet });
     expect(await bank.tokenBalance(payer.publicKey)).toBe(before.payer - 10_000n);
     expect(await bank.tokenBalance(payee)).toBe(before.payee + 10_000n);
 
-    const replay = await app(
-      new Request("http://api.test/paid", { headers: { "payment-signature": header } }),
-    );
+    const replay = await pay(header);
     expect(replay.status).toBe(402);
-    expect(((await replay.json()) as { error: string }).error).toBe("replayed_payment");
+    expect(await errorOf(replay)).toBe("replayed_payment");
     expect(await bank.tokenBalance(payee)).toBe(before.payee + 10_000n);
   });
 
   it("sends a Solana payment to no facilitator that has not named its fee payer", async () => {
     const calls: string[] = [];
-    const paywall = createPaywall({
-      routes: { "GET /paid": "$0.01" },
-      networks: ["solana-devnet"],
-      payTo: { "solana-devnet": payee.toBase58() },
+    const { paywall, requirement, pay } = await solanaPaywall({
       // A facilitator whose /supported is unreadable comes first: it must not get the bound payload.
       facilitators: [{ url: "http://127.0.0.1:9", name: "unreadable", verifyTimeoutMs: 200 }],
-      selfSettle: {
-        verify: (body) => {
-          calls.push("self:verify");
-          return facilitator.verify(body);
-        },
-        settle: (body) => {
-          calls.push("self:settle");
-          return facilitator.settle(body);
-        },
-        supported: () => facilitator.supported(),
-      },
-      onEvent: (event) => {
-        if (event.type === "facilitator_call" && event.endpoint !== "supported")
-          calls.push(event.facilitator);
-      },
+      selfSettle: facilitator,
+      onEvent: callLog(calls),
     });
-    await paywall.ready();
-    const app = paywall.fetch(() => Response.json({ content: "paid" }));
-    const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
-    if (!requirement) throw new Error("no requirement");
-    const paid = await app(
-      new Request("http://api.test/paid", {
-        headers: { "payment-signature": await solanaPayment(requirement) },
-      }),
-    );
+    const paid = await pay(await solanaPayment(requirement));
     expect(paid.status).toBe(200);
-    expect(calls).toEqual(["self:verify", "self", "self:settle", "self"]);
+    expect(calls).toEqual(["self:verify:answer", "self:settle:answer"]);
     await paywall.close();
   });
 
   it("fails over from a primary answering 500 and a second answering garbage to self-settlement, once", async () => {
     const calls: string[] = [];
-    const paywall = createPaywall({
-      routes: { "GET /paid": "$0.01" },
-      networks: ["solana-devnet"],
-      payTo: { "solana-devnet": payee.toBase58() },
+    const { paywall, requirement, pay } = await solanaPaywall({
       facilitators: [
         { name: "primary", url: await brokenFacilitatorUrl(() => new Response("down", { status: 500 })) },
         { name: "second", url: await brokenFacilitatorUrl(() => new Response("{not json", { status: 200 })) },
       ],
       selfSettle: facilitator,
-      onEvent: (event) => {
-        if (event.type === "facilitator_call" && event.endpoint !== "supported")
-          calls.push(`${event.facilitator}:${event.endpoint}:${event.outcome}`);
-      },
+      onEvent: callLog(calls),
     });
-    await paywall.ready();
-    const app = paywall.fetch(() => Response.json({ content: "paid" }));
-    const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
-    if (!requirement) throw new Error("no requirement");
     const before = await bank.tokenBalance(payee);
-    const paid = await app(
-      new Request("http://api.test/paid", {
-        headers: { "payment-signature": await solanaPayment(requirement) },
-      }),
-    );
+    const paid = await pay(await solanaPayment(requirement));
     expect(paid.status).toBe(200);
     expect(receiptOf(paid)).toMatchObject({ success: true });
     expect(await bank.tokenBalance(payee)).toBe(before + 10_000n);
@@ -208,87 +185,44 @@ describe("the facilitator lane on Solana (bank)", () => {
   });
 
   it("answers facilitator_unavailable with Retry-After when no facilitator answers, and moves no money", async () => {
-    const paywall = createPaywall({
-      routes: { "GET /paid": "$0.01" },
-      networks: ["solana-devnet"],
-      payTo: { "solana-devnet": payee.toBase58() },
+    const { paywall, requirement, pay } = await solanaPaywall({
       facilitators: [
         { name: "primary", url: await brokenFacilitatorUrl(() => new Response("down", { status: 503 })) },
       ],
     });
-    await paywall.ready();
-    const app = paywall.fetch(() => Response.json({ content: "paid" }));
-    const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
-    if (!requirement) throw new Error("no requirement");
     const before = await bank.tokenBalance(payee);
-    const refused = await app(
-      new Request("http://api.test/paid", {
-        headers: { "payment-signature": await solanaPayment(requirement) },
-      }),
-    );
+    const refused = await pay(await solanaPayment(requirement));
     expect(refused.status).toBe(402);
     expect(refused.headers.get("retry-after")).toBe("10");
-    expect(((await refused.json()) as { error: string }).error).toBe("facilitator_unavailable");
+    expect(await errorOf(refused)).toBe("facilitator_unavailable");
     expect(await bank.tokenBalance(payee)).toBe(before);
     await paywall.close();
   });
 
   it("answers settlement_pending after a lost /settle answer, then serves the retry once the chain shows the payment", async () => {
-    // A facilitator that settles the first /settle only after the paywall's deadline has passed.
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let forwarded: Promise<unknown> = Promise.resolve();
-    let first = true;
-    const slow = await serve(async (request) => {
-      const path = new URL(request.url).pathname;
-      if (path.endsWith("/supported")) return Response.json(facilitator.supported());
-      const body = (await request.json().catch(() => undefined)) as unknown;
-      if (path.endsWith("/verify")) return Response.json((await facilitator.verify(body)).body);
-      if (first) {
-        first = false;
-        await held;
-        forwarded = facilitator.settle(body);
-        return Response.json(((await forwarded) as { body: unknown }).body);
-      }
-      return Response.json((await facilitator.settle(body)).body);
-    });
-    const devnet = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
+    const slow = await heldSettleFacilitator(facilitator);
     const connection = new Connection(rpc.url, { commitment: "confirmed", disableRetryOnRateLimit: true });
-    const paywall = createPaywall({
-      routes: { "GET /paid": "$0.01" },
-      networks: ["solana-devnet"],
-      payTo: { "solana-devnet": payee.toBase58() },
+    const { paywall, requirement, pay } = await solanaPaywall({
       facilitators: [{ name: "slow", url: slow.url, settleTimeoutMs: 200 }],
       // Without it the retry would stay settlement_pending: the facilitator refuses a second settle.
       settlementChecks: { [devnet]: createSvmSettlementCheck({ connection }) },
     });
-    await paywall.ready();
-    const app = paywall.fetch(() => Response.json({ content: "paid" }));
-    const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
-    if (!requirement) throw new Error("no requirement");
     const before = await bank.tokenBalance(payee);
     const header = await solanaPayment(requirement);
-    const paidRequest = () =>
-      new Request("http://api.test/paid", { headers: { "payment-signature": header } });
 
-    const pending = await app(paidRequest());
+    const pending = await pay(header);
     expect(pending.status).toBe(402);
-    expect(((await pending.json()) as { error: string }).error).toBe("settlement_pending");
-    release();
-    await new Promise((resolve) => setImmediate(resolve));
-    await forwarded;
+    expect(await errorOf(pending)).toBe("settlement_pending");
+    await slow.release();
     expect(await bank.tokenBalance(payee)).toBe(before + 10_000n);
 
-    const served = await app(paidRequest());
+    const served = await pay(header);
     expect(served.status).toBe(200);
     expect(await served.json()).toEqual({ content: "paid" });
     expect(receiptOf(served)).toMatchObject({ success: true, network: devnet });
     expect(await bank.tokenBalance(payee)).toBe(before + 10_000n);
     // Served once: the proof is spent now.
-    const replay = await app(paidRequest());
-    expect(((await replay.json()) as { error: string }).error).toBe("replayed_payment");
+    expect(await errorOf(await pay(header))).toBe("replayed_payment");
     await paywall.close();
   });
 
@@ -296,17 +230,7 @@ describe("the facilitator lane on Solana (bank)", () => {
     const check = createSvmSettlementCheck({
       connection: new Connection(rpc.url, { commitment: "confirmed", disableRetryOnRateLimit: true }),
     });
-    const paywall = createPaywall({
-      routes: { "GET /paid": "$0.01" },
-      networks: ["solana-devnet"],
-      payTo: { "solana-devnet": payee.toBase58() },
-      selfSettle: facilitator,
-    });
-    await paywall.ready();
-    const requirement = paymentRequiredOf(
-      await paywall.fetch(() => new Response())(new Request("http://api.test/paid")),
-    ).accepts[0];
-    if (!requirement) throw new Error("no requirement");
+    const { paywall, requirement } = await solanaPaywall({ selfSettle: facilitator });
     const header = await solanaPayment(requirement);
     const payload = JSON.parse(Buffer.from(header, "base64").toString()).payload;
     expect(await check({ requirement, payload })).toBe(false);

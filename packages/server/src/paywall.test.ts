@@ -11,6 +11,7 @@ import { wrapFetchWithPayment as wrapFetchV1 } from "x402-fetch";
 import {
   closeAll,
   hangingUrl,
+  heldSettleFacilitator,
   ourFacilitator,
   payee,
   paymentRequiredOf,
@@ -336,26 +337,7 @@ describe("facilitator failover", () => {
   });
 
   it("answers settlement_pending after a /settle timed out, then serves the retry once the chain has it", async () => {
-    // A facilitator proxy that holds the first /settle past the paywall's deadline before forwarding it.
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let forwarded: Promise<unknown> = Promise.resolve();
-    let first = true;
-    const proxy = await serve(async (request) => {
-      const path = new URL(request.url).pathname;
-      if (path.endsWith("/supported")) return Response.json(facilitator.supported());
-      const body = (await request.json().catch(() => undefined)) as unknown;
-      if (path.endsWith("/verify")) return Response.json((await facilitator.verify(body)).body);
-      if (first) {
-        first = false;
-        await held;
-        forwarded = facilitator.settle(body);
-        return Response.json(((await forwarded) as { body: unknown }).body);
-      }
-      return Response.json((await facilitator.settle(body)).body);
-    });
+    const proxy = await heldSettleFacilitator(facilitator);
     const { url } = await app({
       facilitators: [{ url: proxy.url, settleTimeoutMs: 200 }],
       settlementChecks: { "eip155:84532": createEvmSettlementCheck({ publicClient: evm.publicClient }) },
@@ -368,9 +350,7 @@ describe("facilitator failover", () => {
     expect(pending.headers.get("retry-after")).toBe("5");
     expect(((await pending.json()) as { error: string }).error).toBe("settlement_pending");
 
-    release();
-    await new Promise((resolve) => setImmediate(resolve));
-    await forwarded;
+    await proxy.release();
     expect(await evm.balanceOf(payer.address)).toBe(before - 10_000n);
     const retried = await fetch(`${url}/paid`, { headers: { "payment-signature": header } });
     expect(retried.status).toBe(200);

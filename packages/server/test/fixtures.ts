@@ -51,6 +51,43 @@ export async function serve(fetch: (request: Request) => Response | Promise<Resp
   return served;
 }
 
+/**
+ * A facilitator on loopback that answers `/supported` and `/verify` from `facilitator` at once but holds the first
+ * `/settle` until `release()`, then settles it: a settlement whose answer the paywall gives up on (set a short
+ * `settleTimeoutMs`) while it still moves the money. `release` resolves once that settlement has finished.
+ */
+export async function heldSettleFacilitator(
+  facilitator: Facilitator,
+): Promise<Readonly<{ url: string; release(): Promise<void> }>> {
+  let open: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let forwarded: Promise<unknown> | undefined;
+  let first = true;
+  const served = await serve(async (request) => {
+    const path = new URL(request.url).pathname;
+    if (path.endsWith("/supported")) return Response.json(facilitator.supported());
+    const body = (await request.json().catch(() => undefined)) as unknown;
+    if (path.endsWith("/verify")) return Response.json((await facilitator.verify(body)).body);
+    if (first) {
+      first = false;
+      await held;
+      forwarded = facilitator.settle(body);
+      return Response.json(((await forwarded) as { body: unknown }).body);
+    }
+    return Response.json((await facilitator.settle(body)).body);
+  });
+  return {
+    url: served.url,
+    async release() {
+      open();
+      while (forwarded === undefined) await new Promise((resolve) => setImmediate(resolve));
+      await forwarded;
+    },
+  };
+}
+
 /** A loopback URL where nothing listens: connections are refused. */
 export async function refusingUrl(): Promise<string> {
   const server = createServer();

@@ -48,6 +48,7 @@ export type {
 } from "./svm/recordedTransaction.js";
 export {
   type ProcessTransactionResult,
+  type SignedTransferParameters,
   type SolanaBank,
   type StartSolanaBankParameters,
   type SvmAddress,

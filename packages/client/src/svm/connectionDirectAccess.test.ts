@@ -1,5 +1,4 @@
-import { createTransferCheckedInstruction } from "@solana/spl-token";
-import { Connection, TransactionMessage, VersionedTransaction } from "@solana/web3.js";
+import { Connection, VersionedTransaction } from "@solana/web3.js";
 import { encodeBase58 } from "@tollgate/shared";
 import {
   deriveSvmTestKeypair,
@@ -56,26 +55,8 @@ const access = () =>
     pollingIntervalMs: 5,
   });
 
-let nonce = 0;
-
 async function transfer(): Promise<{ transaction: VersionedTransaction; signature: string }> {
-  const { blockhash } = await bank.latestBlockhash();
-  const message = new TransactionMessage({
-    payerKey: payer.publicKey,
-    recentBlockhash: blockhash,
-    instructions: [
-      createTransferCheckedInstruction(
-        bank.associatedTokenAddress(payer.publicKey),
-        bank.mint,
-        bank.associatedTokenAddress(payee),
-        payer.publicKey,
-        1_000n + BigInt(++nonce),
-        bank.decimals,
-      ),
-    ],
-  }).compileToV0Message();
-  const transaction = new VersionedTransaction(message);
-  transaction.sign([payer]);
+  const transaction = await bank.signedTransfer({ from: payer, to: payee, amount: 1_000n });
   return { transaction, signature: encodeBase58(transaction.signatures[0] ?? new Uint8Array()) };
 }
 

@@ -4,6 +4,7 @@ import {
   AccountState,
   createAssociatedTokenAccountIdempotentInstruction,
   createMintToCheckedInstruction,
+  createTransferCheckedInstruction,
   getAssociatedTokenAddressSync,
   MINT_SIZE,
   MintLayout,
@@ -173,6 +174,22 @@ export type SolanaBank = Readonly<{
   getRecordedTransaction(signature: string): RecordedTransaction | undefined;
   /** Mints test USDC to an owner's associated token account (created if missing), paid by the fee payer. */
   mintTo(owner: SvmAddress, amount: bigint): Promise<ProcessTransactionResult>;
+  /**
+   * Builds (does not send) a USDC `TransferChecked` between associated token accounts that `from` signs and pays
+   * the fee of, on the latest blockhash, with a numbered memo so equal transfers are distinct transactions: what
+   * a payer sends on the direct lane.
+   */
+  signedTransfer(parameters: SignedTransferParameters): Promise<VersionedTransaction>;
+}>;
+
+/** Parameters of `SolanaBank.signedTransfer`. */
+export type SignedTransferParameters = Readonly<{
+  /** The payer: owner of the source token account, signer and fee payer (it needs SOL). */
+  from: Keypair;
+  /** The owner of the destination token account. */
+  to: SvmAddress;
+  /** Atomic units. */
+  amount: bigint;
 }>;
 
 /** SPL Memo v3, which solana-program-test (and so bankrun) loads at genesis. */
@@ -388,6 +405,35 @@ export async function startSolanaBank(parameters: StartSolanaBankParameters = {}
     return processTransaction(transaction);
   }
 
+  let transfers = 0;
+
+  async function signedTransfer(parameters: SignedTransferParameters): Promise<VersionedTransaction> {
+    const { from, to, amount } = parameters;
+    const { blockhash } = await latestBlockhash();
+    const message = new TransactionMessage({
+      payerKey: from.publicKey,
+      recentBlockhash: blockhash,
+      instructions: [
+        createTransferCheckedInstruction(
+          associatedTokenAddress(from.publicKey),
+          mint,
+          associatedTokenAddress(toPublicKey(to)),
+          from.publicKey,
+          amount,
+          decimals,
+        ),
+        new TransactionInstruction({
+          programId: memoProgramId,
+          keys: [],
+          data: Buffer.from(`tollgate-testing transfer ${++transfers}`, "utf8"),
+        }),
+      ],
+    }).compileToV0Message();
+    const transaction = new VersionedTransaction(message);
+    transaction.sign([from]);
+    return transaction;
+  }
+
   return Object.freeze({
     context,
     banksClient,
@@ -410,5 +456,6 @@ export async function startSolanaBank(parameters: StartSolanaBankParameters = {}
     recordedTransactions: () => Object.freeze([...recorded.values()]),
     getRecordedTransaction: (signature: string) => recorded.get(signature),
     mintTo,
+    signedTransfer,
   });
 }

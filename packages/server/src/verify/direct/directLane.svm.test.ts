@@ -1,5 +1,4 @@
-import { createTransferCheckedInstruction } from "@solana/spl-token";
-import { type Keypair, type PublicKey, TransactionMessage, VersionedTransaction } from "@solana/web3.js";
+import type { Keypair, PublicKey } from "@solana/web3.js";
 import { directBindingMessage, paymentReceiptSchema, tokenHeaderNames } from "@tollgate/shared";
 import {
   createBankTransactionReader,
@@ -43,23 +42,7 @@ async function transfer(
   from: Keypair = sender,
   allowFailure = false,
 ): Promise<string> {
-  const { blockhash } = await bank.latestBlockhash();
-  const message = new TransactionMessage({
-    payerKey: from.publicKey,
-    recentBlockhash: blockhash,
-    instructions: [
-      createTransferCheckedInstruction(
-        bank.associatedTokenAddress(from.publicKey),
-        bank.mint,
-        bank.associatedTokenAddress(to),
-        from.publicKey,
-        amount,
-        bank.decimals,
-      ),
-    ],
-  }).compileToV0Message();
-  const transaction = new VersionedTransaction(message);
-  transaction.sign([from]);
+  const transaction = await bank.signedTransfer({ from, to, amount });
   const result = await bank.processTransaction(transaction);
   if (!result.ok && !(allowFailure && result.recorded))
     throw new Error(`transfer failed: ${result.error.name}`);
