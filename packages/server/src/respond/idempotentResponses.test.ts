@@ -1,14 +1,13 @@
-// Review: a direct transfer above the price returns a prepaid token (X-PAYMENT-TOKEN) on the paid response.
-// With an Idempotency-Key, settle() keeps that whole response, headers included, through store.putResponse:
-// the token's SECRET lands in the store (Postgres/Redis/PGlite in production), although DESIGN §1 says a token
-// is "stored only as its SHA-256". Whoever reads the store (a replica, a backup, an admin) can spend it.
+// A direct transfer above the price returns a prepaid token (X-PAYMENT-TOKEN) on the paid response. With an
+// Idempotency-Key the paywall keeps that response in the store; a token lives there only as its SHA-256
+// (DESIGN §1), so the kept copy must not carry the secret: whoever reads the store could spend it.
 // (The chain is a DirectChain value injected through the public options; no module of ours is mocked.)
 import { tokenHeaderNames } from "@tollgate/shared";
 import { describe, expect, it } from "vitest";
-import { createPaywall } from "../../paywall.js";
-import { createMemoryStore } from "../../store/memory.js";
-import type { Store, StoredResponse } from "../../store/store.js";
-import type { DirectChain } from "./directChain.js";
+import { createPaywall } from "../paywall.js";
+import { createMemoryStore } from "../store/memory.js";
+import type { Store, StoredResponse } from "../store/store.js";
+import type { DirectChain } from "../verify/direct/directChain.js";
 
 const payTo = "0x212Db1704a065a95D9ec34846fDA4b322B263b0d";
 const usdc = "0x036CbD53842c5426634e7929541eC2318f3dCF7e"; // base-sepolia USDC in the registry
@@ -31,7 +30,7 @@ const chain: DirectChain = {
   sameAddress: (a, b) => a.toLowerCase() === b.toLowerCase(),
 };
 
-describe("review: the surplus token of a direct transfer", () => {
+describe("a kept idempotent response with a surplus token", () => {
   it("is never written to the store in clear, also not inside a kept idempotent response", async () => {
     const memory = createMemoryStore();
     const kept: StoredResponse[] = [];
@@ -48,16 +47,23 @@ describe("review: the surplus token of a direct transfer", () => {
       store,
     });
     const app = paywall.fetch(() => Response.json({ content: "paid" }));
-    const response = await app(
+    const request = () =>
       new Request("http://api.test/paid", {
         headers: { "x-payment-tx": tx, "x-payment-chain": "base-sepolia", "idempotency-key": "order-1" },
-      }),
-    );
+      });
+    const response = await app(request());
     expect(response.status).toBe(200);
     const secret = response.headers.get(tokenHeaderNames.token);
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    // Actual: the kept response carries ["x-payment-token", <secret>].
     const storedValues = kept.flatMap((r) => r.headers.map(([, value]) => value));
     expect(storedValues).not.toContain(secret);
+
+    // The replay carries the balance, not the secret.
+    expect(response.headers.get(tokenHeaderNames.balance)).toMatch(/^[0-9]+$/);
+    const replay = await app(request());
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.headers.get(tokenHeaderNames.token)).toBeNull();
+    expect(replay.headers.get(tokenHeaderNames.balance)).toBe(response.headers.get(tokenHeaderNames.balance));
   });
 });
