@@ -7,7 +7,7 @@ import type { RouteSettings } from "./config/resolveRoutes.js";
 import { randomId, sha256Hex } from "./internal/hash.js";
 import { createIdempotentResponses, readIdempotencyKey } from "./respond/idempotentResponses.js";
 import { discardBody, jsonResponse, paymentRequiredResponse } from "./respond/paymentRequired.js";
-import { buildOffer } from "./routes/buildOffer.js";
+import { buildOffer, maxResourcePathLength } from "./routes/buildOffer.js";
 import { matchRoute, requestMethods } from "./routes/compileRoutes.js";
 import { createMemoryStore } from "./store/memory.js";
 import type { LaneContext, Refusal } from "./verify/laneContext.js";
@@ -195,6 +195,10 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
         ...(options.target === undefined ? {} : { target: options.target }),
       });
       if (match === undefined) return { action: "pass" };
+      if (url.pathname.length > maxResourcePathLength) {
+        emit({ type: "refused", route: match.pattern, reason: "uri_too_long", status: 414 });
+        return respond(jsonResponse(414, { error: "uri_too_long" }));
+      }
       if (settings.hasFacilitators) failover.refreshIfStale();
       const context: RouteContext = { request, params: match.params, route: match.pattern };
       const target = options.target ?? `${url.pathname}${url.search}`;
