@@ -30,6 +30,7 @@ import { createMemoryStore } from "./store/memory.js";
 import type { FacilitatorOption } from "./verify/fallback/facilitators.js";
 import { createFetchTransport } from "./verify/fallback/transport.js";
 import type { PaywallEvent } from "./verify/laneContext.js";
+import { tokenHash } from "./verify/prepaidTokens.js";
 
 let evm: TestEvmChain;
 let facilitator: Facilitator;
@@ -163,6 +164,48 @@ describe("the hybrid 402", () => {
     });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toBe("multiple_payment_proofs");
+  });
+});
+
+describe("a request whose readings reach different priced routes", () => {
+  it("is refused 400 ambiguous_route, not priced by the cheaper route (method-override header)", async () => {
+    const store = createMemoryStore();
+    const events: PaywallEvent[] = [];
+    const paywall = createPaywall({
+      // A natural configuration: reading is cheap, the expensive operation shares the path.
+      routes: { "GET /v1/report": "$0.01", "POST /v1/report": "$5" },
+      store,
+      onEvent: (e) => events.push(e),
+    });
+    const served = paywall.fetch((request) =>
+      // A plain Web handler with no method-override support: it runs by the real method.
+      request.method === "POST"
+        ? Response.json({ content: "the $5 report" })
+        : Response.json({ content: "the $0.01 summary" }),
+    );
+    // A token worth one cheap request only.
+    const { token } = await paywall.issueToken({ amount: "$0.01" });
+    const response = await served(
+      new Request("http://api.test/v1/report", {
+        method: "POST",
+        headers: { "x-payment-token": token, "x-http-method-override": "GET" },
+      }),
+    );
+    const body = (await response.json()) as { content?: string; error?: string };
+    expect({ status: response.status, content: body.content }).not.toEqual({
+      status: 200,
+      content: "the $5 report",
+    });
+    expect({ status: response.status, error: body.error }).toEqual({ status: 400, error: "ambiguous_route" });
+    expect(store.tokenBalance(tokenHash(token))?.balance).toBe(10_000n);
+    expect(events).toContainEqual(expect.objectContaining({ type: "refused", reason: "ambiguous_route" }));
+
+    // The unambiguous requests are priced as before: HEAD on the GET route, each method on its own.
+    const head = await served(new Request("http://api.test/v1/report", { method: "HEAD" }));
+    expect(head.status).toBe(402);
+    const post = await served(new Request("http://api.test/v1/report", { method: "POST" }));
+    expect(post.status).toBe(402);
+    expect(((await post.json()) as { amount_usdc: string }).amount_usdc).toBe("5");
   });
 });
 

@@ -189,12 +189,23 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   async function handle(request: Request, options: HandleOptions = {}): Promise<Decision> {
     try {
       const url = new URL(request.url);
-      const match = matchRoute(settings.routes, {
+      const matched = matchRoute(settings.routes, {
         methods: requestMethods(request.method, request.headers),
         pathname: url.pathname,
         ...(options.target === undefined ? {} : { target: options.target }),
       });
-      if (match === undefined) return { action: "pass" };
+      if (matched.kind === "none") return { action: "pass" };
+      if (matched.kind === "ambiguous") {
+        // Fail closed: the readings of this request reach routes with different prices and handlers.
+        emit({
+          type: "refused",
+          route: matched.patterns.join(" | "),
+          reason: "ambiguous_route",
+          status: 400,
+        });
+        return respond(jsonResponse(400, { error: "ambiguous_route" }));
+      }
+      const { match } = matched;
       if (url.pathname.length > maxResourcePathLength) {
         emit({ type: "refused", route: match.pattern, reason: "uri_too_long", status: 414 });
         return respond(jsonResponse(414, { error: "uri_too_long" }));
