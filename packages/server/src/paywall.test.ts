@@ -278,18 +278,19 @@ describe("settlement timing", () => {
     expect(receiptOf(response)).toMatchObject({ success: true });
   });
 
-  it("discards the body and answers 402 when the settlement is refused", async () => {
-    // A facilitator that verifies but refuses to settle.
-    const served = await serve(async (request) => {
+  /** A facilitator that verifies but answers every /settle with `refusal`. */
+  const refusingToSettle = (refusal: Readonly<{ errorReason: string; transaction: string }>) =>
+    serve(async (request) => {
       const path = new URL(request.url).pathname;
       const body = (await request.json().catch(() => undefined)) as unknown;
       if (path.endsWith("/verify")) return Response.json((await facilitator.verify(body)).body);
-      return Response.json({
-        success: false,
-        errorReason: "unexpected_settle_error",
-        transaction: "",
-        network: "",
-      });
+      return Response.json({ success: false, network: "", ...refusal });
+    });
+
+  it("discards the body and answers 402 when the settlement is refused", async () => {
+    const served = await refusingToSettle({
+      errorReason: "invalid_exact_evm_insufficient_balance",
+      transaction: "",
     });
     const { url } = await app({ facilitators: [{ url: served.url }] });
     const { header } = await proofFor(`${url}/paid`);
@@ -298,7 +299,27 @@ describe("settlement timing", () => {
     const text = await response.text();
     expect(text).not.toContain(secret.content);
     expect(JSON.parse(text).error).toBe("settlement_failed");
-    expect(receiptOf(response)).toMatchObject({ success: false, errorReason: "unexpected_settle_error" });
+    expect(receiptOf(response)).toMatchObject({
+      success: false,
+      errorReason: "invalid_exact_evm_insufficient_balance",
+    });
+  });
+
+  it("answers settlement_pending, not settlement_failed, to a refusal that leaves open whether money moved", async () => {
+    for (const refusal of [
+      { errorReason: "unexpected_settle_error", transaction: "" },
+      { errorReason: "some_new_timeout_reason", transaction: `0x${"cd".repeat(32)}` },
+    ]) {
+      const served = await refusingToSettle(refusal);
+      const { url } = await app({ facilitators: [{ url: served.url }] });
+      const { header } = await proofFor(`${url}/paid`);
+      const response = await fetch(`${url}/paid`, { headers: { "payment-signature": header } });
+      expect(response.status, refusal.errorReason).toBe(402);
+      const text = await response.text();
+      expect(text).not.toContain(secret.content);
+      expect(JSON.parse(text).error, refusal.errorReason).toBe("settlement_pending");
+      expect(response.headers.get("retry-after")).not.toBeNull();
+    }
   });
 });
 
