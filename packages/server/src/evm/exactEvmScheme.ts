@@ -187,13 +187,15 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
       if (!refusal || refusal.reason === "evm_nonce_already_used") throw error;
       return refusal;
     }
+    // Broadcast: from here on the money may move, so every failure is `settlement_pending` under the hash.
     try {
       const receipt = await withChainTimeout(
-        () => chain.waitForReceipt(hash, { timeoutMs: receiptTimeoutMs }),
+        // The client's own wait outlasts this deadline, so it ends as CHAIN__TIMEOUT, not as the client's error.
+        () => chain.waitForReceipt(hash, { timeoutMs: receiptTimeoutMs + 1_000 }),
         {
           network: chain.network,
           operation: "waitForReceipt",
-          timeoutMs: receiptTimeoutMs + 1_000,
+          timeoutMs: receiptTimeoutMs,
           signal: context.signal,
         },
       );
@@ -210,10 +212,13 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
       if (!moved) return { ok: false, reason: "evm_transaction_failed", payer, transaction: hash };
       return { ok: true, payer, transaction: hash };
     } catch (error) {
-      if (isTollgateError(error, "CHAIN__TIMEOUT")) {
-        return { ok: false, reason: "settlement_pending", payer, transaction: hash };
-      }
-      throw error;
+      return {
+        ok: false,
+        reason: "settlement_pending",
+        payer,
+        transaction: hash,
+        message: error instanceof Error ? error.message : String(error),
+      };
     }
   }
 
