@@ -182,9 +182,11 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
       );
     } catch (error) {
       if (isTollgateError(error, "CHAIN__TIMEOUT")) throw error; // It may have been broadcast: keep the claim.
+      // The send failed before broadcasting: nothing of ours is on its way, so chain state explains why. A used
+      // nonce is a definitive refusal too (the authorization was executed or cancelled by someone else): the
+      // facilitator releases its guard, and a paywall that may have settled it earlier asks the chain.
       const refusal = await diagnose(checked, context.signal);
-      // A used nonce right after a failed send may be our own transaction in flight: never call that a refusal.
-      if (!refusal || refusal.reason === "evm_nonce_already_used") throw error;
+      if (!refusal) throw error;
       return refusal;
     }
     // Broadcast: from here on the money may move, so every failure is `settlement_pending` under the hash.

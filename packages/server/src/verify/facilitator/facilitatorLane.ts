@@ -16,7 +16,8 @@ import { isSettleOutcomeUnknown } from "./settleRefusal.js";
 
 /**
  * Asks the chain whether a facilitator-lane payment has settled, after a `/settle` whose answer was lost
- * (EVM: `authorizationState(from, nonce)`). `true` only when it certainly has.
+ * (EVM: the authorization's `AuthorizationUsed` log and a `Transfer` to the payee in its transaction). `true` only
+ * when it certainly has.
  */
 export type SettlementCheck = (
   parameters: Readonly<{ requirement: PaymentRequirementsV2; payload: Readonly<Record<string, unknown>> }>,
