@@ -1,5 +1,11 @@
 import { createTransferCheckedInstruction } from "@solana/spl-token";
-import { ComputeBudgetProgram, Connection, TransactionMessage, VersionedTransaction } from "@solana/web3.js";
+import {
+  ComputeBudgetProgram,
+  Connection,
+  PublicKey,
+  TransactionMessage,
+  VersionedTransaction,
+} from "@solana/web3.js";
 import { encodeHeaderJson, type PaymentRequirementsV2 } from "@tollgate/shared";
 import {
   createBankSolanaChain,
@@ -16,6 +22,8 @@ import { createFacilitator, type Facilitator } from "./facilitator/createFacilit
 import { type CreatePaywallParameters, createPaywall } from "./paywall.js";
 import { createExactSvmScheme } from "./svm/exactSvmScheme.js";
 import { createSvmSettlementCheck } from "./svm/settlementCheck.js";
+import type { SolanaChain } from "./svm/solanaChain.js";
+import type { SettlementCheck } from "./verify/facilitator/facilitatorLane.js";
 
 /**
  * The facilitator lane on Solana: the 402 names the fee payer from our facilitator's `/supported`, the client
@@ -83,6 +91,38 @@ async function solanaPayment(requirement: PaymentRequirementsV2): Promise<string
     value: {
       x402Version: 2,
       accepted: requirement,
+      payload: { transaction: Buffer.from(transaction.serialize()).toString("base64") },
+    },
+  });
+}
+
+/** What an x402 1.2.0 client sends (`X-PAYMENT`): exactly 3 instructions, the fee payer's slot empty. */
+async function solanaPaymentV1(requirement: Readonly<{ maxAmountRequired: string; payTo: string }>) {
+  const { blockhash } = await bank.latestBlockhash();
+  const message = new TransactionMessage({
+    payerKey: bank.feePayer.publicKey,
+    recentBlockhash: blockhash,
+    instructions: [
+      ComputeBudgetProgram.setComputeUnitLimit({ units: 20_000 + ++unique }),
+      ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 1 }),
+      createTransferCheckedInstruction(
+        bank.associatedTokenAddress(payer.publicKey),
+        bank.mint,
+        bank.associatedTokenAddress(new PublicKey(requirement.payTo)),
+        payer.publicKey,
+        BigInt(requirement.maxAmountRequired),
+        bank.decimals,
+      ),
+    ],
+  }).compileToV0Message();
+  const transaction = new VersionedTransaction(message);
+  transaction.sign([payer]);
+  return encodeHeaderJson({
+    header: "X-PAYMENT",
+    value: {
+      x402Version: 1,
+      scheme: "exact",
+      network: "solana-devnet",
       payload: { transaction: Buffer.from(transaction.serialize()).toString("base64") },
     },
   });
@@ -235,6 +275,75 @@ describe("the facilitator lane on Solana (bank)", () => {
     const payload = JSON.parse(Buffer.from(header, "base64").toString()).payload;
     expect(await check({ requirement, payload })).toBe(false);
     expect(await check({ requirement, payload: { transaction: "not a transaction" } })).toBe(false);
+    await paywall.close();
+  });
+});
+
+/**
+ * A v1 (`X-PAYMENT`) Solana payment whose confirmation is slow: our facilitator answers the v1 reason
+ * `settle_exact_svm_transaction_confirmation_timed_out` with the transaction's signature. The transfer may land,
+ * so the paywall asks the chain and, until the chain shows it, keeps the claim pending: never settlement_failed
+ * and a dead claim for a payer who was charged.
+ */
+describe("a v1 Solana settlement sent but not confirmed in time", () => {
+  /** A paywall settling through a facilitator whose cluster is slow to confirm, with `settlementCheck`. */
+  async function slowToConfirmPaywall(settlementCheck: SettlementCheck) {
+    const real = createBankSolanaChain({ bank });
+    const slowToConfirm: SolanaChain = { ...real, confirm: async () => ({ status: "pending" }) };
+    const paywall = createPaywall({
+      routes: { "GET /paid": "$0.01" },
+      networks: ["solana-devnet"],
+      payTo: { "solana-devnet": payee.toBase58() },
+      selfSettle: createFacilitator({ schemes: [createExactSvmScheme({ chains: [slowToConfirm] })] }),
+      settlementChecks: { [devnet]: settlementCheck },
+    });
+    await paywall.ready();
+    const app = paywall.fetch(() => Response.json({ content: "paid" }));
+    const body = (await (await app(new Request("http://api.test/paid"))).json()) as {
+      accepts: { network: string; maxAmountRequired: string; payTo: string }[];
+    };
+    const requirement = body.accepts.find((a) => a.network === "solana-devnet");
+    if (!requirement) throw new Error("no v1 solana requirement");
+    const pay = (header: string) =>
+      app(new Request("http://api.test/paid", { headers: { "x-payment": header } }));
+    return { paywall, requirement, pay };
+  }
+
+  const chainCheck = () =>
+    createSvmSettlementCheck({
+      connection: new Connection(rpc.url, { commitment: "confirmed", disableRetryOnRateLimit: true }),
+    });
+
+  it("is served at once when the chain already shows the transfer", async () => {
+    const { paywall, requirement, pay } = await slowToConfirmPaywall(chainCheck());
+    const before = await bank.tokenBalance(payer.publicKey);
+    const paid = await pay(await solanaPaymentV1(requirement));
+    expect(before - (await bank.tokenBalance(payer.publicKey))).toBe(10_000n);
+    expect(paid.status).toBe(200);
+    expect(await paid.json()).toEqual({ content: "paid" });
+    await paywall.close();
+  });
+
+  it("is answered settlement_pending while the chain does not show it, and served on retry", async () => {
+    const check = chainCheck();
+    let looks = 0;
+    // The chain's first look comes before the transfer is visible at the commitment asked for.
+    const { paywall, requirement, pay } = await slowToConfirmPaywall(async (parameters) =>
+      ++looks === 1 ? false : check(parameters),
+    );
+    const header = await solanaPaymentV1(requirement);
+    const before = await bank.tokenBalance(payer.publicKey);
+
+    const first = await pay(header);
+    const firstError = ((await first.json()) as { error: string }).error;
+    expect(before - (await bank.tokenBalance(payer.publicKey))).toBe(10_000n);
+    const retry = await pay(header);
+    const retryBody = retry.status === 200 ? "" : ((await retry.json()) as { error: string }).error;
+    expect({ firstError, retry: retry.status, retryBody }).toEqual({
+      firstError: "settlement_pending",
+      retry: 200,
+      retryBody: "",
+    });
     await paywall.close();
   });
 });

@@ -30,6 +30,7 @@ import { createMemoryStore } from "./store/memory.js";
 import type { FacilitatorOption } from "./verify/fallback/facilitators.js";
 import { createFetchTransport } from "./verify/fallback/transport.js";
 import type { PaywallEvent } from "./verify/laneContext.js";
+import { tokenHash } from "./verify/prepaidTokens.js";
 
 let evm: TestEvmChain;
 let facilitator: Facilitator;
@@ -166,6 +167,48 @@ describe("the hybrid 402", () => {
   });
 });
 
+describe("a request whose readings reach different priced routes", () => {
+  it("is refused 400 ambiguous_route, not priced by the cheaper route (method-override header)", async () => {
+    const store = createMemoryStore();
+    const events: PaywallEvent[] = [];
+    const paywall = createPaywall({
+      // A natural configuration: reading is cheap, the expensive operation shares the path.
+      routes: { "GET /v1/report": "$0.01", "POST /v1/report": "$5" },
+      store,
+      onEvent: (e) => events.push(e),
+    });
+    const served = paywall.fetch((request) =>
+      // A plain Web handler with no method-override support: it runs by the real method.
+      request.method === "POST"
+        ? Response.json({ content: "the $5 report" })
+        : Response.json({ content: "the $0.01 summary" }),
+    );
+    // A token worth one cheap request only.
+    const { token } = await paywall.issueToken({ amount: "$0.01" });
+    const response = await served(
+      new Request("http://api.test/v1/report", {
+        method: "POST",
+        headers: { "x-payment-token": token, "x-http-method-override": "GET" },
+      }),
+    );
+    const body = (await response.json()) as { content?: string; error?: string };
+    expect({ status: response.status, content: body.content }).not.toEqual({
+      status: 200,
+      content: "the $5 report",
+    });
+    expect({ status: response.status, error: body.error }).toEqual({ status: 400, error: "ambiguous_route" });
+    expect(store.tokenBalance(tokenHash(token))?.balance).toBe(10_000n);
+    expect(events).toContainEqual(expect.objectContaining({ type: "refused", reason: "ambiguous_route" }));
+
+    // The unambiguous requests are priced as before: HEAD on the GET route, each method on its own.
+    const head = await served(new Request("http://api.test/v1/report", { method: "HEAD" }));
+    expect(head.status).toBe(402);
+    const post = await served(new Request("http://api.test/v1/report", { method: "POST" }));
+    expect(post.status).toBe(402);
+    expect(((await post.json()) as { amount_usdc: string }).amount_usdc).toBe("5");
+  });
+});
+
 describe("reference clients pay the paywall unchanged", () => {
   it("@x402/fetch 2.27.0 pays with PAYMENT-SIGNATURE and gets PAYMENT-RESPONSE", async () => {
     const { url } = await app();
@@ -235,18 +278,19 @@ describe("settlement timing", () => {
     expect(receiptOf(response)).toMatchObject({ success: true });
   });
 
-  it("discards the body and answers 402 when the settlement is refused", async () => {
-    // A facilitator that verifies but refuses to settle.
-    const served = await serve(async (request) => {
+  /** A facilitator that verifies but answers every /settle with `refusal`. */
+  const refusingToSettle = (refusal: Readonly<{ errorReason: string; transaction: string }>) =>
+    serve(async (request) => {
       const path = new URL(request.url).pathname;
       const body = (await request.json().catch(() => undefined)) as unknown;
       if (path.endsWith("/verify")) return Response.json((await facilitator.verify(body)).body);
-      return Response.json({
-        success: false,
-        errorReason: "unexpected_settle_error",
-        transaction: "",
-        network: "",
-      });
+      return Response.json({ success: false, network: "", ...refusal });
+    });
+
+  it("discards the body and answers 402 when the settlement is refused", async () => {
+    const served = await refusingToSettle({
+      errorReason: "invalid_exact_evm_insufficient_balance",
+      transaction: "",
     });
     const { url } = await app({ facilitators: [{ url: served.url }] });
     const { header } = await proofFor(`${url}/paid`);
@@ -255,7 +299,27 @@ describe("settlement timing", () => {
     const text = await response.text();
     expect(text).not.toContain(secret.content);
     expect(JSON.parse(text).error).toBe("settlement_failed");
-    expect(receiptOf(response)).toMatchObject({ success: false, errorReason: "unexpected_settle_error" });
+    expect(receiptOf(response)).toMatchObject({
+      success: false,
+      errorReason: "invalid_exact_evm_insufficient_balance",
+    });
+  });
+
+  it("answers settlement_pending, not settlement_failed, to a refusal that leaves open whether money moved", async () => {
+    for (const refusal of [
+      { errorReason: "unexpected_settle_error", transaction: "" },
+      { errorReason: "some_new_timeout_reason", transaction: `0x${"cd".repeat(32)}` },
+    ]) {
+      const served = await refusingToSettle(refusal);
+      const { url } = await app({ facilitators: [{ url: served.url }] });
+      const { header } = await proofFor(`${url}/paid`);
+      const response = await fetch(`${url}/paid`, { headers: { "payment-signature": header } });
+      expect(response.status, refusal.errorReason).toBe(402);
+      const text = await response.text();
+      expect(text).not.toContain(secret.content);
+      expect(JSON.parse(text).error, refusal.errorReason).toBe("settlement_pending");
+      expect(response.headers.get("retry-after")).not.toBeNull();
+    }
   });
 });
 

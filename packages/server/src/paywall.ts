@@ -7,7 +7,7 @@ import type { RouteSettings } from "./config/resolveRoutes.js";
 import { randomId, sha256Hex } from "./internal/hash.js";
 import { createIdempotentResponses, readIdempotencyKey } from "./respond/idempotentResponses.js";
 import { discardBody, jsonResponse, paymentRequiredResponse } from "./respond/paymentRequired.js";
-import { buildOffer } from "./routes/buildOffer.js";
+import { buildOffer, maxResourcePathLength } from "./routes/buildOffer.js";
 import { matchRoute, requestMethods } from "./routes/compileRoutes.js";
 import { createMemoryStore } from "./store/memory.js";
 import type { LaneContext, Refusal } from "./verify/laneContext.js";
@@ -189,12 +189,27 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   async function handle(request: Request, options: HandleOptions = {}): Promise<Decision> {
     try {
       const url = new URL(request.url);
-      const match = matchRoute(settings.routes, {
+      const matched = matchRoute(settings.routes, {
         methods: requestMethods(request.method, request.headers),
         pathname: url.pathname,
         ...(options.target === undefined ? {} : { target: options.target }),
       });
-      if (match === undefined) return { action: "pass" };
+      if (matched.kind === "none") return { action: "pass" };
+      if (matched.kind === "ambiguous") {
+        // Fail closed: the readings of this request reach routes with different prices and handlers.
+        emit({
+          type: "refused",
+          route: matched.patterns.join(" | "),
+          reason: "ambiguous_route",
+          status: 400,
+        });
+        return respond(jsonResponse(400, { error: "ambiguous_route" }));
+      }
+      const { match } = matched;
+      if (url.pathname.length > maxResourcePathLength) {
+        emit({ type: "refused", route: match.pattern, reason: "uri_too_long", status: 414 });
+        return respond(jsonResponse(414, { error: "uri_too_long" }));
+      }
       if (settings.hasFacilitators) failover.refreshIfStale();
       const context: RouteContext = { request, params: match.params, route: match.pattern };
       const target = options.target ?? `${url.pathname}${url.search}`;

@@ -19,6 +19,8 @@ import {
   unsignedPayment,
 } from "../../test/fixtures.js";
 import { createPaywall, type Paywall } from "../paywall.js";
+import { createMemoryStore } from "../store/memory.js";
+import { tokenHash } from "../verify/prepaidTokens.js";
 import { paywallMiddleware } from "./express.js";
 
 let evm: TestEvmChain;
@@ -84,11 +86,14 @@ async function pay(url: string, init: RequestInit = {}) {
   return fetch(url, { ...init, headers });
 }
 
-/** Sends a raw request target, as a client that does not normalise URLs would. */
-function rawGet(url: string, target: string, method = "GET"): Promise<{ status: number; body: string }> {
+/** Sends a raw request target, as a client that does not normalise URLs would (curl --path-as-is). */
+function rawRequest(
+  parameters: Readonly<{ url: string; target: string; method?: string; headers?: Record<string, string> }>,
+): Promise<{ status: number; body: string }> {
+  const { url, target, method = "GET", headers = {} } = parameters;
   const { port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path: target, method }, (res) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path: target, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -181,7 +186,7 @@ describe("paywallMiddleware (Express 5)", () => {
       fc.asyncProperty(target, fc.constantFrom("GET", "POST", "HEAD", "PUT"), async (path, method) => {
         let response: { status: number; body: string };
         try {
-          response = await rawGet(url, path, method);
+          response = await rawRequest({ url, target: path, method });
         } catch {
           return; // A target node's client refuses to send.
         }
@@ -191,5 +196,42 @@ describe("paywallMiddleware (Express 5)", () => {
       { numRuns: 400 },
     );
     expect(facilitator.calls.filter((c) => c !== "/supported")).toEqual([]);
+  });
+
+  it("refuses a raw target that one reading prices cheaply and Express routes to a dearer route", async () => {
+    const store = createMemoryStore();
+    const paywall = createPaywall({ routes: { "GET /files/*": "$0.01", "GET /reports/*": "$5" }, store });
+    closers.push(paywall);
+    const app = express();
+    app.use(paywallMiddleware({ paywall }));
+    app.get("/files/*rest", (_req, res) => {
+      res.json({ content: "cheap file" });
+    });
+    app.get("/reports/*rest", (_req, res) => {
+      res.json({ content: "the $5 report" });
+    });
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+    closers.push({ close: () => server.close() });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { token } = await paywall.issueToken({ amount: "$0.01" });
+
+    // The URL parser resolves the dot segment (/files/x, $0.01); Express routes the raw path (/reports/*, $5).
+    const answer = await rawRequest({
+      url,
+      target: "/reports/../files/x",
+      headers: { "x-payment-token": token },
+    });
+    expect(answer.body).not.toContain("the $5 report");
+    expect({ status: answer.status, body: JSON.parse(answer.body) }).toEqual({
+      status: 400,
+      body: { error: "ambiguous_route" },
+    });
+    expect(store.tokenBalance(tokenHash(token))?.balance).toBe(10_000n);
+
+    // The unambiguous form is priced and served as before.
+    const file = await fetch(`${url}/files/x`, { headers: { "x-payment-token": token } });
+    expect(await file.json()).toEqual({ content: "cheap file" });
+    expect(store.tokenBalance(tokenHash(token))?.balance).toBe(0n);
   });
 });

@@ -138,7 +138,9 @@ export type TokenLaneConfig = Readonly<{
 export type CreatePaywallParameters = Readonly<{
   /**
    * Priced routes, `"METHOD /path"` (method optional; `:name` and `*` segments) to a config or a price. The
-   * first matching route in this order wins; paths are matched in every normalised form (`pathForms`).
+   * first matching route in this order wins; paths are matched in every normalised form (`pathForms`). A
+   * request whose readings (HEAD as GET, method-override headers, path forms) reach different routes is
+   * refused 400 `ambiguous_route`.
    */
   routes: Readonly<Record<string, RouteConfig | string>>;
   /**

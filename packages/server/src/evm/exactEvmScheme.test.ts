@@ -8,10 +8,13 @@ import {
 import { type Hex, toHex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { paymentRequiredOf, signPayment } from "../../test/fixtures.js";
 import { type ServedFetch, serveFetch } from "../adapters/node.js";
 import { createFacilitator, type Facilitator } from "../facilitator/createFacilitator.js";
+import { createPaywall } from "../paywall.js";
 import { createViemEvmChain } from "./evmChain.js";
 import { createExactEvmScheme } from "./exactEvmScheme.js";
+import { createEvmSettlementCheck } from "./settlementCheck.js";
 import { transferWithAuthorizationTypes } from "./usdcAbi.js";
 
 let evm: TestEvmChain;
@@ -319,4 +322,62 @@ describe("exact EVM facilitator on anvil", () => {
     expect((await fetch(`${served.url}/verify`)).status).toBe(405);
     expect((await fetch(`${served.url}/supported`, { method: "POST" })).status).toBe(405);
   });
+});
+
+/**
+ * A settlement broadcast whose receipt does not arrive within `receiptTimeoutMs`: the money may still move, so
+ * the facilitator answers `settlement_pending` with the transaction hash (never a bare `unexpected_settle_error`
+ * the paywall would read as a clean refusal), and the paywall keeps the claim until the chain shows it.
+ */
+describe("a settlement whose receipt is late", () => {
+  it("is answered settlement_pending, and the retry is served once it is mined", async () => {
+    const payTo = evmPayeeAccounts[1].address;
+    const slowFacilitator = createFacilitator({
+      schemes: [
+        createExactEvmScheme({
+          chains: [
+            createViemEvmChain({
+              publicClient: evm.publicClient,
+              walletClient: evm.walletClient,
+              pollingIntervalMs: 10,
+            }),
+          ],
+          receiptTimeoutMs: 300,
+        }),
+      ],
+    });
+    const paywall = createPaywall({
+      routes: { "GET /paid": "$0.01" },
+      networks: ["base-sepolia"],
+      payTo,
+      selfSettle: slowFacilitator,
+      settlementChecks: { "eip155:84532": createEvmSettlementCheck({ publicClient: evm.publicClient }) },
+    });
+    const app = paywall.fetch(() => Response.json({ content: "paid" }));
+    const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
+    if (requirement === undefined) throw new Error("no requirement");
+    const payer = evmPayerAccounts[2];
+    const proof = await signPayment({ evm, payer, requirement });
+    const request = () => new Request("http://api.test/paid", { headers: { "payment-signature": proof } });
+    const payerBefore = await evm.balanceOf(payer.address);
+
+    // The chain is slow: the settlement is broadcast but not mined within receiptTimeoutMs.
+    await evm.publicClient.request({ method: "evm_setAutomine" as never, params: [false] as never });
+    let answer: Response;
+    try {
+      answer = await app(request());
+    } finally {
+      await evm.publicClient.request({ method: "evm_setAutomine" as never, params: [true] as never });
+    }
+    await evm.mine(1);
+    const error = ((await answer.json()) as { error: string }).error;
+
+    // The payer's money moved, so the paywall must not have said the settlement failed...
+    expect(payerBefore - (await evm.balanceOf(payer.address))).toBe(10_000n);
+    expect(error).toBe("settlement_pending");
+    // ...and the retry of the same proof is served from the chain's answer.
+    const retry = await app(request());
+    expect(retry.status).toBe(200);
+    await paywall.close();
+  }, 30_000);
 });

@@ -182,18 +182,22 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
       );
     } catch (error) {
       if (isTollgateError(error, "CHAIN__TIMEOUT")) throw error; // It may have been broadcast: keep the claim.
+      // The send failed before broadcasting: nothing of ours is on its way, so chain state explains why. A used
+      // nonce is a definitive refusal too (the authorization was executed or cancelled by someone else): the
+      // facilitator releases its guard, and a paywall that may have settled it earlier asks the chain.
       const refusal = await diagnose(checked, context.signal);
-      // A used nonce right after a failed send may be our own transaction in flight: never call that a refusal.
-      if (!refusal || refusal.reason === "evm_nonce_already_used") throw error;
+      if (!refusal) throw error;
       return refusal;
     }
+    // Broadcast: from here on the money may move, so every failure is `settlement_pending` under the hash.
     try {
       const receipt = await withChainTimeout(
-        () => chain.waitForReceipt(hash, { timeoutMs: receiptTimeoutMs }),
+        // The client's own wait outlasts this deadline, so it ends as CHAIN__TIMEOUT, not as the client's error.
+        () => chain.waitForReceipt(hash, { timeoutMs: receiptTimeoutMs + 1_000 }),
         {
           network: chain.network,
           operation: "waitForReceipt",
-          timeoutMs: receiptTimeoutMs + 1_000,
+          timeoutMs: receiptTimeoutMs,
           signal: context.signal,
         },
       );
@@ -210,10 +214,13 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
       if (!moved) return { ok: false, reason: "evm_transaction_failed", payer, transaction: hash };
       return { ok: true, payer, transaction: hash };
     } catch (error) {
-      if (isTollgateError(error, "CHAIN__TIMEOUT")) {
-        return { ok: false, reason: "settlement_pending", payer, transaction: hash };
-      }
-      throw error;
+      return {
+        ok: false,
+        reason: "settlement_pending",
+        payer,
+        transaction: hash,
+        message: error instanceof Error ? error.message : String(error),
+      };
     }
   }
 

@@ -15,8 +15,8 @@ export {
 export { type CreateExactEvmSchemeParameters, createExactEvmScheme } from "./exactEvmScheme.js";
 export { nativeRecoveryAvailable, recoverSigner } from "./recoverSigner.js";
 export {
-  type AuthorizationStateReader,
   type CreateEvmSettlementCheckParameters,
   createEvmSettlementCheck,
+  type EvmSettlementReader,
 } from "./settlementCheck.js";
 export { eip3009Abi, transferWithAuthorizationTypes } from "./usdcAbi.js";

@@ -1,29 +1,64 @@
 import { exactEvmPayloadSchema } from "@tollgate/shared";
-import { type Address, type Hex, isAddress } from "viem";
+import {
+  type Address,
+  getAddress,
+  type Hex,
+  isAddress,
+  isAddressEqual,
+  type Log,
+  parseEventLogs,
+  type TransactionReceipt,
+} from "viem";
 import type { SettlementCheck } from "../verify/facilitator/facilitatorLane.js";
-import { eip3009Abi } from "./usdcAbi.js";
+import { authorizationUsedEvent, eip3009Abi } from "./usdcAbi.js";
 
-/** The one read the EVM settlement check needs (a viem `PublicClient` has it). */
-export type AuthorizationStateReader = Readonly<{
+/** The reads the EVM settlement check needs; a viem `PublicClient` has them all. */
+export type EvmSettlementReader = Readonly<{
   readContract(parameters: {
     address: Address;
     abi: typeof eip3009Abi;
     functionName: "authorizationState";
     args: readonly [Address, Hex];
   }): Promise<unknown>;
+  getBlockNumber(parameters?: { cacheTime?: number }): Promise<bigint>;
+  getLogs(parameters: {
+    address: Address;
+    event: typeof authorizationUsedEvent;
+    args: { authorizer: Address; nonce: Hex };
+    fromBlock: bigint;
+    toBlock: bigint;
+  }): Promise<readonly Pick<Log, "transactionHash">[]>;
+  getTransactionReceipt(parameters: {
+    hash: Hex;
+  }): Promise<Pick<TransactionReceipt, "status"> & { logs: Log[] }>;
 }>;
 
 /** Parameters of `createEvmSettlementCheck`. */
 export type CreateEvmSettlementCheckParameters = Readonly<{
   /** A client of the network, e.g. viem's `createPublicClient({ chain: base, transport: http(rpcUrl) })`. */
-  publicClient: AuthorizationStateReader;
+  publicClient: EvmSettlementReader;
+  /**
+   * How many of the latest blocks to search for the authorization's execution (`AuthorizationUsed`). A
+   * settlement older than that is not found, and the payment stays `settlement_pending`.
+   * @default 50_000
+   */
+  lookbackBlocks?: number;
+  /**
+   * The largest block range of one `eth_getLogs` call (RPC providers cap it); the lookback is searched from the
+   * newest block back in ranges of this size, stopping at the first find.
+   * @default 10_000
+   */
+  maxLogRangeBlocks?: number;
 }>;
 
 /**
- * A paywall settlement check for EVM networks: after a `/settle` whose answer was lost, asks the token
- * contract's EIP-3009 `authorizationState(from, nonce)`. A used nonce means this authorization (which fixes
- * payer, payee and amount) was executed: the payee has the money. Pass it to `createPaywall`'s
- * `settlementChecks` under the network's CAIP-2 id.
+ * A paywall settlement check for EVM networks: after a `/settle` whose answer was lost, proves on chain that
+ * the authorization was executed AND paid the payee. A used nonce (`authorizationState(from, nonce)`) is only
+ * the cheap first filter: EIP-3009 `cancelAuthorization` also uses a nonce without moving money, and a
+ * `receiveWithAuthorization` with the same nonce may pay someone else. So the check finds the token's
+ * `AuthorizationUsed(from, nonce)` log in the latest `lookbackBlocks` blocks, reads that transaction's receipt,
+ * and requires a successful transaction with a `Transfer(from, payTo, amount)` log of the same token.
+ * Pass it to `createPaywall`'s `settlementChecks` under the network's CAIP-2 id.
  *
  * @example
  * ```ts
@@ -35,17 +70,64 @@ export type CreateEvmSettlementCheckParameters = Readonly<{
  * ```
  */
 export function createEvmSettlementCheck(parameters: CreateEvmSettlementCheckParameters): SettlementCheck {
-  const { publicClient } = parameters;
+  const { publicClient, lookbackBlocks = 50_000, maxLogRangeBlocks = 10_000 } = parameters;
+  const lookback = BigInt(Math.max(0, Math.floor(lookbackBlocks)));
+  const range = BigInt(Math.max(1, Math.floor(maxLogRangeBlocks)));
+
+  /** The transactions that used `nonce` of `authorizer` on `token`, newest range first. */
+  async function authorizationUses(token: Address, authorizer: Address, nonce: Hex): Promise<Hex[]> {
+    const latest = await publicClient.getBlockNumber({ cacheTime: 0 });
+    const oldest = latest > lookback ? latest - lookback : 0n;
+    for (let toBlock = latest; toBlock >= oldest; toBlock -= range) {
+      const fromBlock = toBlock - range + 1n > oldest ? toBlock - range + 1n : oldest;
+      const logs = await publicClient.getLogs({
+        address: token,
+        event: authorizationUsedEvent,
+        args: { authorizer, nonce },
+        fromBlock,
+        toBlock,
+      });
+      const hashes = logs.flatMap((log) => (log.transactionHash ? [log.transactionHash] : []));
+      if (hashes.length > 0) return hashes;
+      if (fromBlock === oldest) break;
+    }
+    return [];
+  }
+
   return async ({ requirement, payload }) => {
     const parsed = exactEvmPayloadSchema.safeParse(payload);
-    if (!parsed.success || !isAddress(requirement.asset, { strict: false })) return false;
-    const { from, nonce } = parsed.data.authorization;
+    if (
+      !parsed.success ||
+      !isAddress(requirement.asset, { strict: false }) ||
+      !isAddress(requirement.payTo, { strict: false })
+    ) {
+      return false;
+    }
+    const token = getAddress(requirement.asset);
+    const payTo = getAddress(requirement.payTo);
+    const amount = BigInt(requirement.amount);
+    const from = getAddress(parsed.data.authorization.from);
+    const nonce = parsed.data.authorization.nonce as Hex;
     const used = await publicClient.readContract({
-      address: requirement.asset as Address,
+      address: token,
       abi: eip3009Abi,
       functionName: "authorizationState",
-      args: [from as Address, nonce as Hex],
+      args: [from, nonce],
     });
-    return used === true;
+    if (used !== true) return false;
+    for (const hash of await authorizationUses(token, from, nonce)) {
+      const receipt = await publicClient.getTransactionReceipt({ hash });
+      if (receipt.status !== "success") continue;
+      const transfers = parseEventLogs({ abi: eip3009Abi, eventName: "Transfer", logs: receipt.logs });
+      const paid = transfers.some(
+        (log) =>
+          isAddressEqual(log.address, token) &&
+          isAddressEqual(log.args.from, from) &&
+          isAddressEqual(log.args.to, payTo) &&
+          log.args.value === amount,
+      );
+      if (paid) return true;
+    }
+    return false;
   };
 }

@@ -1,4 +1,17 @@
 /**
+ * EIP-3009's `AuthorizationUsed(authorizer, nonce)`: emitted when an authorization is executed (a transfer or
+ * receive with authorization), not when it is cancelled (that is `AuthorizationCanceled`).
+ */
+export const authorizationUsedEvent = {
+  type: "event",
+  name: "AuthorizationUsed",
+  inputs: [
+    { name: "authorizer", type: "address", indexed: true },
+    { name: "nonce", type: "bytes32", indexed: true },
+  ],
+} as const;
+
+/**
  * The parts of an EIP-3009 USDC contract (FiatToken v2) the facilitator and the direct lane call.
  * Protocol facts: function and event signatures as deployed by Circle.
  */
@@ -71,6 +84,7 @@ export const eip3009Abi = [
       { name: "value", type: "uint256", indexed: false },
     ],
   },
+  authorizationUsedEvent,
 ] as const;
 
 /** The EIP-712 types of an EIP-3009 `TransferWithAuthorization` (defined once, in `@tollgate/shared`). */

@@ -1,3 +1,4 @@
+import { tokenHeaderNames } from "@tollgate/shared";
 import { bufferUpTo } from "../internal/bufferUpTo.js";
 import { sha256Hex } from "../internal/hash.js";
 import type { Store, StoredResponse } from "../store/store.js";
@@ -60,7 +61,11 @@ export type IdempotentResponses = Readonly<{
   lookup(
     request: IdempotentRequest,
   ): Promise<Readonly<{ kind: "replay"; response: Response }> | Readonly<{ kind: "conflict" }> | undefined>;
-  /** Keeps `response` under `key` when its body fits, and returns what the client gets (the same response). */
+  /**
+   * Keeps `response` under `key` when its body fits, and returns what the client gets (the same response).
+   * The kept copy leaves out the prepaid token's secret (`X-PAYMENT-TOKEN`): a token lives in the store only
+   * as its SHA-256, so a replayed response carries the token's balance and expiry headers but not the token.
+   */
   remember(parameters: IdempotentRequest & Readonly<{ response: Response }>): Promise<Response>;
 }>;
 
@@ -86,7 +91,7 @@ export function createIdempotentResponses(
       const stored: StoredResponse = {
         proofHash,
         status: response.status,
-        headers: [...response.headers.entries()],
+        headers: keptHeaders(response.headers),
         body: read.body,
       };
       try {
@@ -101,4 +106,11 @@ export function createIdempotentResponses(
       return new Response(read.body, init);
     },
   });
+}
+
+const tokenSecretHeader = tokenHeaderNames.token.toLowerCase();
+
+/** The headers of a kept response: all of them but the prepaid token's secret. */
+function keptHeaders(headers: Headers): [string, string][] {
+  return [...headers.entries()].filter(([name]) => name !== tokenSecretHeader);
 }

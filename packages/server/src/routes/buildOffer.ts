@@ -14,6 +14,24 @@ import { type FacilitatorRequirement, isV1Parsable, type RouteOffer } from "../r
 import type { DirectLaneSettings } from "../verify/direct/directLane.js";
 import type { Failover } from "../verify/fallback/failover.js";
 
+/**
+ * Longest query string kept in the offer's `resource.url`, in characters. A longer one is left out: the URL
+ * travels in the `PAYMENT-REQUIRED` header, which may not exceed 8 KiB, and the 402 must still be answered.
+ */
+const maxResourceQueryLength = 1024;
+
+/**
+ * Longest path of a priced request, in characters. The path is the paid resource and cannot be left out of
+ * `resource.url`, so a longer one is answered 414 `uri_too_long` rather than a 402 whose header would not fit.
+ */
+export const maxResourcePathLength = 2048;
+
+/** The paid resource's URL for the offer: origin, path and the query unless it is longer than `maxResourceQueryLength`. */
+function resourceUrl(url: URL): string {
+  const query = url.search.length > maxResourceQueryLength ? "" : url.search;
+  return `${url.origin}${url.pathname}${query}`;
+}
+
 /** Parameters of `buildOffer`. */
 export type BuildOfferParameters = Readonly<{
   /** The matched route. */
@@ -120,7 +138,7 @@ export async function buildOffer(parameters: BuildOfferParameters): Promise<Rout
   // A price function's answer is checked as the configured price is: zero or malformed fails closed.
   const price = parseRoutePrice(`routes["${context.route}"].price`, priceText);
   const resource: ResourceInfo = {
-    url: `${url.origin}${url.pathname}${url.search}`,
+    url: resourceUrl(url),
     description: config.description ?? "",
     mimeType: config.mimeType ?? "application/json",
   };

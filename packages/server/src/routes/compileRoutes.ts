@@ -94,21 +94,58 @@ export function requestMethods(
 }
 
 /**
- * Finds the first route, in the order given, that matches the request under any of its path forms
- * (`pathForms`) and any of its methods (`requestMethods`). The parsed pathname's forms are tried first.
+ * What a request is priced as: `none` (no priced route), `match` (one route under every reading), or `ambiguous`
+ * (different readings of the request, by method or by path form, reach different routes).
+ */
+export type MatchRouteReturnType<T> =
+  | Readonly<{ kind: "none" }>
+  | Readonly<{ kind: "match"; match: RouteMatch<T> }>
+  | Readonly<{ kind: "ambiguous"; patterns: readonly string[] }>;
+
+/** Parameters of `matchRoute`. */
+export type MatchRouteParameters = Readonly<{
+  /** The methods the request may be routed as (`requestMethods`). */
+  methods: readonly string[];
+  /** The request URL's `pathname`. */
+  pathname: string;
+  /** The raw request target, when the framework routes on it (see `pathForms`). */
+  target?: string;
+}>;
+
+/**
+ * Matches a request against the routes under every reading a router might act on: each of its methods
+ * (`requestMethods`) with each of its path forms (`pathForms`). Each reading takes the first route, in the
+ * order given, that it matches, so a specific route before a catch-all still wins. When two readings reach
+ * different routes, the request is `ambiguous`: the paywall cannot know which handler the app will run, and
+ * pricing it by either would let a client pick the cheaper one.
+ *
+ * @example
+ * ```ts
+ * const routes = compileRoutes([["GET /v1/report", "cheap"], ["POST /v1/report", "dear"]]);
+ * matchRoute(routes, { methods: ["POST", "GET"], pathname: "/v1/report" }); // { kind: "ambiguous", … }
+ * ```
  */
 export function matchRoute<T>(
   routes: readonly CompiledPattern<T>[],
-  parameters: Readonly<{ methods: readonly string[]; pathname: string; target?: string }>,
-): RouteMatch<T> | undefined {
+  parameters: MatchRouteParameters,
+): MatchRouteReturnType<T> {
   const { methods, pathname, target } = parameters;
+  const matches = new Map<CompiledPattern<T>, RouteMatch<T>>();
   for (const form of pathForms({ pathname, ...(target === undefined ? {} : { target }) })) {
     const parts = form === "/" ? [] : form.slice(1).split("/");
-    for (const route of routes) {
-      if (route.method !== undefined && !methods.includes(route.method)) continue;
-      const params = matchSegments(route.segments, parts);
-      if (params !== undefined) return { pattern: route.pattern, value: route.value, params };
+    for (const method of methods) {
+      for (const route of routes) {
+        if (route.method !== undefined && route.method !== method) continue;
+        const params = matchSegments(route.segments, parts);
+        if (params === undefined) continue;
+        // The parsed pathname's forms come first, so a route's parameters are read from them.
+        if (!matches.has(route)) matches.set(route, { pattern: route.pattern, value: route.value, params });
+        break;
+      }
     }
   }
-  return undefined;
+  const [first] = matches.values();
+  if (first === undefined) return { kind: "none" };
+  if (matches.size > 1) return { kind: "ambiguous", patterns: [...matches.values()].map((m) => m.pattern) };
+  return { kind: "match", match: first };
 }

@@ -12,7 +12,9 @@ const routes = compileRoutes([
 
 function match(method: string, path: string, headers: Record<string, string> = {}) {
   const h = new Headers(headers);
-  return matchRoute(routes, { methods: requestMethods(method, h), pathname: path });
+  const matched = matchRoute(routes, { methods: requestMethods(method, h), pathname: path });
+  if (matched.kind === "ambiguous") throw new Error(`ambiguous: ${matched.patterns.join(", ")}`);
+  return matched.kind === "match" ? matched.match : undefined;
 }
 
 describe("pathForms", () => {
@@ -82,5 +84,39 @@ describe("matchRoute", () => {
       }
       expect(isTollgateError(error, "SERVER__INVALID_CONFIG"), pattern).toBe(true);
     }
+  });
+
+  it("reports the routes when readings of one request reach different ones", () => {
+    const priced = compileRoutes([
+      ["GET /v1/report", "cheap"],
+      ["POST /v1/report", "dear"],
+      ["GET /files/*", "files"],
+      ["GET /reports/*", "reports"],
+      ["GET /v1/items/special", "special"],
+      ["GET /v1/items/*", "items"],
+    ]);
+    const read = (method: string, pathname: string, headers: Record<string, string> = {}, target?: string) =>
+      matchRoute(priced, {
+        methods: requestMethods(method, new Headers(headers)),
+        pathname,
+        ...(target === undefined ? {} : { target }),
+      });
+    // A method-override header (POST read as GET) and a raw target (/reports/../files/x read as /files/x).
+    expect(read("POST", "/v1/report", { "x-http-method-override": "GET" })).toEqual({
+      kind: "ambiguous",
+      patterns: ["POST /v1/report", "GET /v1/report"],
+    });
+    expect(read("GET", "/files/x", {}, "/reports/../files/x")).toMatchObject({
+      kind: "ambiguous",
+      patterns: expect.arrayContaining(["GET /files/*", "GET /reports/*"]),
+    });
+    // One reading, several routes: the first in order wins, as before; HEAD on a GET-only route is GET.
+    expect(read("GET", "/v1/items/special")).toMatchObject({ kind: "match", match: { value: "special" } });
+    expect(read("HEAD", "/v1/report")).toMatchObject({ kind: "match", match: { value: "cheap" } });
+    expect(read("GET", "/files/x", {}, "/files/./x")).toMatchObject({
+      kind: "match",
+      match: { value: "files" },
+    });
+    expect(read("GET", "/free")).toEqual({ kind: "none" });
   });
 });

@@ -172,6 +172,9 @@ export const paywallReasons = {
     "No payment was presented; the body and the PAYMENT-REQUIRED header list the ways to pay.",
   malformed_payment: "A payment header could not be decoded or does not match its schema.",
   multiple_payment_proofs: "The request carries proofs of more than one lane; send exactly one.",
+  ambiguous_route:
+    "The request reaches different priced routes depending on how it is read (method-override header, HEAD as GET, path encoding or dot segments); send it in one unambiguous form (HTTP 400).",
+  uri_too_long: "The path of a priced request is too long to describe in an offer (HTTP 414).",
   no_matching_requirements: "The payment does not match any requirement this route currently offers.",
   facilitator_lane_disabled: "The facilitator lane is switched off on this server.",
   facilitator_unavailable:

@@ -12,10 +12,12 @@ import { discardBody, type FacilitatorRequirement, withHeaders } from "../../res
 import type { Failover, PaymentKind } from "../fallback/failover.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
 import { checkPaymentLocally } from "./localChecks.js";
+import { isSettleOutcomeUnknown } from "./settleRefusal.js";
 
 /**
  * Asks the chain whether a facilitator-lane payment has settled, after a `/settle` whose answer was lost
- * (EVM: `authorizationState(from, nonce)`). `true` only when it certainly has.
+ * (EVM: the authorization's `AuthorizationUsed` log and a `Transfer` to the payee in its transaction). `true` only
+ * when it certainly has.
  */
 export type SettlementCheck = (
   parameters: Readonly<{ requirement: PaymentRequirementsV2; payload: Readonly<Record<string, unknown>> }>,
@@ -240,9 +242,8 @@ export async function facilitatorLane(
         await markSettled();
         return paid(answer, result.facilitator);
       }
-      if (answer.errorReason === "settlement_pending" || answer.errorReason === "duplicate_settlement") {
-        return (await confirmed()) ?? pending();
-      }
+      // A refusal that leaves open whether money moved: only the chain can tell, else the claim stays pending.
+      if (isSettleOutcomeUnknown(answer)) return (await confirmed()) ?? pending();
       if (result.earlierMayHaveArrived || resumed) {
         const settled = await confirmed();
         if (settled) return settled;
