@@ -1,6 +1,7 @@
 /**
  * A paid server for the benchmark, in its own process so its CPU can be read alone: `ours` (Tollgate's paywall on
- * node:http), `x402-express` (@x402/express 2.27.0) or `bare` (node:http, no paywall). Prints its URL, serves
+ * node:http), `ours-inproc` (the same with an in-process facilitator that accepts at once, for client benches),
+ * `x402-express` (@x402/express 2.27.0) or `bare` (node:http, no paywall). Prints its URL, serves
  * `GET /paid` ($0.01, facilitator at argv[3]) and `GET /free`, and answers `GET /__cpu` with its CPU microseconds.
  */
 import { createServer } from "node:http";
@@ -17,7 +18,41 @@ const cpu = () => {
   return JSON.stringify({ micros: usage.user + usage.system });
 };
 
+/** A facilitator in the server's own process that accepts every payment at once: the paywall's cost alone. */
+const acceptingFacilitator = {
+  verify: async (body: unknown) => ({ status: 200, body: { isValid: true, payer: payerOf(body) } }),
+  settle: async (body: unknown) => ({
+    status: 200,
+    body: {
+      success: true,
+      payer: payerOf(body),
+      transaction: `0x${"ab".repeat(32)}`,
+      network: "eip155:84532",
+    },
+  }),
+  supported: () => ({
+    kinds: [{ x402Version: 2 as const, scheme: "exact", network: "eip155:84532" }],
+    extensions: [],
+    signers: { "eip155:*": [payTo] },
+  }),
+};
+
+function payerOf(body: unknown): string {
+  return (/"from":"(0x[0-9a-fA-F]{40})"/.exec(JSON.stringify(body)) ?? [])[1] ?? payTo;
+}
+
 async function start(): Promise<string> {
+  if (kind === "ours-inproc") {
+    const paywall = createPaywall({
+      routes: { "GET /paid": { price: "$0.01", description: "paid" } },
+      networks: ["eip155:84532"],
+      payTo,
+      selfSettle: acceptingFacilitator,
+      lanes: { direct: false },
+    });
+    await paywall.ready();
+    return (await serveFetch({ fetch: paywall.fetch(() => Response.json({ ok: true })) })).url;
+  }
   if (kind === "ours") {
     const paywall = createPaywall({
       routes: { "GET /paid": { price: "$0.01", description: "paid" } },

@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { createPayingFetch } from "@tollgate/client";
+import { createEvmWallet } from "@tollgate/client/evm";
+import { evmPayeeAccounts, evmPayerAccounts } from "@tollgate/testing";
+import { ExactEvmScheme } from "@x402/evm/exact/client";
+import { wrapFetchWithPaymentFromConfig } from "@x402/fetch";
+import { expect, it } from "vitest";
+import { type Measurement, measure, row, tableHeader } from "./measure.js";
+
+/**
+ * Client CPU per paid call (DESIGN.md §7: ≤ 1 ms, one round trip with requirement caching): Tollgate's payingFetch,
+ * without and with the requirement cache, against @x402/fetch 2.27.0 and a plain fetch of a free route, all in this
+ * process against servers in their own processes (their CPU is not counted). The paid server is Tollgate's paywall
+ * with an in-process facilitator that accepts at once, so only the client's own work differs between rows. Every
+ * call signs a fresh EIP-3009 authorization with a viem account.
+ */
+const payTo = evmPayeeAccounts[0].address;
+const payer = evmPayerAccounts[0];
+
+async function startServer(kind: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--conditions=source",
+      "--import",
+      "tsx",
+      join(import.meta.dirname, "servers/paidServer.ts"),
+      kind,
+      "",
+      payTo,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const url = await new Promise<string>((resolve) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
+      const match = /URL (\S+)/.exec(chunk.toString());
+      if (match?.[1]) resolve(match[1]);
+    });
+  });
+  return { url, child };
+}
+
+it("client: CPU per paid call, payingFetch vs @x402/fetch 2.27.0 vs a plain fetch", async () => {
+  const bare = await startServer("bare");
+  const paid = await startServer("ours-inproc");
+  const n = 300;
+  const results: Record<string, Measurement> = {};
+  try {
+    const clients: Record<string, { url: string; fetch: typeof fetch }> = {
+      "plain fetch, free route": { url: `${bare.url}/free`, fetch },
+      "payingFetch (2 round trips)": {
+        url: `${paid.url}/paid`,
+        fetch: createPayingFetch({ wallets: [createEvmWallet({ account: payer })] }),
+      },
+      "payingFetch, requirement cache (1 round trip)": {
+        url: `${paid.url}/paid`,
+        fetch: createPayingFetch({ wallets: [createEvmWallet({ account: payer })], requirementCache: true }),
+      },
+      "@x402/fetch 2.27.0 (2 round trips)": {
+        url: `${paid.url}/paid`,
+        fetch: wrapFetchWithPaymentFromConfig(fetch, {
+          schemes: [{ network: "eip155:84532", client: new ExactEvmScheme(payer) }],
+        }),
+      },
+    };
+    for (const [name, client] of Object.entries(clients)) {
+      const call = async () => {
+        const response = await client.fetch(client.url);
+        expect(response.status).toBe(200);
+        await response.arrayBuffer();
+      };
+      await measure(50, call); // warm-up: JIT, connections, the requirement cache
+      results[name] = await measure(n, call);
+    }
+  } finally {
+    bare.child.kill();
+    paid.child.kill();
+  }
+  const cpu = (name: string) => results[name]?.cpuMsPerCall ?? Number.NaN;
+  const ours = cpu("payingFetch (2 round trips)");
+  const cached = cpu("payingFetch, requirement cache (1 round trip)");
+  const peer = cpu("@x402/fetch 2.27.0 (2 round trips)");
+  const plain = cpu("plain fetch, free route");
+  console.log(
+    [
+      "Client CPU per call (sequential; servers in their own processes, their CPU not counted)",
+      tableHeader,
+      ...Object.entries(results).map(([name, m]) => row(name, m)),
+      `payingFetch uses ${(peer / ours).toFixed(2)}x less CPU per paid call than @x402/fetch; with the cache ${(peer / cached).toFixed(2)}x`,
+      `over a plain fetch: payingFetch +${(ours - plain).toFixed(3)} ms, cached +${(cached - plain).toFixed(3)} ms`,
+    ].join("\n"),
+  );
+});
