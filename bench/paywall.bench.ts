@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { transferWithAuthorizationTypes } from "@tollgate/server/evm";
 import { encodeHeaderJson, readPaymentRequired } from "@tollgate/shared";
 import { evmPayeeAccounts, evmPayerAccounts } from "@tollgate/testing";
 import { toHex } from "viem";
 import { expect, it } from "vitest";
+import { startPaidServer } from "./servers/startPaidServer.js";
 
 /**
  * Server CPU per paid request: Tollgate's paywall against @x402/express 2.27.0 and a bare node:http server, each
@@ -50,32 +49,6 @@ async function facilitatorStub(): Promise<{ url: string; close(): void }> {
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
-}
-
-async function startServer(
-  kind: string,
-  facilitatorUrl: string,
-): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--conditions=source",
-      "--import",
-      "tsx",
-      join(import.meta.dirname, "servers/paidServer.ts"),
-      kind,
-      facilitatorUrl,
-      payTo,
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const url = await new Promise<string>((resolve) => {
-    child.stdout?.on("data", (chunk: Buffer) => {
-      const match = /URL (\S+)/.exec(chunk.toString());
-      if (match?.[1]) resolve(match[1]);
-    });
-  });
-  return { url, child };
 }
 
 async function cpuMicros(url: string): Promise<number> {
@@ -148,7 +121,7 @@ it("paywall: server CPU per paid request, ours vs @x402/express 2.27.0 vs bare n
   const n = 1500;
   const results: Record<string, { cpuMs: number; rps: number }> = {};
   for (const kind of ["bare", "ours", "x402-express"]) {
-    const server = await startServer(kind, stub.url);
+    const server = await startPaidServer({ kind, facilitatorUrl: stub.url, payTo });
     try {
       const path = kind === "bare" ? "/free" : "/paid";
       let headers: (i: number) => Record<string, string> = () => ({});

@@ -57,6 +57,32 @@ async function settle<T>(promise: Promise<T>): Promise<T | unknown> {
   );
 }
 
+/** A hybrid 402 offering only a direct transfer on Base Sepolia, its chain proof in the header named `chainHeader`. */
+function directOffer402(chainHeader: string): Response {
+  const option = {
+    provider: "direct",
+    type: "direct_transfer",
+    priority: 2,
+    networks: [
+      {
+        network: "eip155:84532",
+        asset: baseSepoliaUsdc,
+        payTo: payee,
+        amount: "10000",
+        min_amount: "10000",
+        confirmations: 1,
+        max_age_seconds: 600,
+        binding_required: false,
+      },
+    ],
+    headers: { tx: "X-PAYMENT-TX", chain: chainHeader, signature: "X-PAYMENT-TX-SIG" },
+  };
+  return Response.json(
+    { x402Version: 1, error: "payment_required", accepts: [], payment_options: [option] },
+    { status: 402 },
+  );
+}
+
 describe("never pay twice: a re-sent proof refused only because it expired", () => {
   it("does not sign a second payment when the lost first proof may have settled", async () => {
     // The server settles each nonce once. Asked again about a settled nonce it answers as @x402/evm 2.27's
@@ -278,34 +304,7 @@ describe("a resumed direct transfer is broadcast by the wallet of its network", 
         received.push(tx);
         return new Response("paid directly");
       }
-      return new Response(
-        JSON.stringify({
-          x402Version: 1,
-          error: "payment_required",
-          accepts: [],
-          payment_options: [
-            {
-              provider: "direct",
-              type: "direct_transfer",
-              priority: 2,
-              networks: [
-                {
-                  network: "eip155:84532",
-                  asset: baseSepoliaUsdc,
-                  payTo: payee,
-                  amount: "10000",
-                  min_amount: "10000",
-                  confirmations: 1,
-                  max_age_seconds: 600,
-                  binding_required: false,
-                },
-              ],
-              headers: { tx: "X-PAYMENT-TX", chain: "X-PAYMENT-CHAIN", signature: "X-PAYMENT-TX-SIG" },
-            },
-          ],
-        }),
-        { status: 402, headers: { "content-type": "application/json" } },
-      );
+      return directOffer402("X-PAYMENT-CHAIN");
     });
     const payingFetch = createPayingFetch({
       wallets: [directWallet("base", "eip155:8453"), directWallet("sepolia", "eip155:84532")],
@@ -335,38 +334,8 @@ describe("a direct offer whose proof cannot be sent is refused before any money 
         broadcasts.push(p.tx);
       },
     };
-    const server = await loopback(
-      () =>
-        new Response(
-          JSON.stringify({
-            x402Version: 1,
-            error: "payment_required",
-            accepts: [],
-            payment_options: [
-              {
-                provider: "direct",
-                type: "direct_transfer",
-                priority: 2,
-                networks: [
-                  {
-                    network: "eip155:84532",
-                    asset: baseSepoliaUsdc,
-                    payTo: payee,
-                    amount: "10000",
-                    min_amount: "10000",
-                    confirmations: 1,
-                    max_age_seconds: 600,
-                    binding_required: false,
-                  },
-                ],
-                // Not an HTTP token: `Headers.set` throws on it, after the transfer is on chain.
-                headers: { tx: "X-PAYMENT-TX", chain: "X PAYMENT CHAIN", signature: "X-PAYMENT-TX-SIG" },
-              },
-            ],
-          }),
-          { status: 402, headers: { "content-type": "application/json" } },
-        ),
-    );
+    // Not an HTTP token: `Headers.set` throws on it, after the transfer is on chain.
+    const server = await loopback(() => directOffer402("X PAYMENT CHAIN"));
     const payingFetch = createPayingFetch({ wallets: [direct] });
     const outcome = await settle(payingFetch(`${server.url}/r`));
     expect(isTollgateError(outcome)).toBe(true);
