@@ -33,6 +33,49 @@ export type EvmSettlementReader = Readonly<{
   }): Promise<Pick<TransactionReceipt, "status"> & { logs: Log[] }>;
 }>;
 
+/**
+ * Whether this authorization's own transfer paid `payTo` exactly `amount`: the token emits `AuthorizationUsed(from,
+ * nonce)` and then, as the very next log, the `Transfer` it executes (FiatToken's `_transferWithAuthorization`). Any
+ * other Transfer in the transaction, such as one of another authorization batched beside it, does not count.
+ */
+function paidByThisAuthorization(
+  parameters: Readonly<{
+    logs: readonly Log[];
+    token: Address;
+    from: Address;
+    nonce: Hex;
+    payTo: Address;
+    amount: bigint;
+  }>,
+): boolean {
+  const { token, from, nonce, payTo, amount } = parameters;
+  const logs = [...parameters.logs].sort((a, b) => (a.logIndex ?? 0) - (b.logIndex ?? 0));
+  for (let i = 0; i < logs.length - 1; i++) {
+    const [used] = parseEventLogs({
+      abi: eip3009Abi,
+      eventName: "AuthorizationUsed",
+      logs: [logs[i] as Log],
+    });
+    if (
+      used === undefined ||
+      !isAddressEqual(used.address, token) ||
+      !isAddressEqual(used.args.authorizer, from) ||
+      used.args.nonce.toLowerCase() !== nonce.toLowerCase()
+    ) {
+      continue;
+    }
+    const [transfer] = parseEventLogs({ abi: eip3009Abi, eventName: "Transfer", logs: [logs[i + 1] as Log] });
+    return (
+      transfer !== undefined &&
+      isAddressEqual(transfer.address, token) &&
+      isAddressEqual(transfer.args.from, from) &&
+      isAddressEqual(transfer.args.to, payTo) &&
+      transfer.args.value === amount
+    );
+  }
+  return false;
+}
+
 /** Parameters of `createEvmSettlementCheck`. */
 export type CreateEvmSettlementCheckParameters = Readonly<{
   /** A client of the network, e.g. viem's `createPublicClient({ chain: base, transport: http(rpcUrl) })`. */
@@ -57,7 +100,8 @@ export type CreateEvmSettlementCheckParameters = Readonly<{
  * the cheap first filter: EIP-3009 `cancelAuthorization` also uses a nonce without moving money, and a
  * `receiveWithAuthorization` with the same nonce may pay someone else. So the check finds the token's
  * `AuthorizationUsed(from, nonce)` log in the latest `lookbackBlocks` blocks, reads that transaction's receipt,
- * and requires a successful transaction with a `Transfer(from, payTo, amount)` log of the same token.
+ * and requires a successful transaction in which the log right after it is the `Transfer(from, payTo, amount)`
+ * of the same token (a Transfer of another authorization batched into the same transaction does not count).
  * Pass it to `createPaywall`'s `settlementChecks` under the network's CAIP-2 id.
  *
  * @example
@@ -118,15 +162,7 @@ export function createEvmSettlementCheck(parameters: CreateEvmSettlementCheckPar
     for (const hash of await authorizationUses(token, from, nonce)) {
       const receipt = await publicClient.getTransactionReceipt({ hash });
       if (receipt.status !== "success") continue;
-      const transfers = parseEventLogs({ abi: eip3009Abi, eventName: "Transfer", logs: receipt.logs });
-      const paid = transfers.some(
-        (log) =>
-          isAddressEqual(log.address, token) &&
-          isAddressEqual(log.args.from, from) &&
-          isAddressEqual(log.args.to, payTo) &&
-          log.args.value === amount,
-      );
-      if (paid) return true;
+      if (paidByThisAuthorization({ logs: receipt.logs, token, from, nonce, payTo, amount })) return true;
     }
     return false;
   };
