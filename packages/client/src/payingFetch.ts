@@ -15,7 +15,7 @@ import { recordPayment } from "./ledger/recordPayment.js";
 import { createRequirementCache } from "./parse/createRequirementCache.js";
 import { type PaymentRequiredResponse, readOffers } from "./parse/readOffers.js";
 import type { PaymentContext } from "./paymentContext.js";
-import { createBudgetTracker } from "./policy/budgets.js";
+import { createBudgetTracker, type Hold } from "./policy/budgets.js";
 import { defaultMaxPerRequest, type SpendingPolicy } from "./policy/policy.js";
 import { reserveOffer } from "./policy/reserveOffer.js";
 import { type Receipt, receiptFromHeaders } from "./receipt/getReceipt.js";
@@ -146,6 +146,8 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   const { receipts, emit, send } = context;
   const requirements = createRequirementCache({ enabled: requirementCache, now });
   const withLock = createKeyLock();
+  /** Budget holds of proofs whose outcome is still unknown, by ledger key (budgets live in this process only). */
+  const pendingHolds = new Map<string, Hold>();
 
   async function payingFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
     const request = await bufferRequest(input, init);
@@ -180,13 +182,22 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     });
   }
 
+  /** Drops the kept hold of `key` once its proof has an outcome (a gateway's answer leaves it pending). */
+  async function forgetHoldUnlessPending(key: string): Promise<void> {
+    if ((await ledger.get(key))?.state !== "pending") pendingHolds.delete(key);
+  }
+
   /**
    * Whether a call must re-send a recorded proof rather than pay: its outcome is unknown (pending), or the caller
    * repeats an explicit `Idempotency-Key` whose proof the server took (it replays its answer, or says the proof
    * was used): one key, one payment.
    */
   function resumable(entry: LedgerEntry): boolean {
-    return entry.state === "pending" || (entry.state !== "refused" && keepsAnswered(entry));
+    if (entry.state === "pending") return true;
+    if (entry.state === "refused" || !keepsAnswered(entry)) return false;
+    // A consumed proof of a request without an explicit key blocks paying that same request again for a day: it
+    // may have settled, and only a deliberate new Idempotency-Key pays anew.
+    return entry.key.startsWith("idem:") || now() - entry.updatedAt < consumedMemoryMs;
   }
 
   async function unpaid(request: BufferedRequest): Promise<Response> {
@@ -246,10 +257,13 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const { candidate, hold, rejected } = reserveOffer({ context, url: request.url, origin, selection });
     emit({ type: "offer.selected", url: request.url, offer: summarize(candidate.offer), rejected });
     const entry = await recordPayment({ context, request, key, url, candidate, hold, origin });
+    // Kept for a later call that re-sends this proof: if the server then promises it never settles, it is released.
+    pendingHolds.set(key, hold);
     if (entry.lane === "direct") {
       await broadcastDirectPayment({ context, request, wallet: candidate.wallet, entry, hold });
     }
     const outcome = await deliverProof({ context, request, entry, hold, reused: false });
+    await forgetHoldUnlessPending(key);
     if (outcome.kind === "answered") return outcome.response;
     return afterRefusal({ request, key, url, attempt, lane: entry.lane, refusal: outcome });
   }
@@ -274,10 +288,12 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   ): Promise<Response> {
     const { request, key, entry } = step;
     emit({ type: "payment.reused", url: request.url, offer: entrySummary(entry), claim: entry.claim });
+    const hold = pendingHolds.get(key);
     if (entry.lane === "direct") {
-      await broadcastDirectPayment({ context, request, wallet: undefined, entry, hold: undefined });
+      await broadcastDirectPayment({ context, request, wallet: undefined, entry, hold });
     }
-    const outcome = await deliverProof({ context, request, entry, hold: undefined, reused: true });
+    const outcome = await deliverProof({ context, request, entry, hold, reused: true });
+    await forgetHoldUnlessPending(key);
     if (outcome.kind === "answered") return outcome.response;
     // The old proof is dead (refused): one new payment, from the offers of the refusal.
     const url = entry.url;
@@ -311,6 +327,9 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
 
   return Object.assign(payingFetch, { quote, getReceipt }) as PayingFetch;
 }
+
+/** How long a consumed proof of a request without an explicit `Idempotency-Key` keeps that request from paying. */
+const consumedMemoryMs = 86_400_000;
 
 /** Codes the paying fetch throws, for `isTollgateError` checks. */
 export type PayingFetchErrorCode = Extract<

@@ -61,9 +61,11 @@ const maxAnswered = 1024;
 
 /**
  * Whether an entry stays in the ledger once answered: those of a caller's explicit `Idempotency-Key`, so a later
- * call with that key re-sends the recorded proof (the server replays its response) instead of paying again.
+ * call with that key re-sends the recorded proof (the server replays its response) instead of paying again, and
+ * consumed ones of any key (the proof may have settled: the same request is not paid again automatically).
  */
 export function keepsAnswered(entry: LedgerEntry): boolean {
+  if (entry.state === "consumed") return true;
   return entry.key.startsWith("idem:") && entry.state !== "refused";
 }
 
