@@ -277,6 +277,30 @@ describe("the facilitator lane on Solana (bank)", () => {
     expect(await check({ requirement, payload: { transaction: "not a transaction" } })).toBe(false);
     await paywall.close();
   });
+
+  it("finds a landed payment by the payer's signature, and not a payload carrying that signature on another message", async () => {
+    const check = createSvmSettlementCheck({
+      connection: new Connection(rpc.url, { commitment: "confirmed", disableRetryOnRateLimit: true }),
+    });
+    const { paywall, requirement, pay } = await solanaPaywall({ selfSettle: facilitator });
+    const header = await solanaPayment(requirement);
+    expect((await pay(header)).status).toBe(200);
+    const payload = JSON.parse(Buffer.from(header, "base64").toString()).payload as { transaction: string };
+    expect(await check({ requirement, payload })).toBe(true);
+
+    // Another transfer with the landed payment's payer signature copied into its slot.
+    const other = VersionedTransaction.deserialize(
+      Buffer.from(
+        JSON.parse(Buffer.from(await solanaPayment(requirement), "base64").toString()).payload.transaction,
+        "base64",
+      ),
+    );
+    const landed = VersionedTransaction.deserialize(Buffer.from(payload.transaction, "base64"));
+    other.signatures[1] = landed.signatures[1] ?? new Uint8Array(64);
+    const forged = { transaction: Buffer.from(other.serialize()).toString("base64") };
+    expect(await check({ requirement, payload: forged })).toBe(false);
+    await paywall.close();
+  });
 });
 
 /**

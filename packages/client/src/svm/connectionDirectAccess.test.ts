@@ -20,7 +20,7 @@ const payee = deriveSvmTestKeypair({ label: "connection-direct-access/payee" }).
 let bank: SolanaBank;
 let rpc: SolanaRpc;
 /** How the node misbehaves: accept sends and drop them; say every blockhash has expired. */
-const node = { dropSends: false, expired: false, statusPolls: 0 };
+const node = { dropSends: false, expired: false, refuseSends: "", statusPolls: 0 };
 
 beforeAll(async () => {
   bank = await startSolanaBank({
@@ -32,6 +32,10 @@ beforeAll(async () => {
     bank,
     intercept: ({ method, params }) => {
       if (method === "getSignatureStatuses") node.statusPolls++;
+      if (method === "sendTransaction" && node.refuseSends !== "") {
+        const message = `Transaction simulation failed: ${node.refuseSends}`;
+        return { error: { code: -32002, message, data: { err: node.refuseSends, logs: [] } } };
+      }
       if (method === "sendTransaction" && node.dropSends) {
         const transaction = VersionedTransaction.deserialize(Buffer.from(String(params[0]), "base64"));
         return { result: encodeBase58(transaction.signatures[0] ?? new Uint8Array()) };
@@ -46,7 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rpc?.close();
-  Object.assign(node, { dropSends: false, expired: false });
+  Object.assign(node, { dropSends: false, expired: false, refuseSends: "" });
 });
 
 const access = () =>
@@ -107,6 +111,35 @@ describe("createConnectionDirectAccess", () => {
     node.statusPolls = 0;
     const controller = new AbortController();
     const waiting = direct.confirm(confirmOf(lost, controller.signal));
+    while (node.statusPolls < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort(new Error("caller gave up"));
+    await expect(waiting).rejects.toThrow("caller gave up");
+  });
+
+  it("fails at once a send the node refused, but waits out a lagging node's unknown blockhash", async () => {
+    const direct = access();
+    const refused = await transfer();
+    node.refuseSends = "Attempt to debit an account but found no record of a prior credit.";
+    try {
+      await expect(direct.sendTransaction(refused.transaction)).rejects.toThrow();
+    } finally {
+      node.refuseSends = "";
+    }
+    node.statusPolls = 0;
+    expect(await direct.confirm(confirmOf(refused))).toBe(false);
+    expect(node.statusPolls).toBe(1);
+
+    // An earlier copy may still land while this node does not know the blockhash: keep polling.
+    const lagging = await transfer();
+    node.refuseSends = "Blockhash not found";
+    try {
+      await expect(direct.sendTransaction(lagging.transaction)).rejects.toThrow();
+    } finally {
+      node.refuseSends = "";
+    }
+    node.statusPolls = 0;
+    const controller = new AbortController();
+    const waiting = direct.confirm(confirmOf(lagging, controller.signal));
     while (node.statusPolls < 3) await new Promise((resolve) => setTimeout(resolve, 5));
     controller.abort(new Error("caller gave up"));
     await expect(waiting).rejects.toThrow("caller gave up");

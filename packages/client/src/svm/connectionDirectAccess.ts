@@ -68,10 +68,14 @@ export function createConnectionDirectAccess(
         });
       } catch (error) {
         const first = transaction.signatures[0];
-        const alreadyProcessed =
+        // Not definitive: the chain already has it, or a lagging node does not know its blockhash yet while an
+        // earlier copy may still land. Those are left to polling until the blockhash expires.
+        const undecided =
           error instanceof SendTransactionError &&
-          /AlreadyProcessed|already been processed/i.test(error.transactionError.message);
-        if (error instanceof SendTransactionError && !alreadyProcessed && first !== undefined) {
+          /AlreadyProcessed|already been processed|BlockhashNotFound|blockhash not found/i.test(
+            error.transactionError.message,
+          );
+        if (error instanceof SendTransactionError && !undecided && first !== undefined) {
           if (refused.size >= maxRemembered) refused.clear();
           refused.add(encodeBase58(first));
         }

@@ -1,6 +1,7 @@
 import { type Connection, PublicKey, VersionedTransaction } from "@solana/web3.js";
 import { encodeBase58, exactSvmPayloadSchema } from "@tollgate/shared";
 import type { SettlementCheck } from "../verify/facilitator/facilitatorLane.js";
+import { verifyEd25519 } from "./ed25519.js";
 
 /** Parameters of `createSvmSettlementCheck`. */
 export type CreateSvmSettlementCheckParameters = Readonly<{
@@ -32,10 +33,13 @@ function payerSignature(
     return undefined;
   }
   const keys = transaction.message.staticAccountKeys;
+  const message = transaction.message.serialize();
   for (let i = 1; i < transaction.signatures.length; i++) {
     const signature = transaction.signatures[i];
     const signer = keys[i];
     if (signature === undefined || signer === undefined || signature.every((byte) => byte === 0)) continue;
+    // Only a signature over this very message identifies it: one copied from another transaction would not.
+    if (!verifyEd25519(signer.toBytes(), message, signature)) return undefined;
     return { signer: signer.toBase58(), signature: encodeBase58(signature) };
   }
   return undefined;
