@@ -111,15 +111,17 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
     } finally {
       await out.close();
     }
-    await handle?.close();
+    // Renamed over the live file while the old handle stays open: if the rename fails, appends go on as before.
     await rename(tmp, path);
+    await handle?.close();
+    handle = undefined;
+    handle = await open(path, "a");
     const dir = await open(dirname(path), "r");
     try {
       await dir.sync();
     } finally {
       await dir.close();
     }
-    handle = await open(path, "a");
     appended = 0;
   }
 
