@@ -468,3 +468,30 @@ describe("the budget hold of a pending proof the server later promises never set
     expect((third as Response).status).toBe(200);
   });
 });
+
+describe("a proof whose send could not connect", () => {
+  it("is dead at once: its budget hold is released and the next call pays with a new proof", async () => {
+    const server = await api();
+    let refuse = true;
+    const flaky: typeof fetch = async (input, init) => {
+      if (refuse && hasProof(init)) {
+        refuse = false;
+        const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1"), { code: "ECONNREFUSED" });
+        throw new TypeError("fetch failed", { cause });
+      }
+      return fetch(input, init);
+    };
+    const payingFetch = createPayingFetch({
+      wallets: [wallet],
+      fetch: flaky,
+      policy: { budgets: [{ name: "lifetime", limit: 10_000n, window: "total" }] },
+    });
+    const first = await settle(payingFetch(`${server.url}/r`));
+    expect(first).toBeInstanceOf(TypeError);
+    expect(isTollgateError(first)).toBe(false);
+    // The budget of one payment still has room: the proof that never left does not count.
+    const second = await payingFetch(`${server.url}/r`);
+    expect(second.status).toBe(200);
+    expect(server.payments).toHaveLength(1);
+  });
+});

@@ -195,7 +195,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   function resumable(entry: LedgerEntry): boolean {
     if (entry.state === "pending") return true;
     if (entry.state === "refused" || !keepsAnswered(entry)) return false;
-    // A consumed proof of a request without an explicit key blocks paying that same request again for a day: it
+    // A consumed proof of a request without an explicit key blocks paying that same request again for an hour: it
     // may have settled, and only a deliberate new Idempotency-Key pays anew.
     return entry.key.startsWith("idem:") || now() - entry.updatedAt < consumedMemoryMs;
   }
@@ -329,7 +329,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
 }
 
 /** How long a consumed proof of a request without an explicit `Idempotency-Key` keeps that request from paying. */
-const consumedMemoryMs = 86_400_000;
+const consumedMemoryMs = 3_600_000;
 
 /** Codes the paying fetch throws, for `isTollgateError` checks. */
 export type PayingFetchErrorCode = Extract<

@@ -1,5 +1,6 @@
 import { TollgateError } from "@tollgate/shared";
 import type { LedgerEntry } from "../ledger/ledger.js";
+import { putEntryState } from "../ledger/putEntryState.js";
 import type { PaymentContext } from "../paymentContext.js";
 import type { Hold } from "../policy/budgets.js";
 import { afterProof, type ProofOutcome } from "./afterProof.js";
@@ -28,7 +29,8 @@ export type DeliverProofParameters = Readonly<{
  * Sends a recorded proof and waits out `settlement_pending` answers by re-sending the very same proof (after the
  * server's `Retry-After`, capped at 30 s, at most `settlementRetries` times).
  *
- * @throws `CLIENT__SETTLEMENT_PENDING` (still pending, or the send failed), `CLIENT__ABORTED`,
+ * @throws `CLIENT__SETTLEMENT_PENDING` (still pending, or the send failed), `CLIENT__ABORTED`, the `fetch` error when
+ *   the first send of a proof could not connect (the proof never left: its entry is dead, its hold released),
  *   `CLIENT__PAYMENT_REFUSED` (the proof was consumed)
  */
 export async function deliverProof(
@@ -38,7 +40,16 @@ export async function deliverProof(
   const { send, sleep, settlementRetries } = context;
   for (let attempt = 0; ; attempt++) {
     const sent = await sendProof({ send, request, entry });
-    if ("error" in sent) throw sent.error;
+    if ("error" in sent) {
+      if (sent.notSent === true && !reused && attempt === 0) {
+        // This proof never left: it is dead, and nothing counts against the budget.
+        await putEntryState({ ledger: context.ledger, now: context.now, entry, state: "refused" });
+        if (hold !== undefined) context.budgets.release(hold);
+        // The server could not be reached: the fetch error, as for a request that never met a 402.
+        throw sent.error.cause;
+      }
+      throw sent.error;
+    }
     const outcome = await afterProof({
       context,
       request,

@@ -13,14 +13,28 @@ export type SendProofParameters = Readonly<{
   entry: LedgerEntry;
 }>;
 
+/** Connection errors raised before a byte of the request was written: the proof never reached the server. */
+const neverSentCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** Whether a `fetch` failure certainly happened before the request left (undici puts the cause's `code` on it). */
+export function neverSent(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  const causes = cause instanceof AggregateError ? cause.errors : [cause];
+  return (
+    causes.length > 0 &&
+    causes.every((c) => neverSentCodes.has(String((c as { code?: unknown } | undefined)?.code)))
+  );
+}
+
 /**
  * Sends the request again with a recorded proof, never following a redirect (a proof is never forwarded to wherever
  * the server redirects). A failed send is returned as the error to throw: `CLIENT__ABORTED`, or
- * `CLIENT__SETTLEMENT_PENDING` since the proof may have arrived (the entry stays pending, the next call re-sends it).
+ * `CLIENT__SETTLEMENT_PENDING` since the proof may have arrived (the entry stays pending, the next call re-sends it);
+ * `notSent` when the connection failed before the request left (refused, unknown host).
  */
 export async function sendProof(
   parameters: SendProofParameters,
-): Promise<{ response: Response } | { error: TollgateError }> {
+): Promise<{ response: Response } | { error: TollgateError; notSent?: true }> {
   const { send, request, entry } = parameters;
   const headers: Record<string, string> = {
     ...entry.moreHeaders,
@@ -45,6 +59,7 @@ export async function sendProof(
         context: { url: request.url, retryAfterSeconds: 1 },
         cause,
       }),
+      ...(neverSent(cause) ? { notSent: true } : {}),
     };
   }
 }
