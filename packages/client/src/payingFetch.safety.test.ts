@@ -83,47 +83,62 @@ function directOffer402(chainHeader: string): Response {
   );
 }
 
+/**
+ * A server that settles each nonce once and, asked again, answers as @x402/evm 2.27's facilitator (and Tollgate's
+ * local checks) do: validBefore is checked before the nonce, so an expired authorization gets `..._valid_before`.
+ * `clock.seconds` is its clock (the client's too, in these tests).
+ */
+async function settlingOnceServer() {
+  const settled = new Set<string>();
+  const clock = { seconds: Math.floor(Date.now() / 1000) };
+  const server = await api({
+    onPaid: (payment) => {
+      const validBefore = Number((payment.payload.authorization as { validBefore: string }).validBefore);
+      if (validBefore < clock.seconds + 6)
+        return refusal("invalid_exact_evm_payload_authorization_valid_before");
+      if (settled.has(payment.nonce)) return refusal("invalid_exact_evm_nonce_already_used");
+      settled.add(payment.nonce);
+      return new Response("paid");
+    },
+  });
+  return { server, settled, clock };
+}
+
+/** A fetch that loses the answer to the first proof on its way back (connection reset after the server took it). */
+function losingFirstProofAnswer(): typeof fetch {
+  let lose = true;
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    if (lose && hasProof(init)) {
+      lose = false;
+      await response.body?.cancel();
+      throw new TypeError("fetch failed", { cause: new Error("ECONNRESET") });
+    }
+    return response;
+  };
+}
+
 describe("never pay twice: a re-sent proof refused only because it expired", () => {
   it("does not sign a second payment when the lost first proof may have settled", async () => {
     // The server settles each nonce once. Asked again about a settled nonce it answers as @x402/evm 2.27's
     // facilitator (and Tollgate's own localChecks) do: validBefore is checked before the nonce, so once the
     // authorization has expired the answer is `..._valid_before`, not `nonce_already_used`.
-    const settled = new Set<string>();
-    let serverClock = Math.floor(Date.now() / 1000);
-    const server = await api({
-      onPaid: (payment) => {
-        const validBefore = Number((payment.payload.authorization as { validBefore: string }).validBefore);
-        if (validBefore < serverClock + 6)
-          return refusal("invalid_exact_evm_payload_authorization_valid_before");
-        if (settled.has(payment.nonce)) return refusal("invalid_exact_evm_nonce_already_used");
-        settled.add(payment.nonce);
-        return new Response("paid");
-      },
-    });
+    const { server, settled, clock } = await settlingOnceServer();
     // The answer to the first proof is lost on the way back (connection reset after the server settled).
-    let lose = true;
-    const lossy: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      if (lose && hasProof(init)) {
-        lose = false;
-        await response.body?.cancel();
-        throw new TypeError("fetch failed", { cause: new Error("ECONNRESET") });
-      }
-      return response;
-    };
+    const lossy = losingFirstProofAnswer();
     const ledger = createMemoryLedger();
     const payingFetch = createPayingFetch({
       wallets: [wallet],
       ledger,
       fetch: lossy,
-      now: () => serverClock * 1000,
+      now: () => clock.seconds * 1000,
     });
     const first = await settle(payingFetch(`${server.url}/r`, { headers: { "Idempotency-Key": "job-1" } }));
     expect(isTollgateError(first, "CLIENT__SETTLEMENT_PENDING")).toBe(true);
     expect(settled.size).toBe(1);
 
     // The agent retries the same logical request once the authorization's 60 s have passed (a backoff, a restart).
-    serverClock += 120;
+    clock.seconds += 120;
     await settle(payingFetch(`${server.url}/r`, { headers: { "Idempotency-Key": "job-1" } }));
 
     // The first authorization settled; the retry must not have settled a second one.
@@ -394,39 +409,19 @@ describe("a 402 reached through a redirect", () => {
 describe("a consumed proof of a request without an explicit Idempotency-Key", () => {
   it("a retry of the same request after CLIENT__PAYMENT_REFUSED (consumed) does not sign a second payment", async () => {
     // Same server as the safety test: settles each nonce once, checks validBefore before the nonce.
-    const settled = new Set<string>();
-    let serverClock = Math.floor(Date.now() / 1000);
-    const server = await api({
-      onPaid: (payment) => {
-        const validBefore = Number((payment.payload.authorization as { validBefore: string }).validBefore);
-        if (validBefore < serverClock + 6)
-          return refusal("invalid_exact_evm_payload_authorization_valid_before");
-        if (settled.has(payment.nonce)) return refusal("invalid_exact_evm_nonce_already_used");
-        settled.add(payment.nonce);
-        return new Response("paid");
-      },
-    });
-    let lose = true;
-    const lossy: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      if (lose && hasProof(init)) {
-        lose = false;
-        await response.body?.cancel();
-        throw new TypeError("fetch failed", { cause: new Error("ECONNRESET") });
-      }
-      return response;
-    };
+    const { server, settled, clock } = await settlingOnceServer();
+    const lossy = losingFirstProofAnswer();
     const payingFetch = createPayingFetch({
       wallets: [wallet],
       ledger: createMemoryLedger(),
       fetch: lossy,
-      now: () => serverClock * 1000,
+      now: () => clock.seconds * 1000,
     });
     const url = `${server.url}/r`;
     const init = { method: "POST", body: '{"job":1}' }; // no Idempotency-Key: the ledger key is sha256(method, url, body)
     expect(isTollgateError(await settle(payingFetch(url, init)), "CLIENT__SETTLEMENT_PENDING")).toBe(true);
     expect(settled.size).toBe(1);
-    serverClock += 120;
+    clock.seconds += 120;
     // The re-sent proof: "may have settled" -> consumed, the call throws.
     expect(isTollgateError(await settle(payingFetch(url, init)), "CLIENT__PAYMENT_REFUSED")).toBe(true);
     // The agent retries the very same request again (a generic retry-on-error loop).
