@@ -7,7 +7,7 @@ import type { RouteSettings } from "./config/resolveRoutes.js";
 import { randomId, sha256Hex } from "./internal/hash.js";
 import { createIdempotentResponses, readIdempotencyKey } from "./respond/idempotentResponses.js";
 import { discardBody, jsonResponse, paymentRequiredResponse } from "./respond/paymentRequired.js";
-import { buildOffer, maxResourcePathLength } from "./routes/buildOffer.js";
+import { buildOffer, maxResourceUrlLength } from "./routes/buildOffer.js";
 import { matchRoute, requestMethods } from "./routes/compileRoutes.js";
 import { createMemoryStore } from "./store/memory.js";
 import type { LaneContext, Refusal } from "./verify/laneContext.js";
@@ -190,7 +190,7 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     try {
       const url = new URL(request.url);
       const matched = matchRoute(settings.routes, {
-        methods: requestMethods(request.method, request.headers),
+        methods: requestMethods(request.method, request.headers, url.searchParams),
         pathname: url.pathname,
         ...(options.target === undefined ? {} : { target: options.target }),
       });
@@ -206,7 +206,8 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
         return respond(jsonResponse(400, { error: "ambiguous_route" }));
       }
       const { match } = matched;
-      if (url.pathname.length > maxResourcePathLength) {
+      // The resource URL (origin from the Host header, and path) goes into the 402's header: bound both.
+      if (url.origin.length + url.pathname.length > maxResourceUrlLength) {
         emit({ type: "refused", route: match.pattern, reason: "uri_too_long", status: 414 });
         return respond(jsonResponse(414, { error: "uri_too_long" }));
       }

@@ -50,4 +50,14 @@ describe("the offer's resource URL", () => {
     expect(events.some((e) => e.type === "error")).toBe(false);
     await paywall.close();
   });
+
+  it("answers a priced request with a ~7 KB Host (well under Node's 16 KiB header limit) 414, never 500", async () => {
+    const events: PaywallEvent[] = [];
+    const paywall = searchPaywall(events);
+    const app = paywall.fetch(() => Response.json({ results: [] }));
+    const response = await app(new Request(`http://${"a".repeat(7_000)}.test/v1/search`));
+    expect(response.status).toBe(414);
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
+    await paywall.close();
+  });
 });

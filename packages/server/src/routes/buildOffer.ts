@@ -21,10 +21,10 @@ import type { Failover } from "../verify/fallback/failover.js";
 const maxResourceQueryLength = 1024;
 
 /**
- * Longest path of a priced request, in characters. The path is the paid resource and cannot be left out of
- * `resource.url`, so a longer one is answered 414 `uri_too_long` rather than a 402 whose header would not fit.
+ * The longest origin plus path a priced request may have: both go into the 402's `resource.url` (the origin from the
+ * Host header), so a longer one is answered 414 `uri_too_long` rather than a 402 whose header would not fit.
  */
-export const maxResourcePathLength = 2048;
+export const maxResourceUrlLength = 2048;
 
 /** The paid resource's URL for the offer: origin, path and the query unless it is longer than `maxResourceQueryLength`. */
 function resourceUrl(url: URL): string {

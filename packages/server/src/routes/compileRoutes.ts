@@ -79,16 +79,26 @@ function matchSegments(
   return parts.length === segments.length ? params : undefined;
 }
 
-/** The methods a request may be routed as: its own, GET for HEAD, and any method-override header. */
+/** Query parameters that method-override middleware reads (Express's `method-override("_method")`, Hono's). */
+const methodOverrideQueryKeys = ["_method"] as const;
+
+/**
+ * The methods a request may be routed as: its own, GET for HEAD, and any method override (the usual headers, and
+ * the `_method` query parameter when `query` is given). Every one of them is priced.
+ */
 export function requestMethods(
   method: string,
   headers: Readonly<{ get(name: string): string | null }>,
+  query?: URLSearchParams,
 ): string[] {
   const methods = new Set<string>([method.toUpperCase()]);
   if (methods.has("HEAD")) methods.add("GET");
-  for (const name of methodOverrideHeaders) {
-    const value = headers.get(name);
-    if (value) for (const v of value.split(",")) methods.add(v.trim().toUpperCase());
+  const overrides = [
+    ...methodOverrideHeaders.map((name) => headers.get(name)),
+    ...methodOverrideQueryKeys.flatMap((key) => query?.getAll(key) ?? []),
+  ];
+  for (const value of overrides) {
+    if (value) for (const v of value.split(",")) if (v.trim() !== "") methods.add(v.trim().toUpperCase());
   }
   return [...methods];
 }

@@ -1,5 +1,6 @@
 import { isTollgateError } from "@tollgate/shared";
 import { describe, expect, it } from "vitest";
+import { createPaywall } from "../paywall.js";
 import { compileRoutes, matchRoute, requestMethods } from "./compileRoutes.js";
 import { pathForms } from "./normalisePath.js";
 
@@ -118,5 +119,29 @@ describe("matchRoute", () => {
       match: { value: "files" },
     });
     expect(read("GET", "/free")).toEqual({ kind: "none" });
+  });
+});
+
+describe("method override through the `_method` query parameter", () => {
+  it("prices POST /v1/report?_method=PUT as the PUT route, or refuses it as ambiguous, never as the cheap POST", async () => {
+    const paywall = createPaywall({ routes: { "POST /v1/report": "$0.01", "PUT /v1/report": "$1" } });
+    const app = paywall.fetch((request) => Response.json({ method: request.method }));
+    const { token } = await paywall.issueToken({ amount: "$0.01" });
+    const response = await app(
+      new Request("http://api.test/v1/report?_method=PUT", {
+        method: "POST",
+        headers: { "x-payment-token": token },
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: "ambiguous_route" });
+  });
+
+  it("prices POST /v1/report?_method=put when only PUT is priced", async () => {
+    const paywall = createPaywall({ routes: { "PUT /v1/report": "$1" } });
+    const app = paywall.fetch(() => Response.json({ content: "the $1 report" }));
+    expect((await app(new Request("http://api.test/v1/report?_method=put", { method: "POST" }))).status).toBe(
+      402,
+    );
   });
 });

@@ -36,4 +36,10 @@ describe("isSettleOutcomeUnknown", () => {
   ])("%s with transaction %j: definitive", (reason, transaction) => {
     expect(isSettleOutcomeUnknown(refusal(reason, transaction))).toBe(false);
   });
+
+  it("takes a confirmation timeout for unknown even without a transaction", () => {
+    expect(isSettleOutcomeUnknown(refusal("settle_exact_svm_transaction_confirmation_timed_out", ""))).toBe(
+      true,
+    );
+  });
 });

@@ -18,7 +18,7 @@ function isDefinitiveFailure(reason: string): boolean {
 
 /**
  * Whether a refused `/settle` answer leaves it open that money moved, so only the chain can tell: a pending or
- * duplicate settlement, an `unexpected_*` error, or any refusal that names a sent transaction (such as x402 v1's
+ * duplicate settlement, an `unexpected_*` error, a timeout, or any refusal that names a sent transaction (such as x402 v1's
  * `settle_exact_svm_transaction_confirmation_timed_out`) unless its reason says that transaction failed.
  * A refusal without a transaction and without such a reason is definitive: nothing was sent.
  *
@@ -31,5 +31,7 @@ function isDefinitiveFailure(reason: string): boolean {
 export function isSettleOutcomeUnknown(answer: SettleResponse): boolean {
   const reason = answer.errorReason ?? "";
   if (pendingReasons.has(reason) || reason.startsWith("unexpected_")) return true;
+  // A timed-out settlement was sent, whether or not the answer names its transaction.
+  if (/timed_out|timeout/.test(reason)) return true;
   return Boolean(answer.transaction) && !isDefinitiveFailure(reason);
 }
