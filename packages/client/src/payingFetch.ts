@@ -182,9 +182,31 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     });
   }
 
-  /** Drops the kept hold of `key` once its proof has an outcome (a gateway's answer leaves it pending). */
-  async function forgetHoldUnlessPending(key: string): Promise<void> {
-    if ((await ledger.get(key))?.state !== "pending") pendingHolds.delete(key);
+  /**
+   * Broadcasts a direct transfer (again), then sends the recorded proof. Whatever happens, the kept hold of `key`
+   * is dropped once the proof has an outcome; it stays while the proof is still pending (or its state unreadable).
+   */
+  async function presentProof(
+    step: Readonly<{
+      request: BufferedRequest;
+      key: string;
+      entry: LedgerEntry;
+      wallet: PayingWallet | undefined;
+      hold: Hold | undefined;
+      reused: boolean;
+    }>,
+  ): Promise<Awaited<ReturnType<typeof deliverProof>>> {
+    const { request, key, entry, wallet, hold, reused } = step;
+    try {
+      if (entry.lane === "direct") await broadcastDirectPayment({ context, request, wallet, entry, hold });
+      return await deliverProof({ context, request, entry, hold, reused });
+    } finally {
+      const state = await ledger.get(key).then(
+        (current) => current?.state,
+        () => "pending" as const,
+      );
+      if (state !== "pending") pendingHolds.delete(key);
+    }
   }
 
   /**
@@ -259,11 +281,14 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const entry = await recordPayment({ context, request, key, url, candidate, hold, origin });
     // Kept for a later call that re-sends this proof: if the server then promises it never settles, it is released.
     pendingHolds.set(key, hold);
-    if (entry.lane === "direct") {
-      await broadcastDirectPayment({ context, request, wallet: candidate.wallet, entry, hold });
-    }
-    const outcome = await deliverProof({ context, request, entry, hold, reused: false });
-    await forgetHoldUnlessPending(key);
+    const outcome = await presentProof({
+      request,
+      key,
+      entry,
+      wallet: candidate.wallet,
+      hold,
+      reused: false,
+    });
     if (outcome.kind === "answered") return outcome.response;
     return afterRefusal({ request, key, url, attempt, lane: entry.lane, refusal: outcome });
   }
@@ -289,11 +314,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const { request, key, entry } = step;
     emit({ type: "payment.reused", url: request.url, offer: entrySummary(entry), claim: entry.claim });
     const hold = pendingHolds.get(key);
-    if (entry.lane === "direct") {
-      await broadcastDirectPayment({ context, request, wallet: undefined, entry, hold });
-    }
-    const outcome = await deliverProof({ context, request, entry, hold, reused: true });
-    await forgetHoldUnlessPending(key);
+    const outcome = await presentProof({ request, key, entry, wallet: undefined, hold, reused: true });
     if (outcome.kind === "answered") return outcome.response;
     // The old proof is dead (refused): one new payment, from the offers of the refusal.
     const url = entry.url;
