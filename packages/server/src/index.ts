@@ -11,12 +11,13 @@ export {
   serveFetch,
   toWebRequest,
 } from "./adapters/node.js";
+export { type PaywallListenerParameters, paywallListener } from "./adapters/paywallNode.js";
 export {
-  type PaywallListenerParameters,
-  paywallListener,
+  type ReadRequestReturnType,
   type RequestHeadParameters,
+  type RequestRefusalReason,
   requestHead,
-} from "./adapters/paywallNode.js";
+} from "./adapters/requestHead.js";
 export type {
   CreatePaywallParameters,
   DirectLaneConfig,

@@ -36,6 +36,13 @@ export type HandleOptions = Readonly<{
    * @default none: only the parsed URL is considered (right for Web `fetch` apps and Hono)
    */
   target?: string;
+  /**
+   * Further request targets the app routes on besides `target` (Express: `req.baseUrl + req.path`, which differs
+   * when a middleware before the paywall rewrote `req.url`): each is priced too, and a request whose targets reach
+   * different priced routes is refused 400 `ambiguous_route`.
+   * @default []
+   */
+  otherTargets?: readonly string[];
 }>;
 
 /** A Web `fetch`-style handler. */
@@ -193,8 +200,22 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
         methods: requestMethods(request.method, request.headers, url.searchParams),
         pathname: url.pathname,
         ...(options.target === undefined ? {} : { target: options.target }),
+        ...(options.otherTargets === undefined ? {} : { otherTargets: options.otherTargets }),
       });
       if (matched.kind === "none") return { action: "pass" };
+      if (matched.kind === "unpriced_method") {
+        if (settings.unpricedMethods === "pass") return { action: "pass" };
+        // Fail closed: the app may serve the priced content to any method (routing on the path alone).
+        emit({
+          type: "refused",
+          route: matched.patterns.join(" | "),
+          reason: "method_not_allowed",
+          status: 405,
+        });
+        return respond(
+          jsonResponse(405, { error: "method_not_allowed" }, { allow: matched.allow.join(", ") }),
+        );
+      }
       if (matched.kind === "ambiguous") {
         // Fail closed: the readings of this request reach routes with different prices and handlers.
         emit({

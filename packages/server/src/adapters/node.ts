@@ -1,27 +1,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
+import { type ReadRequestReturnType, readNodeRequest } from "./requestHead.js";
 
 /**
- * Turns a node:http request into a Web `Request`. The body streams (nothing is buffered here); `origin`
- * sets the scheme and host when the server sits behind a proxy.
+ * Turns a node:http request into a Web `Request` whose body streams (nothing is buffered here), or the 400 that
+ * refuses a request whose Host or target cannot be read (see `requestHead`). `origin` sets the scheme and host
+ * when the server sits behind a proxy.
+ *
+ * @example
+ * ```ts
+ * import { toWebRequest } from "@tollgate/server";
+ * const read = toWebRequest(req);
+ * const response = read.ok ? await app(read.request) : read.response;
+ * ```
  */
-export function toWebRequest(req: IncomingMessage, origin?: string): Request {
-  const base = origin ?? `http://${req.headers.host ?? "localhost"}`;
-  const url = new URL(req.url ?? "/", base);
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else headers.set(name, value);
-  }
-  const method = req.method ?? "GET";
-  const hasBody = method !== "GET" && method !== "HEAD";
-  return new Request(url, {
-    method,
-    headers,
-    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
-  } as RequestInit);
+export function toWebRequest(req: IncomingMessage, origin?: string): ReadRequestReturnType {
+  return readNodeRequest({ req, origin, body: true });
 }
 
 /** Writes a Web `Response` to a node:http response, streaming its body. */
@@ -72,7 +66,8 @@ export type ServedFetch = Readonly<{
 
 /**
  * Serves a Web `Request → Response` handler (a facilitator's or a paywalled app's `fetch`) on node:http.
- * A handler that throws answers a bare 500 without details (the handler itself should never throw).
+ * A handler that throws answers a bare 500 without details (the handler itself should never throw); a request
+ * whose Host or target cannot be read is answered 400 without calling it (see `toWebRequest`).
  *
  * @example
  * ```ts
@@ -86,7 +81,8 @@ export async function serveFetch(parameters: ServeFetchParameters): Promise<Serv
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       try {
-        await sendWebResponse(res, await fetch(toWebRequest(req)));
+        const read = toWebRequest(req);
+        await sendWebResponse(res, read.ok ? await fetch(read.request) : read.response);
       } catch {
         if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
         res.end(res.headersSent ? undefined : '{"error":"internal_error"}');

@@ -9,6 +9,7 @@ import {
   receiptOf,
   unsignedPayment,
 } from "../../test/fixtures.js";
+import { errorOf, sendRaw } from "../../test/rawHttp.js";
 import { createPaywall, type Paywall } from "../paywall.js";
 import { paywallListener } from "./paywallNode.js";
 
@@ -114,5 +115,117 @@ describe("paywallListener (node:http)", () => {
     const response = await pay(`${url}/paid`);
     expect(response.status).toBe(500);
     expect(facilitator.calls).not.toContain("/settle");
+  });
+});
+
+describe("paywallListener: requests a router could read differently from the paywall", () => {
+  const paidBody = "the paid body";
+  // Three listeners that route the same paths by different readings of req.url.
+  const readings: Record<string, (url: string) => string> = {
+    "collapses slashes": (url) => url.split("?")[0]?.replace(/[\\/]+/g, "/") ?? "",
+    "resolves new URL(req.url, base)": (url) => new URL(url, "http://localhost").pathname,
+    "splits the raw req.url": (url) => url.split("?")[0] ?? "",
+  };
+
+  async function listenRaw(read: (url: string) => string): Promise<{ port: number; paywall: Paywall }> {
+    const paywall = createPaywall({ routes: { "GET /paid": "$0.01", "GET /files/:name": "$0.01" } });
+    paywalls.push(paywall);
+    const server = createServer(
+      paywallListener({
+        paywall,
+        listener: (req, res) => {
+          const path = read(req.url ?? "");
+          if (/^\/paid\/?$/i.test(path) || /^\/files\/[^/]+$/i.test(path)) res.end(paidBody);
+          else {
+            res.statusCode = 404;
+            res.end("free 404");
+          }
+        },
+      }),
+    );
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { port: (server.address() as AddressInfo).port, paywall };
+  }
+
+  it.each(["a:99999", "x:abc", "[", "a b", "%", "", "a/b", "a@b", "[::1"])(
+    "refuses GET /paid with Host %j: 400 invalid_host, never the paid body",
+    async (host) => {
+      const { port } = await listenRaw(readings["collapses slashes"] as (url: string) => string);
+      const answer = await sendRaw({ port, target: "/paid", headers: [["host", host]] });
+      expect({ status: answer.status, error: errorOf(answer) }).toEqual({
+        status: 400,
+        error: "invalid_host",
+      });
+      expect(answer.text).not.toContain(paidBody);
+    },
+  );
+
+  it("refuses a repeated Host header (RFC 9112 §3.2) with 400 invalid_host", async () => {
+    const { port } = await listenRaw(readings["collapses slashes"] as (url: string) => string);
+    const answer = await sendRaw({
+      port,
+      target: "/paid",
+      headers: [
+        ["host", "a:99999"],
+        ["host", "127.0.0.1"],
+      ],
+    });
+    expect({ status: answer.status, error: errorOf(answer) }).toEqual({ status: 400, error: "invalid_host" });
+    expect(answer.text).not.toContain(paidBody);
+  });
+
+  it.each(
+    Object.keys(readings).flatMap((listener) =>
+      [
+        "//paid",
+        "///paid",
+        "/\\paid",
+        "//a/paid",
+        "/\\a/paid",
+        "http://a/paid",
+        "HTTP://A/PAID?x=1",
+        "/files/a\\b",
+        "//x/files/a",
+      ].map((target) => [listener, target] as const),
+    ),
+  )("a listener that %s: %s is priced (402), not served unpaid", async (listener, target) => {
+    const { port } = await listenRaw(readings[listener] as (url: string) => string);
+    const answer = await sendRaw({ port, target });
+    expect(answer.text).not.toContain(paidBody);
+    expect(answer.status).toBe(402);
+  });
+
+  it.each([
+    ["http://a:99999/paid", "GET"],
+    ["ftp://x/paid", "GET"],
+    ["http://x:abc/paid", "GET"],
+    ["*", "GET"],
+  ])("refuses the target %s (%s) with 400 invalid_request_target", async (target, method) => {
+    const { port } = await listenRaw(readings["collapses slashes"] as (url: string) => string);
+    const answer = await sendRaw({ port, target, method });
+    expect({ status: answer.status, error: errorOf(answer) }).toEqual({
+      status: 400,
+      error: "invalid_request_target",
+    });
+    expect(answer.text).not.toContain(paidBody);
+  });
+
+  it("serves an odd but valid target once it is paid, and prices OPTIONS * as /* (free here)", async () => {
+    const { port, paywall } = await listenRaw(
+      readings["resolves new URL(req.url, base)"] as (url: string) => string,
+    );
+    const { token } = await paywall.issueToken({ amount: "$0.01" });
+    const paid = await sendRaw({
+      port,
+      target: "http://a/paid",
+      headers: [
+        ["host", "127.0.0.1"],
+        ["x-payment-token", token],
+      ],
+    });
+    expect(paid.status).toBe(200);
+    expect(paid.text).toContain(paidBody);
+    expect((await sendRaw({ port, target: "*", method: "OPTIONS" })).status).toBe(404);
   });
 });

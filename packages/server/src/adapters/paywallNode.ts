@@ -1,53 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Decision, Paywall } from "../paywall.js";
 import { sendWebResponse } from "./node.js";
-
-/** Parameters of `requestHead`. */
-export type RequestHeadParameters = Readonly<{
-  req: IncomingMessage;
-  /**
-   * `scheme://host` of the public URL.
-   * @default `http://` + the Host header
-   */
-  origin?: string;
-  /**
-   * The request target to use instead of `req.url` (Express: `req.originalUrl` inside a mounted router).
-   * @default req.url
-   */
-  target?: string;
-}>;
-
-/**
- * A Web `Request` with the method, URL and headers of a node:http request but no body, so the body stays
- * unread for the handler (the paywall decides on headers and URL alone).
- *
- * @example
- * ```ts
- * import { requestHead } from "@tollgate/server";
- * const decision = await paywall.handle(requestHead({ req }));
- * ```
- */
-export function requestHead(parameters: RequestHeadParameters): Request {
-  const { req, origin, target = req.url ?? "/" } = parameters;
-  const base = origin ?? `http://${req.headers.host ?? "localhost"}`;
-  let url: URL;
-  try {
-    url = new URL(target, base);
-  } catch {
-    url = new URL("/", "http://localhost"); // An unparsable target: routed as "/" here and refused by node itself.
-  }
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    try {
-      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-      else headers.set(name, value);
-    } catch {
-      // A header value the Fetch API refuses: left out, it cannot carry a valid proof either.
-    }
-  }
-  return new Request(url, { method: req.method ?? "GET", headers });
-}
+import { assertOrigin, requestHead } from "./requestHead.js";
 
 type Captured = Readonly<{
   /** Resolves with the handler's whole response once it ends it. */
@@ -197,25 +151,42 @@ export type PaywallListenerParameters = Readonly<{
 /**
  * Protects a node:http request listener with a paywall: unpriced requests reach it untouched; priced ones get
  * a 402 until paid; a paid request's response is held until the payment settles. Never leaks the handler's
- * response when settlement fails.
+ * response when settlement fails. The raw target (`req.url`) is priced in every form a listener may route on
+ * (`//paid`, `/\paid`, absolute-form); a request whose Host or target cannot be read is refused 400
+ * (`invalid_host`, `invalid_request_target`) before the listener runs.
+ *
+ * The listener must route on the method as well as the path, or price its paths without a method: a request to
+ * a priced path with a method no route prices is refused 405 (`unpricedMethods`), unless the paywall lets it
+ * pass.
  *
  * @example
  * ```ts
  * import { createServer } from "node:http";
  * import { createPaywall, paywallListener } from "@tollgate/server";
  * const paywall = createPaywall({ routes: { "GET /paid": "$0.01" }, … });
- * createServer(paywallListener({ paywall, listener: (req, res) => res.end("paid content") })).listen(3000);
+ * const listener = (req, res) => {
+ *   const { pathname } = new URL(req.url ?? "/", "http://localhost");
+ *   if (req.method === "GET" && pathname === "/paid") return res.end("paid content");
+ *   res.statusCode = 404;
+ *   res.end();
+ * };
+ * createServer(paywallListener({ paywall, listener })).listen(3000);
  * ```
+ * @throws `SERVER__INVALID_CONFIG` when `origin` is not `http(s)://host[:port]`.
  */
 export function paywallListener(
   parameters: PaywallListenerParameters,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { paywall, listener, origin } = parameters;
+  assertOrigin("paywallListener.origin", origin);
   return (req, res) => {
     void (async () => {
-      const decision = await paywall.handle(
-        requestHead({ req, ...(origin === undefined ? {} : { origin }) }),
-      );
+      const head = requestHead({ req, ...(origin === undefined ? {} : { origin }) });
+      if (!head.ok) {
+        await sendWebResponse(res, head.response);
+        return;
+      }
+      const decision = await paywall.handle(head.request, { target: head.target });
       await runWithPaywall({ paywall, res, decision, next: () => listener(req, res) });
     })().catch(() => {
       if (!res.headersSent) {

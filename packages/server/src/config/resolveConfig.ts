@@ -4,6 +4,7 @@ import type { DirectLaneSettings } from "../verify/direct/directLane.js";
 import type { FacilitatorLaneSettings } from "../verify/facilitator/facilitatorLane.js";
 import type { ClosableTransport } from "../verify/fallback/transport.js";
 import type { PaywallEvent } from "../verify/laneContext.js";
+import { invalidConfig } from "./invalidConfig.js";
 import type { CreatePaywallParameters } from "./paywallOptions.js";
 import { resolveDirectLane } from "./resolveDirectLane.js";
 import { resolveFacilitatorLane } from "./resolveFacilitatorLane.js";
@@ -13,6 +14,8 @@ import { type RouteSettings, resolveRoutes } from "./resolveRoutes.js";
 export type PaywallSettings = Readonly<{
   /** Priced routes, compiled for matching, in the order given. */
   routes: readonly CompiledPattern<RouteSettings>[];
+  /** A priced path's unpriced method: refused 405 or passed to the app. */
+  unpricedMethods: "refuse" | "pass";
   facilitator: FacilitatorLaneSettings;
   /** Whether any facilitator is enabled (then its `/supported` is read). */
   hasFacilitators: boolean;
@@ -57,7 +60,11 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
     idempotency = {},
     retryAfterSeconds = {},
     supportedRefreshMs = 600_000,
+    unpricedMethods = "refuse",
   } = options;
+  if (unpricedMethods !== "refuse" && unpricedMethods !== "pass") {
+    throw invalidConfig("unpricedMethods", 'must be "refuse" or "pass"');
+  }
   const tokenTtlSeconds = tokens.ttlSeconds ?? 2_592_000;
   const { maxBodyBytes = 65_536, ttlSeconds = 86_400 } = idempotency;
 
@@ -90,6 +97,7 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
       lanes: lanesOn,
       bindingRequired: direct?.bindingRequired,
     }),
+    unpricedMethods,
     facilitator: facilitator.settings,
     hasFacilitators: facilitator.hasFacilitators,
     direct: directSettings,

@@ -104,13 +104,15 @@ export function requestMethods(
 }
 
 /**
- * What a request is priced as: `none` (no priced route), `match` (one route under every reading), or `ambiguous`
- * (different readings of the request, by method or by path form, reach different routes).
+ * What a request is priced as: `none` (no priced route), `match` (one route under every reading), `ambiguous`
+ * (different readings of the request, by method or by path form, reach different routes), or `unpriced_method`
+ * (a priced path, but no route prices any of the request's methods; `allow` lists the methods that are priced).
  */
 export type MatchRouteReturnType<T> =
   | Readonly<{ kind: "none" }>
   | Readonly<{ kind: "match"; match: RouteMatch<T> }>
-  | Readonly<{ kind: "ambiguous"; patterns: readonly string[] }>;
+  | Readonly<{ kind: "ambiguous"; patterns: readonly string[] }>
+  | Readonly<{ kind: "unpriced_method"; patterns: readonly string[]; allow: readonly string[] }>;
 
 /** Parameters of `matchRoute`. */
 export type MatchRouteParameters = Readonly<{
@@ -120,6 +122,8 @@ export type MatchRouteParameters = Readonly<{
   pathname: string;
   /** The raw request target, when the framework routes on it (see `pathForms`). */
   target?: string;
+  /** Further raw targets the app may route on (see `pathForms`). */
+  otherTargets?: readonly string[];
 }>;
 
 /**
@@ -127,21 +131,29 @@ export type MatchRouteParameters = Readonly<{
  * (`requestMethods`) with each of its path forms (`pathForms`). Each reading takes the first route, in the
  * order given, that it matches, so a specific route before a catch-all still wins. When two readings reach
  * different routes, the request is `ambiguous`: the paywall cannot know which handler the app will run, and
- * pricing it by either would let a client pick the cheaper one.
+ * pricing it by either would let a client pick the cheaper one. When no reading matches but a path form matches
+ * a route of another method, it is `unpriced_method`.
  *
  * @example
  * ```ts
  * const routes = compileRoutes([["GET /v1/report", "cheap"], ["POST /v1/report", "dear"]]);
  * matchRoute(routes, { methods: ["POST", "GET"], pathname: "/v1/report" }); // { kind: "ambiguous", … }
+ * matchRoute(routes, { methods: ["PUT"], pathname: "/v1/report" }); // { kind: "unpriced_method", allow: ["GET", "HEAD", "POST"], … }
  * ```
  */
 export function matchRoute<T>(
   routes: readonly CompiledPattern<T>[],
   parameters: MatchRouteParameters,
 ): MatchRouteReturnType<T> {
-  const { methods, pathname, target } = parameters;
+  const { methods, pathname, target, otherTargets } = parameters;
   const matches = new Map<CompiledPattern<T>, RouteMatch<T>>();
-  for (const form of pathForms({ pathname, ...(target === undefined ? {} : { target }) })) {
+  const otherMethods = new Map<CompiledPattern<T>, string>();
+  const forms = pathForms({
+    pathname,
+    ...(target === undefined ? {} : { target }),
+    ...(otherTargets === undefined ? {} : { otherTargets }),
+  });
+  for (const form of forms) {
     const parts = form === "/" ? [] : form.slice(1).split("/");
     for (const method of methods) {
       for (const route of routes) {
@@ -153,9 +165,25 @@ export function matchRoute<T>(
         break;
       }
     }
+    if (matches.size === 0) {
+      for (const route of routes) {
+        if (route.method !== undefined && matchSegments(route.segments, parts) !== undefined) {
+          otherMethods.set(route, route.method);
+        }
+      }
+    }
   }
   const [first] = matches.values();
-  if (first === undefined) return { kind: "none" };
+  if (first === undefined) {
+    if (otherMethods.size === 0) return { kind: "none" };
+    const allow = new Set(otherMethods.values());
+    if (allow.has("GET")) allow.add("HEAD");
+    return {
+      kind: "unpriced_method",
+      patterns: [...otherMethods.keys()].map((route) => route.pattern),
+      allow: [...allow].sort(),
+    };
+  }
   if (matches.size > 1) return { kind: "ambiguous", patterns: [...matches.values()].map((m) => m.pattern) };
   return { kind: "match", match: first };
 }

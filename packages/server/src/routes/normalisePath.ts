@@ -43,12 +43,14 @@ function decodeFully(text: string, keep: readonly string[]): string {
 const separatorKeeps: readonly (readonly string[])[] = [[], ["2f"], ["5c"], ["2f", "5c"]];
 
 /**
- * Collapses slashes (backslashes count as slashes) and drops the trailing slash, and either resolves `.` and
- * `..` (never above the root) or keeps them as literal segments, as routers that do not resolve dots do.
+ * Collapses slashes and drops the trailing slash; reads a backslash as a slash (as the WHATWG URL parser and
+ * Node's `url.parse` do) or as a literal character (as Express's `req.path` and a listener splitting `req.url`
+ * do); and either resolves `.` and `..` (never above the root) or keeps them as literal segments, as routers that
+ * do not resolve dots do.
  */
-function canonical(path: string, resolveDots: boolean): string {
+function canonical(path: string, resolveDots: boolean, backslashIsSlash: boolean): string {
   const out: string[] = [];
-  for (const segment of path.replace(/\\/g, "/").split("/")) {
+  for (const segment of (backslashIsSlash ? path.replace(/\\/g, "/") : path).split("/")) {
     if (segment === "") continue;
     if (resolveDots && segment === ".") continue;
     if (resolveDots && segment === "..") out.pop();
@@ -66,6 +68,18 @@ function targetPath(target: string): string {
   return path.startsWith("/") ? path : `/${path}`;
 }
 
+/**
+ * The path a listener gets from `new URL(target, base)`: a relative reference, so `//host/path` (and `/\host/path`)
+ * names another host and only `/path` is left; `undefined` when it does not parse.
+ */
+function resolvedTargetPath(target: string): string | undefined {
+  try {
+    return new URL(target, "http://target.invalid").pathname;
+  } catch {
+    return undefined; // Unparsable as a URL reference: no listener can route it by this reading.
+  }
+}
+
 /** Parameters of `pathForms`. */
 export type PathFormsParameters = Readonly<{
   /** The request URL's `pathname` (already normalised by the WHATWG URL parser). */
@@ -76,26 +90,39 @@ export type PathFormsParameters = Readonly<{
    * a raw-path router does not.
    */
   target?: string;
+  /**
+   * Further raw targets the app may route on, e.g. Express's `req.baseUrl + req.path` after a middleware
+   * rewrote `req.url`. Each is read like `target`.
+   * @default []
+   */
+  otherTargets?: readonly string[];
 }>;
 
 /**
- * Every form of a request path a router might act on, each canonical (slashes collapsed, backslashes as slashes,
- * no trailing slash; routes compare them case-insensitively): from the parsed pathname and the raw target, as
- * is, decoded once and decoded until stable (each also keeping `%2F` and/or `%5C` encoded, as routers that split
- * before decoding do), with dot segments resolved and kept as literals. The paywall prices a
- * request when any form matches a priced route, so no encoding, case, dot or slash trick reaches a paid handler
- * unpaid; at worst an odd path to a free handler is priced.
+ * Every form of a request path a router might act on, each canonical (slashes collapsed, no trailing slash;
+ * routes compare them case-insensitively): from the parsed pathname and each raw target (its path, and the path
+ * `new URL(target, base)` leaves of it, which drops a `//host` prefix), as is, decoded once and decoded until
+ * stable (each also keeping `%2F` and/or `%5C` encoded, as routers that split before decoding do), with
+ * backslashes read as slashes and as literals, and dot segments resolved and kept as literals. The paywall prices
+ * a request when any form matches a priced route, so no encoding, case, dot, slash or backslash trick reaches a
+ * paid handler unpaid; at worst an odd path to a free handler is priced.
  *
  * @example
  * ```ts
  * import { pathForms } from "@tollgate/server";
  * pathForms({ pathname: "/v1/%73earch/" }); // ["/v1/%73earch", "/v1/search"]
  * pathForms({ pathname: "/7", target: "/files/%2e%2e/7" }); // includes "/files/%2e%2e/7" and "/files/../7"
+ * pathForms({ pathname: "//a/paid", target: "//a/paid" }); // includes "/a/paid" and "/paid"
  * ```
  */
 export function pathForms(parameters: PathFormsParameters): readonly string[] {
-  const { pathname, target } = parameters;
-  const inputs = target === undefined ? [pathname] : [pathname, targetPath(target)];
+  const { pathname, target, otherTargets = [] } = parameters;
+  const inputs = new Set([pathname]);
+  for (const raw of target === undefined ? otherTargets : [target, ...otherTargets]) {
+    inputs.add(targetPath(raw));
+    const resolved = resolvedTargetPath(raw);
+    if (resolved !== undefined) inputs.add(resolved);
+  }
   const forms = new Set<string>();
   for (const input of inputs) {
     const readings = new Set([input]);
@@ -106,8 +133,11 @@ export function pathForms(parameters: PathFormsParameters): readonly string[] {
       }
     }
     for (const reading of readings) {
-      forms.add(canonical(reading, true));
-      forms.add(canonical(reading, false));
+      const backslash = reading.includes("\\");
+      for (const resolveDots of [true, false]) {
+        forms.add(canonical(reading, resolveDots, true));
+        if (backslash) forms.add(canonical(reading, resolveDots, false));
+      }
     }
   }
   return [...forms];

@@ -28,7 +28,7 @@ describe("pathForms", () => {
     ["/v1%2Fsearch", ["/v1%2Fsearch", "/v1/search"]],
     ["/v1/x/%2e%2e/search", ["/v1/x/%2e%2e/search", "/v1/search", "/v1/x/../search"]],
     ["/v1%252Fsearch", ["/v1%252Fsearch", "/v1%2Fsearch", "/v1/search"]],
-    ["/v1\\search", ["/v1/search"]],
+    ["/v1\\search", ["/v1/search", "/v1\\search"]],
     ["/../../etc", ["/etc", "/../../etc"]],
     ["/%zz/%", ["/%zz/%"]],
   ])("%s → %j", (pathname, forms) => {
@@ -41,6 +41,25 @@ describe("pathForms", () => {
     expect(forms).toContain("/files/%2e%2e/7");
     expect(forms).toContain("/files/../7");
     expect(pathForms({ pathname: "/paid", target: "http://other.example/PAID/?q" })).toContain("/PAID");
+  });
+
+  it("reads a raw target as a listener's new URL(req.url, base) does, and a backslash as a literal too", () => {
+    // new URL("//a/paid", base) names host "a" and leaves "/paid"; so does "/\\a/paid".
+    expect(pathForms({ pathname: "//a/paid", target: "//a/paid" })).toEqual(
+      expect.arrayContaining(["/a/paid", "/paid"]),
+    );
+    expect(pathForms({ pathname: "//a/paid", target: "/\\a/paid" })).toContain("/paid");
+    // Express's req.path and a listener splitting req.url keep "a\\b" as one segment.
+    expect(pathForms({ pathname: "/files/a/b", target: "/files/a\\b" })).toEqual(
+      expect.arrayContaining(["/files/a/b", "/files/a\\b"]),
+    );
+    expect(pathForms({ pathname: "/files/a%5Cb" })).toContain("/files/a\\b");
+  });
+
+  it("reads every other target the app routes on (a rewrite before the paywall)", () => {
+    expect(pathForms({ pathname: "/v2/paid", target: "/v2/paid", otherTargets: ["/paid"] })).toEqual(
+      expect.arrayContaining(["/v2/paid", "/paid"]),
+    );
   });
 });
 
@@ -119,6 +138,61 @@ describe("matchRoute", () => {
       match: { value: "files" },
     });
     expect(read("GET", "/free")).toEqual({ kind: "none" });
+  });
+});
+
+describe("a priced path asked with a method no route prices", () => {
+  const methods = ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+  it.each(methods)("%s is refused 405 method_not_allowed with Allow, by default", async (method) => {
+    const paywall = createPaywall({ routes: { "GET /v1/report": "$0.02", "POST /v1/items/:id": "$0.01" } });
+    // A handler that routes on the path alone, as the reference API did.
+    const app = paywall.fetch(() => Response.json({ content: "the paid report" }));
+    const response = await app(new Request("http://api.test/v1/report", { method }));
+    expect({ status: response.status, allow: response.headers.get("allow") }).toEqual({
+      status: 405,
+      allow: "GET, HEAD",
+    });
+    expect(await response.json()).toEqual({ error: "method_not_allowed" });
+    // Any path form counts: the encoded path is the same priced path.
+    expect((await app(new Request("http://api.test/v1/%72eport/", { method }))).status).toBe(405);
+  });
+
+  it('is passed to the app with unpricedMethods: "pass"; a free path and a method-less route are unaffected', async () => {
+    const paywall = createPaywall({
+      routes: { "GET /v1/report": "$0.02", "/v1/any": "$0.01" },
+      unpricedMethods: "pass",
+    });
+    const app = paywall.fetch((request) => Response.json({ method: request.method }));
+    expect((await app(new Request("http://api.test/v1/report", { method: "DELETE" }))).status).toBe(200);
+    const strict = createPaywall({ routes: { "GET /v1/report": "$0.02", "/v1/any": "$0.01" } }).fetch(() =>
+      Response.json({ free: true }),
+    );
+    expect((await strict(new Request("http://api.test/free", { method: "POST" }))).status).toBe(200);
+    expect((await strict(new Request("http://api.test/v1/any", { method: "DELETE" }))).status).toBe(402);
+    expect((await strict(new Request("http://api.test/v1/any", { method: "OPTIONS" }))).status).toBe(402);
+  });
+
+  it("refuses a malformed unpricedMethods at start", () => {
+    let code: string | undefined;
+    try {
+      createPaywall({ routes: {}, unpricedMethods: "allow" as "pass" });
+    } catch (error) {
+      code = isTollgateError(error, "SERVER__INVALID_CONFIG") ? error.context.option : undefined;
+    }
+    expect(code).toBe("unpricedMethods");
+  });
+
+  it("matchRoute reports the priced methods of the path", () => {
+    const priced = compileRoutes([
+      ["GET /v1/report", "cheap"],
+      ["POST /v1/report", "dear"],
+    ]);
+    expect(matchRoute(priced, { methods: ["PUT"], pathname: "/v1/report" })).toEqual({
+      kind: "unpriced_method",
+      patterns: ["GET /v1/report", "POST /v1/report"],
+      allow: ["GET", "HEAD", "POST"],
+    });
   });
 });
 

@@ -174,6 +174,12 @@ export const paywallReasons = {
   multiple_payment_proofs: "The request carries proofs of more than one lane; send exactly one.",
   ambiguous_route:
     "The request reaches different priced routes depending on how it is read (method-override header, HEAD as GET, path encoding or dot segments); send it in one unambiguous form (HTTP 400).",
+  method_not_allowed:
+    "The path is priced, but not for this method; the Allow header lists the methods it is sold for (HTTP 405).",
+  invalid_host:
+    "The Host header is missing, repeated or not a valid host[:port], or the public origin derived from the request is not http(s)://host[:port]; nothing was priced or served (HTTP 400).",
+  invalid_request_target:
+    "The request target is neither a path nor an absolute http(s) URL (nor * for OPTIONS); nothing was priced or served (HTTP 400).",
   uri_too_long: "The path of a priced request is too long to describe in an offer (HTTP 414).",
   no_matching_requirements: "The payment does not match any requirement this route currently offers.",
   facilitator_lane_disabled: "The facilitator lane is switched off on this server.",
