@@ -18,6 +18,7 @@ import {
   startChain,
   unsignedPayment,
 } from "../../test/fixtures.js";
+import { errorOf, sendRaw } from "../../test/rawHttp.js";
 import { createPaywall, type Paywall } from "../paywall.js";
 import { createMemoryStore } from "../store/memory.js";
 import { tokenHash } from "../verify/prepaidTokens.js";
@@ -234,4 +235,86 @@ describe("paywallMiddleware (Express 5)", () => {
     expect(await file.json()).toEqual({ content: "cheap file" });
     expect(store.tokenBalance(tokenHash(token))?.balance).toBe(0n);
   });
+});
+
+describe("paywallMiddleware (Express 5): targets and Host values Express reads differently", () => {
+  async function rewritingApp(): Promise<{ port: number; paywall: Paywall }> {
+    const paywall = createPaywall({ routes: { "GET /paid": "$0.01", "GET /files/:name": "$0.01" } });
+    closers.push(paywall);
+    const app = express();
+    app.set("trust proxy", true);
+    // A versioned alias, rewritten before the paywall: /v2/paid is routed as /paid.
+    app.use((req, _res, next) => {
+      if (req.url.startsWith("/v2/")) req.url = req.url.slice(3);
+      next();
+    });
+    app.use(paywallMiddleware({ paywall }));
+    app.get("/paid", (_req, res) => {
+      res.send(secret);
+    });
+    app.get("/files/:name", (req, res) => {
+      res.send(`${secret} ${req.params.name}`);
+    });
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+    closers.push({ close: () => server.close() });
+    return { port: (server.address() as AddressInfo).port, paywall };
+  }
+
+  it("prices the path a rewrite before it routes on (/v2/paid routed as /paid), and serves it paid", async () => {
+    const { port, paywall } = await rewritingApp();
+    const unpaid = await sendRaw({ port, target: "/v2/paid" });
+    expect(unpaid.text).not.toContain(secret);
+    expect(unpaid.status).toBe(402);
+    const { token } = await paywall.issueToken({ amount: "$0.01" });
+    const paid = await sendRaw({
+      port,
+      target: "/v2/paid",
+      headers: [
+        ["host", "127.0.0.1"],
+        ["x-payment-token", token],
+      ],
+    });
+    expect(paid.status).toBe(200);
+    expect(paid.text).toContain(secret);
+  });
+
+  it.each(["/files/a\\b", "/files/%61\\b", "//files/a"])(
+    "prices %s, which Express routes to /files/:name",
+    async (target) => {
+      const { port } = await rewritingApp();
+      const answer = await sendRaw({ port, target });
+      expect(answer.text).not.toContain(secret);
+      expect(answer.status).toBe(402);
+    },
+  );
+
+  it.each([
+    [[["host", "a:99999"]]],
+    [[["host", "x:abc"]]],
+    [[["host", ""]]],
+    [
+      [
+        ["host", "127.0.0.1"],
+        ["host", "a:99999"],
+      ],
+    ],
+    [
+      [
+        ["host", "127.0.0.1"],
+        ["x-forwarded-proto", "a b"],
+      ],
+    ],
+  ] as (readonly (readonly [string, string])[])[][])(
+    "refuses GET /paid with headers %j: 400 invalid_host, never the paid body",
+    async (headers) => {
+      const { port } = await rewritingApp();
+      const answer = await sendRaw({ port, target: "/paid", headers });
+      expect({ status: answer.status, error: errorOf(answer) }).toEqual({
+        status: 400,
+        error: "invalid_host",
+      });
+      expect(answer.text).not.toContain(secret);
+    },
+  );
 });
