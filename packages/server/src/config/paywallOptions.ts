@@ -140,7 +140,8 @@ export type CreatePaywallParameters = Readonly<{
    * Priced routes, `"METHOD /path"` (method optional; `:name` and `*` segments) to a config or a price. The
    * first matching route in this order wins; paths are matched in every normalised form (`pathForms`). A
    * request whose readings (HEAD as GET, method-override headers, path forms) reach different routes is
-   * refused 400 `ambiguous_route`.
+   * refused 400 `ambiguous_route`. A route with a method sells only that method: see `unpricedMethods` for the
+   * others; a route without one prices every method.
    */
   routes: Readonly<Record<string, RouteConfig | string>>;
   /**
