@@ -46,7 +46,7 @@ describe("the reference paid API", () => {
     ),
   )("answers %s %s with 405 and no content, even with a valid token", async (method, path) => {
     const { token } = await api.paywall.issueToken({ amount: "$1" });
-    for (const headers of [{}, { "x-payment-token": token }]) {
+    for (const headers of [{}, { "x-payment-token": token }] as Record<string, string>[]) {
       const response = await fetch(`${served.url}${path}?q=x402`, { method, headers });
       const text = await response.text();
       expect(text).not.toContain(content[path]);
