@@ -203,19 +203,21 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
         ...(options.otherTargets === undefined ? {} : { otherTargets: options.otherTargets }),
       });
       if (matched.kind === "none") return { action: "pass" };
-      if (matched.kind === "unpriced_method") {
-        if (settings.unpricedMethods === "pass") return { action: "pass" };
-        // Fail closed: the app may serve the priced content to any method (routing on the path alone).
-        emit({
-          type: "refused",
-          route: matched.patterns.join(" | "),
-          reason: "method_not_allowed",
-          status: 405,
-        });
+      const unpriced =
+        matched.kind === "unpriced_method"
+          ? { route: matched.patterns.join(" | "), allow: matched.allow }
+          : matched.kind === "match" && matched.skippedMethods !== undefined
+            ? { route: matched.match.pattern, allow: matched.skippedMethods }
+            : undefined;
+      if (unpriced !== undefined && settings.unpricedMethods === "refuse") {
+        // Fail closed: an app that routes on the path alone would serve this method the content of a route
+        // priced for other methods (for free, or at a catch-all's price).
+        emit({ type: "refused", route: unpriced.route, reason: "method_not_allowed", status: 405 });
         return respond(
-          jsonResponse(405, { error: "method_not_allowed" }, { allow: matched.allow.join(", ") }),
+          jsonResponse(405, { error: "method_not_allowed" }, { allow: unpriced.allow.join(", ") }),
         );
       }
+      if (matched.kind === "unpriced_method") return { action: "pass" };
       if (matched.kind === "ambiguous") {
         // Fail closed: the readings of this request reach routes with different prices and handlers.
         emit({

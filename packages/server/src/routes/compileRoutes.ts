@@ -103,6 +103,13 @@ export function requestMethods(
   return [...methods];
 }
 
+/** The methods, with HEAD where GET is (HEAD is read as GET), sorted: an `Allow` header's list. */
+function withHead(methods: Iterable<string>): readonly string[] {
+  const allow = new Set(methods);
+  if (allow.has("GET")) allow.add("HEAD");
+  return [...allow].sort();
+}
+
 /**
  * What a request is priced as: `none` (no priced route), `match` (one route under every reading), `ambiguous`
  * (different readings of the request, by method or by path form, reach different routes), or `unpriced_method`
@@ -110,7 +117,16 @@ export function requestMethods(
  */
 export type MatchRouteReturnType<T> =
   | Readonly<{ kind: "none" }>
-  | Readonly<{ kind: "match"; match: RouteMatch<T> }>
+  | Readonly<{
+      kind: "match";
+      match: RouteMatch<T>;
+      /**
+       * Set when the match is a route without a method that a route for the same path with another method came
+       * before (`"GET /paid"` then `"/*"`, asked with POST): the methods of those routes, to refuse the request
+       * as an unpriced method of theirs, since a handler that routes on the path alone serves their content.
+       */
+      skippedMethods?: readonly string[];
+    }>
   | Readonly<{ kind: "ambiguous"; patterns: readonly string[] }>
   | Readonly<{ kind: "unpriced_method"; patterns: readonly string[]; allow: readonly string[] }>;
 
@@ -148,6 +164,7 @@ export function matchRoute<T>(
   const { methods, pathname, target, otherTargets } = parameters;
   const matches = new Map<CompiledPattern<T>, RouteMatch<T>>();
   const otherMethods = new Map<CompiledPattern<T>, string>();
+  const skipped = new Set<string>();
   const forms = pathForms({
     pathname,
     ...(target === undefined ? {} : { target }),
@@ -156,12 +173,17 @@ export function matchRoute<T>(
   for (const form of forms) {
     const parts = form === "/" ? [] : form.slice(1).split("/");
     for (const method of methods) {
+      const passed: string[] = [];
       for (const route of routes) {
-        if (route.method !== undefined && route.method !== method) continue;
         const params = matchSegments(route.segments, parts);
         if (params === undefined) continue;
+        if (route.method !== undefined && route.method !== method) {
+          passed.push(route.method);
+          continue;
+        }
         // The parsed pathname's forms come first, so a route's parameters are read from them.
         if (!matches.has(route)) matches.set(route, { pattern: route.pattern, value: route.value, params });
+        if (route.method === undefined) for (const m of passed) skipped.add(m);
         break;
       }
     }
@@ -176,14 +198,13 @@ export function matchRoute<T>(
   const [first] = matches.values();
   if (first === undefined) {
     if (otherMethods.size === 0) return { kind: "none" };
-    const allow = new Set(otherMethods.values());
-    if (allow.has("GET")) allow.add("HEAD");
     return {
       kind: "unpriced_method",
       patterns: [...otherMethods.keys()].map((route) => route.pattern),
-      allow: [...allow].sort(),
+      allow: withHead(otherMethods.values()),
     };
   }
   if (matches.size > 1) return { kind: "ambiguous", patterns: [...matches.values()].map((m) => m.pattern) };
-  return { kind: "match", match: first };
+  if (skipped.size === 0) return { kind: "match", match: first };
+  return { kind: "match", match: first, skippedMethods: withHead(skipped) };
 }

@@ -173,6 +173,24 @@ describe("a priced path asked with a method no route prices", () => {
     expect((await strict(new Request("http://api.test/v1/any", { method: "OPTIONS" }))).status).toBe(402);
   });
 
+  it("is refused 405 too when a catch-all after the method route would price it cheaper", async () => {
+    const routes = { "GET /v1/report": "$5", "/v1/*": "$0.01" };
+    const app = createPaywall({ routes }).fetch(() => Response.json({ content: "the $5 report" }));
+    const post = await app(new Request("http://api.test/v1/report", { method: "POST" }));
+    expect({ status: post.status, allow: post.headers.get("allow") }).toEqual({
+      status: 405,
+      allow: "GET, HEAD",
+    });
+    // Other paths under the catch-all are its to price; with "pass" the catch-all prices the POST.
+    expect((await app(new Request("http://api.test/v1/other", { method: "POST" }))).status).toBe(402);
+    const passing = createPaywall({ routes, unpricedMethods: "pass" }).fetch(() => Response.json({}));
+    const priced = await passing(new Request("http://api.test/v1/report", { method: "POST" }));
+    expect({
+      status: priced.status,
+      amount: ((await priced.json()) as { amount_usdc: string }).amount_usdc,
+    }).toEqual({ status: 402, amount: "0.01" });
+  });
+
   it("refuses a malformed unpricedMethods at start", () => {
     let code: string | undefined;
     try {
