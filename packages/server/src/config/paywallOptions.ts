@@ -148,7 +148,7 @@ export type CreatePaywallParameters = Readonly<{
    * What a request to a priced path gets when no route prices its method (e.g. `POST` where only
    * `"GET /v1/report"` is priced): `"refuse"` answers 405 `method_not_allowed` with an `Allow` header listing the
    * priced methods, since an app that routes on the path alone would serve the paid content to that method for
-   * free; `"pass"` hands it to the app untouched, for apps whose every handler of a priced path is method-aware
+   * free (or, when a later route without a method matches too, at that route's price); `"pass"` hands it to the app untouched, for apps whose every handler of a priced path is method-aware
    * (Express's `app.get`, Hono's `app.get`) and that serve other methods of it for free on purpose. A route
    * without a method prices every method and is never refused this way.
    * @default "refuse"
