@@ -279,6 +279,17 @@ describe("adversarial request shapes over raw TCP (fast-check)", () => {
         expect(answer.text, `${m} ${t} Host: ${h}`).not.toContain(paidBody);
         expect([400, 402, 404, 405], `${m} ${t} Host: ${h}`).toContain(answer.status);
       }
+      // The suite is not vacuous: a valid payment on a plain request is served.
+      const paid = await sendRaw({
+        port: app.port,
+        target: "/paid",
+        headers: [
+          ["host", "127.0.0.1"],
+          ["x-payment-token", tokens.get(app.name) as string],
+        ],
+      });
+      expect(paid.status).toBe(200);
+      expect(paid.text).toContain(paidBody);
     },
   );
 });
