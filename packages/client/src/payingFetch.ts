@@ -301,7 +301,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
         offers: reading.offers,
         exclude: attempt.exclude,
         origin,
-        live: proofs.live(key),
+        live: proofs.committed(key),
       });
     const selection = select();
     const blocked = selection.rejected.some((r) => r.reason === "earlier_proof_live");

@@ -143,7 +143,10 @@ export function createAuthorizationLife(parameters: CreateAuthorizationLifeParam
       });
       const raw = await signTransaction(request as Parameters<typeof signTransaction>[0]);
       const hash = await sendRawTransaction(client, { serializedTransaction: raw });
-      ({ status } = await waitForTransactionReceipt(client, { hash, pollingInterval: client.pollingInterval }));
+      ({ status } = await waitForTransactionReceipt(client, {
+        hash,
+        pollingInterval: client.pollingInterval,
+      }));
     } catch (cause) {
       const after = await checkExactProof(p).catch(() => "live" as const);
       if (after !== "live") return after;

@@ -50,8 +50,8 @@ const recheckMs = 5_000;
 /**
  * The proof-life state machine of the paying fetch: every proof's state (`ProofState`, moved only along
  * `proofTransitions`) and its budget hold, per logical request. It answers the one question a second payment for a
- * request depends on, `live(key)`: how much the proofs of that request that can still move money (pending and
- * doubtful) add up to; and it asks the chain (through the signing wallet) when a doubtful proof has died, releasing
+ * request depends on, `committed(key)`: how much the proofs of that request that moved or can still move money add
+ * up to; and it asks the chain (through the signing wallet) when a doubtful proof has died, releasing
  * its hold, or kills it on chain when a second payment needs the room.
  *
  * @example
@@ -108,7 +108,7 @@ export function createProofBook(parameters: CreateProofBookParameters) {
       if (find(proof.entry) !== undefined) return;
       const list = requests.get(proof.entry.key) ?? [];
       const wallet =
-        proof.wallet?.checkExactProof !== undefined ? proof.wallet : walletOf(proof.entry) ?? proof.wallet;
+        proof.wallet?.checkExactProof !== undefined ? proof.wallet : (walletOf(proof.entry) ?? proof.wallet);
       list.push({ entry: proof.entry, hold: proof.hold, wallet, state: "pending", nextCheckAt: 0 });
       requests.delete(proof.entry.key);
       requests.set(proof.entry.key, list);
@@ -144,11 +144,14 @@ export function createProofBook(parameters: CreateProofBookParameters) {
       const proof = find(entry);
       if (proof !== undefined) move(proof, "dead");
     },
-    /** What the proofs of a logical request that can still move money add up to, atomic units. */
-    live(key: string): bigint {
+    /**
+     * What the proofs of an open logical request that moved or can still move money add up to, atomic units: all but
+     * the dead ones (a proof the server refused yet the chain says settled stays in its request).
+     */
+    committed(key: string): bigint {
       let sum = 0n;
       for (const proof of requests.get(key) ?? []) {
-        if (proof.state === "pending" || proof.state === "doubtful") sum += BigInt(proof.entry.offer.amount);
+        if (proof.state !== "dead") sum += BigInt(proof.entry.offer.amount);
       }
       return sum;
     },

@@ -7,8 +7,8 @@ import { type PaymentRequiredResponse, readOffers, refusalReason } from "../pars
 import type { PaymentContext } from "../paymentContext.js";
 import { receiptFromHeaders } from "../receipt/getReceipt.js";
 import { paidReceipt } from "../receipt/paidReceipt.js";
-import type { BufferedRequest } from "./bufferRequest.js";
 import { aborted } from "./aborted.js";
+import type { BufferedRequest } from "./bufferRequest.js";
 import { followAfterPayment } from "./followAfterPayment.js";
 import { whenBodyBreaks } from "./whenBodyBreaks.js";
 

@@ -64,7 +64,17 @@ export type SelectOffersParameters = Readonly<{
  * candidate here: a usable held token is spent before selection (`usableToken`), so reaching this means none was.
  */
 export function selectOffers(parameters: SelectOffersParameters): Selection {
-  const { offers, exclude, wallets, policy, maxPerRequest, live = 0n, budgets, origin, registry } = parameters;
+  const {
+    offers,
+    exclude,
+    wallets,
+    policy,
+    maxPerRequest,
+    live = 0n,
+    budgets,
+    origin,
+    registry,
+  } = parameters;
   const normalise = (network: string) => registry.find(network)?.caip2 ?? network;
   const prefer = (policy.preferNetworks ?? []).map(normalise);
   const rejected: OfferRejection[] = offers
