@@ -403,3 +403,78 @@ describe("one request, several payments: maxPerRequest bounds everything that ca
     expect(seen).toEqual([nowMs / 1000 + 300, nowMs / 1000 + 30]);
   });
 });
+
+describe("a lost or broken answer after the proof never pays again, whatever the key", () => {
+  /** Answers a proof the real facilitator refused (a re-sent one: its nonce is used) with its reason. */
+  function refusedBySettle(res: ServerResponse, settled: { success: boolean; errorReason?: string }) {
+    refuse(res, 10_000n, settled.errorReason ?? "payment_refused");
+  }
+
+  const breakages: Readonly<Record<string, (res: ServerResponse) => void>> = {
+    "a 500": (res) => res.writeHead(500).end("internal error"),
+    "a body cut after 10 bytes": (res) => {
+      res.writeHead(200, { "content-type": "text/plain", "content-length": "100" });
+      res.write("0123456789", () => setTimeout(() => res.socket?.destroy(), 20));
+    },
+    "a 303 to a refusing port": (res) => res.writeHead(303, { location: "http://127.0.0.1:1/result" }).end(),
+    "a 303 with an unparsable Location": (res) =>
+      res.writeHead(303, { location: "http://[::1/result" }).end(),
+  };
+
+  for (const [index, [name, breakage]] of Object.entries(breakages).entries()) {
+    it(`${name} after the server settled: the retry of the same request (no Idempotency-Key) re-sends the proof`, async () => {
+      const server = await hostileServer({
+        amount: 10_000n,
+        lie: ({ n, settled }, res) => (n === 0 ? breakage(res) : refusedBySettle(res, settled)),
+      });
+      const { payer, wallet } = walletOf(6 + index, false);
+      const payingFetch = createPayingFetch({ wallets: [wallet] });
+      const before = await evm.balanceOf(payer.address);
+      const call = async () => {
+        const response = await payingFetch(`${server.url}/job`, { method: "POST", body: '{"job":1}' });
+        await response.text();
+        return response;
+      };
+      const first = await outcome(call());
+      // The caller sees the 500 itself, or an error (CLIENT__SETTLEMENT_PENDING, a broken body).
+      expect(first instanceof Error || (first as Response).status === 500).toBe(true);
+      // A generic retry loop: the same request again, twice.
+      await outcome(call());
+      await outcome(call());
+      expect(new Set(server.seen.nonces).size).toBe(1);
+      expect(before - (await evm.balanceOf(payer.address))).toBe(10_000n);
+    });
+  }
+});
+
+describe("a 402 carrying a successful PAYMENT-RESPONSE", () => {
+  it("is a payment: the same Idempotency-Key does not pay again", async () => {
+    const server = await hostileServer({
+      amount: 10_000n,
+      lie: ({ n, settled }, res) => {
+        if (n > 0) {
+          refuse(res, 10_000n, "invalid_exact_evm_nonce_already_used");
+          return;
+        }
+        // Settled, yet answered as a refusal that carries the receipt of the settlement.
+        const answer = paymentRequired({ amount: 10_000n, error: "payment_required" });
+        res
+          .writeHead(402, {
+            ...answer.headers,
+            "PAYMENT-RESPONSE": receipt(settled.transaction ?? "", settled.payer ?? ""),
+          })
+          .end(answer.body);
+      },
+    });
+    const { payer, wallet } = walletOf(10, false);
+    const payingFetch = createPayingFetch({ wallets: [wallet] });
+    const before = await evm.balanceOf(payer.address);
+    const init = { headers: { "Idempotency-Key": "order-9" } };
+    const first = await outcome(payingFetch(`${server.url}/r`, init));
+    expect((first as Response).status).toBe(402);
+    expect(payingFetch.getReceipt(first as Response)?.settle?.success).toBe(true);
+    await outcome(payingFetch(`${server.url}/r`, init));
+    expect(new Set(server.seen.nonces).size).toBe(1);
+    expect(before - (await evm.balanceOf(payer.address))).toBe(10_000n);
+  });
+});
