@@ -138,8 +138,10 @@ type Lie = (
  * A hostile paid API: unpaid requests get a 402 for `amount`; each facilitator-lane proof is settled through the real
  * facilitator first, and then answered as `lie` says; a direct transfer (already on chain) is answered 200.
  */
-async function hostileServer(parameters: Readonly<{ amount: bigint; direct?: boolean; lie: Lie }>) {
-  const { amount, direct, lie } = parameters;
+async function hostileServer(
+  parameters: Readonly<{ amount: bigint; direct?: boolean; lie: Lie; settle?: (n: number) => boolean }>,
+) {
+  const { amount, direct, lie, settle = () => true } = parameters;
   const seen = { proofs: [] as string[], nonces: [] as string[], validBefores: [] as number[], unpaid: 0 };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     req.resume();
@@ -164,6 +166,11 @@ async function hostileServer(parameters: Readonly<{ amount: bigint; direct?: boo
         };
         seen.nonces.push(decoded.payload.authorization.nonce);
         seen.validBefores.push(Number(decoded.payload.authorization.validBefore));
+        if (!settle(n)) {
+          // This one is kept, not settled: the server can still settle it until it dies.
+          lie({ n, settled: { success: false } }, res);
+          return;
+        }
         const answer = await fetch(`${local.url}/settle`, {
           method: "POST",
           headers: { "content-type": "application/json" },
@@ -475,6 +482,67 @@ describe("a 402 carrying a successful PAYMENT-RESPONSE", () => {
     expect(payingFetch.getReceipt(first as Response)?.settle?.success).toBe(true);
     await outcome(payingFetch(`${server.url}/r`, init));
     expect(new Set(server.seen.nonces).size).toBe(1);
+    expect(before - (await evm.balanceOf(payer.address))).toBe(10_000n);
+  });
+});
+
+// Last in the file: it moves the chain's clock forward.
+describe("the budget hold of a refused authorization", () => {
+  /** A server that keeps the first proof (502, then facilitator_unavailable when re-sent) and settles later ones. */
+  async function keepingServer() {
+    return hostileServer({
+      amount: 10_000n,
+      settle: (n) => n >= 2,
+      lie: ({ n, settled }, res) => {
+        if (n === 0) res.writeHead(502).end("bad gateway");
+        else if (n === 1) refuse(res, 10_000n, "facilitator_unavailable");
+        else res.writeHead(200, { "PAYMENT-RESPONSE": receipt(settled.transaction ?? "", "") }).end("paid");
+      },
+    });
+  }
+
+  it("without chain access stays on the budget: only the server says it never settles", async () => {
+    const server = await keepingServer();
+    const { payer, wallet } = walletOf(11, false);
+    let clock = Date.now();
+    const payingFetch = createPayingFetch({
+      wallets: [wallet],
+      now: () => clock,
+      policy: { budgets: [{ name: "lifetime", limit: 10_000n, window: "total" }] },
+    });
+    const init = { headers: { "Idempotency-Key": "job-7" } };
+    expect((await payingFetch(`${server.url}/r`, init)).status).toBe(502);
+    await outcome(payingFetch(`${server.url}/r`, init));
+    clock += 3_600_000;
+    const third = await outcome(payingFetch(`${server.url}/r`, init));
+    expect(third).toMatchObject({ code: "CLIENT__BUDGET_EXHAUSTED" });
+    expect(await evm.balanceOf(payer.address)).toBe(10_000_000n);
+  });
+
+  it("with chain access is released once the chain's clock passed its validBefore with the nonce unused", async () => {
+    const server = await keepingServer();
+    const payer = payers[11] as (typeof payers)[number];
+    const wallet = createEvmWallet({ account: payer, reader: evm.publicClient });
+    let clock = Date.now();
+    const payingFetch = createPayingFetch({
+      wallets: [wallet],
+      now: () => clock,
+      policy: { budgets: [{ name: "lifetime", limit: 10_000n, window: "total" }] },
+    });
+    const init = { headers: { "Idempotency-Key": "job-8" } };
+    expect((await payingFetch(`${server.url}/r`, init)).status).toBe(502);
+    await outcome(payingFetch(`${server.url}/r`, init));
+    // Still within its life: it can settle, so it still holds the budget.
+    expect(await outcome(payingFetch(`${server.url}/r`, init))).toMatchObject({
+      code: "CLIENT__BUDGET_EXHAUSTED",
+    });
+    // Past its validBefore by the chain's own clock, its nonce unused: it is dead.
+    await evm.anvil.request("evm_increaseTime", [600]);
+    await evm.mine(1);
+    clock += 600_000;
+    const before = await evm.balanceOf(payer.address);
+    const third = await payingFetch(`${server.url}/r`, init);
+    expect(third.status).toBe(200);
     expect(before - (await evm.balanceOf(payer.address))).toBe(10_000n);
   });
 });
