@@ -76,7 +76,8 @@ export function createProofBook(parameters: CreateProofBookParameters) {
   function move(proof: TrackedProof, to: ProofState): void {
     if (!proofTransitions[proof.state].includes(to)) return;
     proof.state = to;
-    if (to === "doubtful") doubts.add(proof);
+    // Only a wallet that can read the chain can ever clear a doubt: the others' holds simply stay.
+    if (to === "doubtful" && proof.wallet?.checkExactProof !== undefined) doubts.add(proof);
     else doubts.delete(proof);
     if (to === "dead" && proof.hold !== undefined) budgets.release(proof.hold);
   }
