@@ -115,8 +115,15 @@ export function createProofBook(parameters: CreateProofBookParameters) {
       requests.delete(proof.entry.key);
       requests.set(proof.entry.key, list);
       while (requests.size > maxRequests) {
-        const oldest = requests.keys().next().value as string;
-        requests.delete(oldest);
+        // Forget a request whose proofs are all dead first; else the oldest.
+        let forget = requests.keys().next().value as string;
+        for (const [key, proofs] of requests) {
+          if (proofs.every((p) => p.state === "dead")) {
+            forget = key;
+            break;
+          }
+        }
+        requests.delete(forget);
       }
     },
     /** The state of a followed proof, or `undefined`. */
