@@ -90,7 +90,14 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
       lanes: lanesOn,
       bindingRequired: direct?.bindingRequired,
     }),
-    facilitator: facilitator.settings,
+    facilitator: {
+      ...facilitator.settings,
+      // A settled transaction stays claimed while any direct network here would still take it.
+      transactionClaimSeconds: Math.max(
+        facilitator.settings.transactionClaimSeconds,
+        ...[...directSettings.networks.values()].map((n) => n.maxAgeSeconds + 86_400),
+      ),
+    },
     hasFacilitators: facilitator.hasFacilitators,
     direct: directSettings,
     tokenTtlSeconds,

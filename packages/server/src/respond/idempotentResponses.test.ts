@@ -21,7 +21,13 @@ const chain: DirectChain = {
   getTransaction: async () => ({
     status: "success",
     transfers: [
-      { asset: usdc, from: "0x1111111111111111111111111111111111111111", to: payTo, amount: 1_000_000n },
+      {
+        asset: usdc,
+        from: "0x1111111111111111111111111111111111111111",
+        to: payTo,
+        amount: 1_000_000n,
+        submittedBySender: true,
+      },
     ],
     confirmations: 10,
     timestamp: Math.floor(Date.now() / 1000) - 60,

@@ -190,6 +190,8 @@ export const paywallReasons = {
   direct_tx_not_found: "The transfer was not found on chain (yet).",
   direct_tx_failed: "The transaction failed on chain.",
   direct_no_qualifying_transfer: "The transaction holds no transfer of the accepted asset to the payee.",
+  direct_tx_relayed:
+    "The transfer was submitted by someone other than its sender, on the sender's signed authorization (how a facilitator settles an x402 payment, which pays for that payment only); send the transfer yourself.",
   direct_insufficient_confirmations:
     "The transfer does not have the required confirmations yet; retry later.",
   direct_tx_too_old: "The transfer is older than the maximum age this server accepts.",
