@@ -183,7 +183,11 @@ export const paywallReasons = {
     "A settlement may be in flight; retry the same proof after Retry-After. Do not pay again.",
   settlement_failed: "The facilitator refused to settle the payment.",
   replayed_payment: "This proof was already used.",
-  idempotency_key_conflict: "The Idempotency-Key was used with a different proof.",
+  idempotency_key_conflict: "The Idempotency-Key was used with a different proof (HTTP 409).",
+  idempotency_key_in_flight:
+    "The first request with this Idempotency-Key is still running; retry after Retry-After to get its response (HTTP 409).",
+  idempotency_response_not_kept:
+    "This Idempotency-Key already bought a response, too large to keep for replays; it is not run again (HTTP 409). Send a new key to buy it again.",
   direct_lane_disabled: "The direct-transfer lane is switched off on this server.",
   direct_chain_unsupported: "The direct transfer is on a chain this server does not accept.",
   direct_tx_malformed: "X-PAYMENT-TX is not a transaction hash or signature of that chain.",
