@@ -162,15 +162,10 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     if (held !== undefined) {
       const start = await idempotentResponses.begin(held);
       if (start.kind === "replay") return respond(start.response);
-      if (start.kind === "refuse") {
-        return respond(
-          refuse({
-            reason: start.reason,
-            status: 409,
-            lane,
-            ...(start.reason === "idempotency_key_in_flight" ? { retryAfterSeconds: 1 } : {}),
-          }),
-        );
+      if (start.kind === "refuse") return respond(refuse({ reason: start.reason, status: 409, lane }));
+      if (start.kind === "wait") {
+        // What x402 clients already do on it: wait, then send the same proof again (never pay anew).
+        return respond(refuse({ reason: "settlement_pending", retryAfterSeconds: 1, lane }));
       }
     }
     let outcome: Awaited<ReturnType<typeof runLane>>;

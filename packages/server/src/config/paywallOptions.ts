@@ -201,8 +201,7 @@ export type CreatePaywallParameters = Readonly<{
   settlementChecks?: Readonly<Record<string, SettlementCheck>>;
   /**
    * `Idempotency-Key` handling: one key runs the handler once. Its first request reserves it; a retry with the same
-   * proof gets the kept response, or 409 `idempotency_key_in_flight` (with `Retry-After`) while the first still
-   * runs, or 409 `idempotency_response_not_kept` when that run was charged but its response was larger than
+   * proof gets the kept response, or 402 `settlement_pending` with `Retry-After: 1` while the first still runs, or 409 `idempotency_response_not_kept` when that run was charged but its response was larger than
    * `maxBodyBytes` (send a new key to buy it again); another proof gets 409 `idempotency_key_conflict`. A run that
    * charged nothing (refused, or not charged for a handler answer of 400 or more) gives the key back.
    * @default { maxBodyBytes: 65_536, ttlSeconds: 86_400, inFlightSeconds: 300 }

@@ -1,6 +1,6 @@
-// One Idempotency-Key runs its handler once, on every lane: a retry gets the kept response, 409
-// idempotency_key_in_flight while the first request runs, or 409 idempotency_response_not_kept when the paid
-// response was too large to keep. On anvil, with our facilitator on loopback and real transfers.
+// One Idempotency-Key runs its handler once, on every lane: a retry gets the kept response, 402
+// settlement_pending (wait, send the same proof again) while the first request runs, or 409
+// idempotency_response_not_kept when the paid response was too large to keep. On anvil, with our facilitator on loopback and real transfers.
 import { directBindingMessage } from "@tollgate/shared";
 import { evmPayerAccounts, type EvmChain as TestEvmChain } from "@tollgate/testing";
 import { createWalletClient, http, parseEther } from "viem";
@@ -91,7 +91,7 @@ describe("an Idempotency-Key on the facilitator and direct lanes", () => {
     expect(await evm.balanceOf(payee)).toBe(before + 10_000n);
   });
 
-  it("answers concurrent retries of one proof and key 409 in flight, runs once, settles once, then replays", async () => {
+  it("tells concurrent retries of one proof and key to wait, runs once, settles once, then replays", async () => {
     const { url, hold, runs } = await app();
     const headers = { "payment-signature": await facilitatorProof(`${url}/slow`), "idempotency-key": "k2" };
     const before = await evm.balanceOf(payee);
@@ -101,8 +101,9 @@ describe("an Idempotency-Key on the facilitator and direct lanes", () => {
     const retries = await Promise.all(Array.from({ length: 20 }, () => fetch(`${url}/slow`, { headers })));
     release();
     expect((await first).status).toBe(200);
-    expect(retries.map((r) => r.status)).toEqual(Array(20).fill(409));
-    expect(new Set(await Promise.all(retries.map(errorOf)))).toEqual(new Set(["idempotency_key_in_flight"]));
+    expect(retries.map((r) => r.status)).toEqual(Array(20).fill(402));
+    expect(retries.map((r) => r.headers.get("retry-after"))).toEqual(Array(20).fill("1"));
+    expect(new Set(await Promise.all(retries.map(errorOf)))).toEqual(new Set(["settlement_pending"]));
     const replay = await fetch(`${url}/slow`, { headers });
     expect(replay.status).toBe(200);
     expect(replay.headers.get("idempotent-replayed")).toBe("true");

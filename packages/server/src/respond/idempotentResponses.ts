@@ -57,24 +57,25 @@ export type CreateIdempotentResponsesParameters = Readonly<{
 }>;
 
 /**
- * Why a request with an `Idempotency-Key` is not run: the key was used with another proof, its first request is
- * still running, or that run was charged and its response too large to keep.
+ * Why a request with an `Idempotency-Key` is refused (409): the key was used with another proof, or its run was
+ * charged and its response too large to keep.
  */
-export type IdempotencyRefusal =
-  | "idempotency_key_conflict"
-  | "idempotency_key_in_flight"
-  | "idempotency_response_not_kept";
+export type IdempotencyRefusal = "idempotency_key_conflict" | "idempotency_response_not_kept";
 
-/** What `begin` decided: run the request (the key is now its own), replay a kept response, or refuse. */
+/**
+ * What `begin` decided: run the request (the key is now its own), replay a kept response, wait (the first request
+ * with the key and this proof still runs: retry later), or refuse.
+ */
 export type IdempotencyStart =
   | Readonly<{ kind: "run" }>
   | Readonly<{ kind: "replay"; response: Response }>
+  | Readonly<{ kind: "wait" }>
   | Readonly<{ kind: "refuse"; reason: IdempotencyRefusal }>;
 
 /**
  * One run per `Idempotency-Key` (DESIGN §4): the key is reserved before the lane charges anything, so a retry
- * gets the kept response, or 409 while the first request runs, or 409 when that run was charged but its response
- * was too large to keep; a run that charged nothing gives the key back.
+ * gets the kept response, or waits while the first request runs, or 409 when that run was charged but its
+ * response was too large to keep; a run that charged nothing gives the key back.
  */
 export type IdempotentResponses = Readonly<{
   /** Reserves `key` for this request, or says what a retry gets instead. */
@@ -123,7 +124,7 @@ export function createIdempotentResponses(
       const { existing } = result;
       const heldBy = existing.state === "kept" ? existing.response.proofHash : existing.proofHash;
       if (heldBy !== proofHash) return { kind: "refuse", reason: "idempotency_key_conflict" };
-      if (existing.state === "in_flight") return { kind: "refuse", reason: "idempotency_key_in_flight" };
+      if (existing.state === "in_flight") return { kind: "wait" };
       if (existing.state === "not_kept") return { kind: "refuse", reason: "idempotency_response_not_kept" };
       const stored = existing.response;
       const headers = new Headers(stored.headers as [string, string][]);

@@ -180,12 +180,10 @@ export const paywallReasons = {
   facilitator_unavailable:
     "No facilitator could be reached; the proof was never sent to /settle and never will be. Use another lane.",
   settlement_pending:
-    "A settlement may be in flight; retry the same proof after Retry-After. Do not pay again.",
+    "A settlement may be in flight, or the first request with this Idempotency-Key is still running; retry the same proof and key after Retry-After. Do not pay again.",
   settlement_failed: "The facilitator refused to settle the payment.",
   replayed_payment: "This proof was already used.",
   idempotency_key_conflict: "The Idempotency-Key was used with a different proof (HTTP 409).",
-  idempotency_key_in_flight:
-    "The first request with this Idempotency-Key is still running; retry after Retry-After to get its response (HTTP 409).",
   idempotency_response_not_kept:
     "This Idempotency-Key already bought a response, too large to keep for replays; it is not run again (HTTP 409). Send a new key to buy it again.",
   direct_lane_disabled: "The direct-transfer lane is switched off on this server.",

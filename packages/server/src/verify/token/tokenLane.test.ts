@@ -189,8 +189,8 @@ describe("the prepaid-token lane", () => {
     release();
     await Promise.all(pending);
     expect(early).toHaveLength(99);
-    expect(early.every((r) => r.status === 409)).toBe(true);
-    expect(new Set(await Promise.all(early.map(errorOf)))).toEqual(new Set(["idempotency_key_in_flight"]));
+    expect(early.every((r) => r.status === 402)).toBe(true);
+    expect(new Set(await Promise.all(early.map(errorOf)))).toEqual(new Set(["settlement_pending"]));
     expect(early[0]?.headers.get("retry-after")).toBe("1");
     expect(answered[99]?.status).toBe(200);
     const replay = await get("/slow", headers);
@@ -226,8 +226,8 @@ describe("the prepaid-token lane", () => {
     // A holds the key (debited, waiting for its body): B, the same key with a valid body, is not run on A's debit.
     while (calls() === 0) await new Promise((resolve) => setImmediate(resolve));
     const b = await post("valid");
-    expect(b.status).toBe(409);
-    expect(await errorOf(b)).toBe("idempotency_key_in_flight");
+    expect(b.status).toBe(402);
+    expect(await errorOf(b)).toBe("settlement_pending");
     sendBody("invalid");
     const answered = await a;
     expect(answered.status).toBe(400);
