@@ -1,22 +1,35 @@
 // Adversarial reuse of one payment (issue 21, items 2 and 3 and their class), on real HTTP over loopback:
 // concurrent and repeated requests that share a prepaid token, an Idempotency-Key, a facilitator proof, or the
 // transaction that settled it, across the node:http (`serveFetch`) and Express adapters, two servers sharing one
-// store, and a third server of the same payee with its own store; money moves on anvil.
+// store, and a third server of the same payee with its own store; money moves on anvil and on the Solana bank.
 // Invariants: handler runs that answered below 400 equal the debits (tokens) or the settlements (chain), so a
 // balance is exact and never below zero; one Idempotency-Key runs once; one on-chain transfer pays one serving.
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { directBindingMessage, tokenHeaderNames } from "@tollgate/shared";
-import { evmPayerAccounts, type EvmChain as TestEvmChain } from "@tollgate/testing";
+import {
+  createBankSolanaChain,
+  createBankTransactionReader,
+  evmPayerAccounts,
+  startSolanaBank,
+  svmPayeeKeypairs,
+  svmPayerKeypairs,
+  type EvmChain as TestEvmChain,
+} from "@tollgate/testing";
 import express from "express";
 import fc from "fast-check";
-import { createWalletClient, type Hex, http, parseEther } from "viem";
+import { createWalletClient, http, parseEther } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { paywallMiddleware } from "../../src/adapters/express.js";
 import { serveFetch } from "../../src/adapters/node.js";
 import { createEvmDirectChain } from "../../src/evm/evmDirectChain.js";
+import { createFacilitator } from "../../src/facilitator/createFacilitator.js";
 import { createPaywall, type Paywall } from "../../src/paywall.js";
 import { createMemoryStore, type MemoryStore } from "../../src/store/memory.js";
+import { encodeBase58 } from "../../src/svm/base58.js";
+import { keypairSigner } from "../../src/svm/ed25519.js";
+import { createExactSvmScheme } from "../../src/svm/exactSvmScheme.js";
+import { createSvmDirectChain } from "../../src/svm/svmDirectChain.js";
 import { tokenHash } from "../../src/verify/prepaidTokens.js";
 import {
   closeAll,
@@ -28,6 +41,7 @@ import {
   signPayment,
   startChain,
 } from "../fixtures.js";
+import { svmPaymentSignature } from "../svmFixtures.js";
 
 const paywalls: Paywall[] = [];
 const closers: (() => Promise<void>)[] = [];
@@ -161,20 +175,112 @@ describe("one token and Idempotency-Key reused, concurrently, over HTTP (fast-ch
   });
 });
 
-describe("one facilitator proof and its transaction reused across lanes and servers, on anvil (fast-check)", () => {
+type ServerName = "a" | "b" | "c";
+
+/** One chain as the reuse property drives it: three servers of one payee, a payer of each lane, the payee's balance. */
+type ChainLeg = Readonly<{
+  servers: Readonly<Record<ServerName, string>>;
+  payeeBalance(): Promise<bigint>;
+  /** Signs a facilitator-lane payment of `path`'s requirement (as server a offers it): its headers. */
+  facilitatorProof(path: string): Promise<Record<string, string>>;
+  /** Sends a plain transfer of the price from the direct-lane sender to the payee: its transaction. */
+  transfer(): Promise<string>;
+  /** `X-PAYMENT-TX` headers for `tx`, bound by the transfer's sender (`payer` or `sender`) to `server`'s origin. */
+  directProof(tx: string, server: ServerName, by: "payer" | "sender"): Promise<Record<string, string>>;
+}>;
+
+const presentation = fc.record({
+  server: fc.constantFrom("a" as const, "b" as const),
+  key: fc.constantFrom(undefined, "x", "y"),
+});
+const payment = fc.record({
+  kind: fc.constantFrom("facilitator" as const, "direct" as const),
+  path: fc.constantFrom("/small", "/big"),
+  presentations: fc.array(presentation, { minLength: 1, maxLength: 6 }),
+  // Then the transaction that paid, as X-PAYMENT-TX with its sender's binding for that server.
+  asTransfer: fc.array(fc.constantFrom("a" as const, "b" as const, "c" as const), { maxLength: 3 }),
+});
+
+let chainRun = 0;
+/**
+ * Pays 1 to 3 times (a facilitator proof, or a plain transfer), presents each payment concurrently 1 to 6 times on
+ * a and b (one store) with random Idempotency-Keys, then its transaction on the direct lane of a, b and c (c has its
+ * own store). Each payment serves exactly once; the payee receives the price once per payment; every handler run
+ * that answered 200 was a paid serving.
+ */
+function reuseProperty(leg: () => ChainLeg, runs: Runs, price: bigint) {
+  return fc.asyncProperty(fc.array(payment, { minLength: 1, maxLength: 3 }), async (payments) => {
+    const { servers, payeeBalance, facilitatorProof, transfer, directProof } = leg();
+    const id = `chain${++chainRun}`;
+    const before = await payeeBalance();
+    let fresh = 0;
+    for (const [i, p] of payments.entries()) {
+      let tx: string | undefined;
+      let proof: (server: ServerName) => Promise<Record<string, string>>;
+      if (p.kind === "facilitator") {
+        const headers = await facilitatorProof(p.path);
+        proof = async () => headers;
+      } else {
+        const sent = await transfer();
+        tx = sent;
+        proof = (server) => directProof(sent, server, "sender");
+      }
+      const answers = await Promise.all(
+        p.presentations.map(async ({ server, key }) => {
+          const response = await fetch(`${servers[server]}${p.path}`, {
+            headers: {
+              "x-run": id,
+              ...(await proof(server)),
+              ...(key === undefined ? {} : { "idempotency-key": `${id}-${i}-${key}` }),
+            },
+          });
+          await response.text();
+          return response;
+        }),
+      );
+      const served = answers.filter((r) => r.status === 200 && r.headers.get("idempotent-replayed") === null);
+      // One payment, exactly one fresh serving however it is repeated; a replay only repeats it.
+      expect(served).toHaveLength(1);
+      for (const r of answers) expect([200, 402, 409]).toContain(r.status);
+      fresh += served.length;
+      tx ??= String(receiptOf(served[0] as Response)?.transaction ?? "");
+      const paid = tx;
+      const again = await Promise.all(
+        p.asTransfer.map(async (server) => {
+          const by = p.kind === "facilitator" ? ("payer" as const) : ("sender" as const);
+          const response = await fetch(`${servers[server]}${p.path}`, {
+            headers: { "x-run": id, ...(await directProof(paid, server, by)) },
+          });
+          await response.text();
+          return { server, response };
+        }),
+      );
+      for (const { server, response } of again) {
+        // Never a second serving on the shared store, nor of a facilitator's settlement anywhere. A plain transfer
+        // c never saw pays on c (its own store: servers that share a direct payee must share a store).
+        if (server !== "c" || p.kind === "facilitator") expect(response.status).not.toBe(200);
+        else if (response.status === 200) fresh++;
+      }
+    }
+    const okRuns = [...runs].filter(([k]) => k.startsWith(`${id} `)).reduce((n, [, r]) => n + r.ok, 0);
+    expect((await payeeBalance()) - before).toBe(BigInt(payments.length) * price);
+    expect(okRuns).toBe(fresh);
+  });
+}
+
+describe("one payment and its transaction reused across lanes and servers, on anvil (fast-check)", () => {
   let evm: TestEvmChain;
   const payer = evmPayerAccounts[0];
   const sender = evmPayerAccounts[1];
   const network = "eip155:84532";
-  const price = 10_000n;
   const runs: Runs = new Map();
-  const servers: Record<"a" | "b" | "c", string> = { a: "", b: "", c: "" };
+  let leg: ChainLeg;
 
   beforeAll(async () => {
     evm = await startChain({ ethForPayers: { [sender.address]: parseEther("1") } });
     const facilitatorUrl = (await serve(ourFacilitator(evm).fetch)).url;
     const shared = createMemoryStore();
-    const make = async (name: "a" | "b" | "c", store: MemoryStore, facilitator: boolean) => {
+    const make = async (store: MemoryStore, facilitator: boolean) => {
       const paywall = createPaywall({
         routes: { "GET /small": "$0.01", "GET /big": "$0.01" },
         networks: ["base-sepolia"],
@@ -187,118 +293,114 @@ describe("one facilitator proof and its transaction reused across lanes and serv
         store,
       });
       paywalls.push(paywall);
-      servers[name] = (
-        await serve(paywall.fetch((r) => answer(runs, r.headers, new URL(r.url).pathname)))
-      ).url;
+      return (await serve(paywall.fetch((r) => answer(runs, r.headers, new URL(r.url).pathname)))).url;
     };
     // a and b: two processes of one service, one store; c: another server of the same payee, its own store.
-    await make("a", shared, true);
-    await make("b", shared, true);
-    await make("c", createMemoryStore(), false);
+    const servers = {
+      a: await make(shared, true),
+      b: await make(shared, true),
+      c: await make(createMemoryStore(), false),
+    };
+    const wallet = createWalletClient({ account: sender, chain: evm.chain, transport: http(evm.rpcUrl) });
+    leg = {
+      servers,
+      payeeBalance: () => evm.balanceOf(payee),
+      async facilitatorProof(path) {
+        const requirement = paymentRequiredOf(await fetch(`${servers.a}${path}`)).accepts[0];
+        if (requirement === undefined) throw new Error("no requirement");
+        return { "payment-signature": await signPayment({ evm, payer, requirement }) };
+      },
+      async transfer() {
+        const sent = await wallet.writeContractSync({
+          address: evm.token,
+          abi: evm.abi,
+          functionName: "transfer",
+          args: [payee, 10_000n],
+        });
+        return sent.transactionHash;
+      },
+      async directProof(tx, server, by) {
+        const message = directBindingMessage({ network, tx, origin: new URL(servers[server]).origin });
+        const signature = await (by === "payer" ? payer : sender).signMessage({ message });
+        return { "x-payment-tx": tx, "x-payment-chain": network, "x-payment-tx-sig": signature };
+      },
+    };
   });
   afterAll(() => evm?.stop());
 
-  const bind = (account: typeof payer, tx: Hex, url: string) =>
-    account.signMessage({ message: directBindingMessage({ network, tx, origin: new URL(url).origin }) });
-
-  const presentation = fc.record({
-    server: fc.constantFrom("a" as const, "b" as const),
-    key: fc.constantFrom(undefined, "x", "y"),
-  });
-  const payment = fc.record({
-    kind: fc.constantFrom("facilitator" as const, "direct" as const),
-    path: fc.constantFrom("/small", "/big"),
-    presentations: fc.array(presentation, { minLength: 1, maxLength: 6 }),
-    // Then the transaction that paid, as X-PAYMENT-TX with the payer's binding for that server.
-    asTransfer: fc.array(fc.constantFrom("a" as const, "b" as const, "c" as const), { maxLength: 3 }),
-  });
-
-  let run = 0;
   it("serves each on-chain transfer once, whichever lane, server or key presents it", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(payment, { minLength: 1, maxLength: 3 }), async (payments) => {
-        const id = `chain${++run}`;
-        const before = await evm.balanceOf(payee);
-        let fresh = 0;
-        for (const [i, p] of payments.entries()) {
-          let proof: (server: "a" | "b") => Promise<Record<string, string>>;
-          let tx: Hex | undefined;
-          if (p.kind === "facilitator") {
-            const requirement = paymentRequiredOf(await fetch(`${servers.a}${p.path}`)).accepts[0];
-            if (requirement === undefined) throw new Error("no requirement");
-            const header = await signPayment({ evm, payer, requirement });
-            proof = async () => ({ "payment-signature": header });
-          } else {
-            const wallet = createWalletClient({
-              account: sender,
-              chain: evm.chain,
-              transport: http(evm.rpcUrl),
-            });
-            const sent = await wallet.writeContractSync({
-              address: evm.token,
-              abi: evm.abi,
-              functionName: "transfer",
-              args: [payee, price],
-            });
-            tx = sent.transactionHash;
-            const transfer = tx;
-            proof = async (server) => ({
-              "x-payment-tx": transfer,
-              "x-payment-chain": network,
-              "x-payment-tx-sig": await bind(sender, transfer, servers[server]),
-            });
-          }
-          const answers = await Promise.all(
-            p.presentations.map(async ({ server, key }) => {
-              const response = await fetch(`${servers[server]}${p.path}`, {
-                headers: {
-                  "x-run": id,
-                  ...(await proof(server)),
-                  ...(key === undefined ? {} : { "idempotency-key": `${id}-${i}-${key}` }),
-                },
-              });
-              await response.text();
-              return response;
-            }),
-          );
-          const served = answers.filter(
-            (r) => r.status === 200 && r.headers.get("idempotent-replayed") === null,
-          );
-          // One proof, exactly one fresh serving however it is repeated; a replay only repeats it.
-          expect(served).toHaveLength(1);
-          for (const r of answers) expect([200, 402, 409]).toContain(r.status);
-          fresh += served.length;
-          tx ??= served[0] === undefined ? undefined : (String(receiptOf(served[0])?.transaction) as Hex);
-          if (tx === undefined) continue;
-          const transfer = tx;
-          const again = await Promise.all(
-            p.asTransfer.map(async (server) => {
-              const account = p.kind === "facilitator" ? payer : sender;
-              const response = await fetch(`${servers[server]}${p.path}`, {
-                headers: {
-                  "x-run": id,
-                  "x-payment-tx": transfer,
-                  "x-payment-chain": network,
-                  "x-payment-tx-sig": await bind(account, transfer, servers[server]),
-                },
-              });
-              await response.text();
-              return { server, response };
-            }),
-          );
-          for (const { server, response } of again) {
-            // Never a second serving on the shared store; on c, only a plain transfer c never saw counts (c
-            // keeps its own store: servers that share a direct payee must share a store).
-            if (server !== "c" || p.kind === "facilitator") expect(response.status).not.toBe(200);
-            else if (response.status === 200) fresh++;
-          }
-        }
-        const okRuns = [...runs].filter(([k]) => k.startsWith(`${id} `)).reduce((n, [, r]) => n + r.ok, 0);
-        const moved = (await evm.balanceOf(payee)) - before;
-        // Every transfer moved the price once, and every handler run that answered 200 was a paid serving.
-        expect(moved).toBe(BigInt(payments.length) * price);
-        expect(okRuns).toBe(fresh);
-      }),
+      reuseProperty(() => leg, runs, 10_000n),
+      { numRuns: 5 },
+    );
+  });
+});
+
+describe("one payment and its transaction reused across lanes and servers, on the Solana bank (fast-check)", () => {
+  const payer = svmPayerKeypairs[0];
+  const sender = svmPayerKeypairs[1];
+  const svmPayee = svmPayeeKeypairs[0].publicKey;
+  const network = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
+  const runs: Runs = new Map();
+  let leg: ChainLeg;
+
+  beforeAll(async () => {
+    const bank = await startSolanaBank({
+      lamportsForPayers: { [sender.publicKey.toBase58()]: 1_000_000_000n },
+    });
+    const facilitator = createFacilitator({
+      schemes: [createExactSvmScheme({ chains: [createBankSolanaChain({ bank })] })],
+    });
+    const chain = createSvmDirectChain({ network, read: createBankTransactionReader({ bank }) });
+    const shared = createMemoryStore();
+    const make = async (store: MemoryStore, selfSettle: boolean) => {
+      const paywall = createPaywall({
+        routes: { "GET /small": "$0.01", "GET /big": "$0.01" },
+        networks: ["solana-devnet"],
+        payTo: { "solana-devnet": svmPayee.toBase58() },
+        ...(selfSettle ? { selfSettle: facilitator } : {}),
+        direct: { networks: [{ chain, payTo: svmPayee.toBase58() }], minAmount: "$0.01" },
+        store,
+      });
+      paywalls.push(paywall);
+      await paywall.ready();
+      return (await serve(paywall.fetch((r) => answer(runs, r.headers, new URL(r.url).pathname)))).url;
+    };
+    const servers = {
+      a: await make(shared, true),
+      b: await make(shared, true),
+      c: await make(createMemoryStore(), false),
+    };
+    leg = {
+      servers,
+      payeeBalance: () => bank.tokenBalance(svmPayee),
+      async facilitatorProof(path) {
+        const requirement = paymentRequiredOf(await fetch(`${servers.a}${path}`)).accepts[0];
+        if (requirement === undefined) throw new Error("no requirement");
+        return { "payment-signature": await svmPaymentSignature({ bank, payer, requirement }) };
+      },
+      async transfer() {
+        const result = await bank.processTransaction(
+          await bank.signedTransfer({ from: sender, to: svmPayee, amount: 10_000n }),
+        );
+        if (!result.ok) throw new Error("transfer failed");
+        return result.signature;
+      },
+      async directProof(tx, server, by) {
+        const message = directBindingMessage({ network, tx, origin: new URL(servers[server]).origin });
+        const signer = keypairSigner(by === "payer" ? payer : sender);
+        return {
+          "x-payment-tx": tx,
+          "x-payment-chain": "solana-devnet",
+          "x-payment-tx-sig": encodeBase58(signer(new TextEncoder().encode(message))),
+        };
+      },
+    };
+  });
+
+  it("serves each on-chain transfer once, whichever lane, server or key presents it", async () => {
+    await fc.assert(
+      reuseProperty(() => leg, runs, 10_000n),
       { numRuns: 5 },
     );
   });

@@ -3,15 +3,8 @@
 // transfer with the facilitator as fee payer), and the receipt names that transaction: presented back as
 // X-PAYMENT-TX with the payer's own binding, it must not pay a second time, on this server (whatever its store
 // says) or on another server of the same payee (which never saw the settlement).
-import { createTransferCheckedInstruction } from "@solana/spl-token";
-import {
-  ComputeBudgetProgram,
-  Connection,
-  type Keypair,
-  TransactionMessage,
-  VersionedTransaction,
-} from "@solana/web3.js";
-import { directBindingMessage, encodeHeaderJson, tokenHeaderNames } from "@tollgate/shared";
+import { Connection, type Keypair } from "@solana/web3.js";
+import { directBindingMessage, tokenHeaderNames } from "@tollgate/shared";
 import {
   createBankSolanaChain,
   evmPayerAccounts,
@@ -36,6 +29,7 @@ import {
   signPayment,
   startChain,
 } from "../../../test/fixtures.js";
+import { svmPaymentSignature } from "../../../test/svmFixtures.js";
 import { createEvmDirectChain } from "../../evm/evmDirectChain.js";
 import { createEvmSettlementCheck } from "../../evm/settlementCheck.js";
 import { transferWithAuthorizationTypes } from "../../evm/usdcAbi.js";
@@ -245,7 +239,6 @@ describe("a facilitator settlement presented on the direct lane, Solana (bank)",
   const payer = svmPayerKeypairs[2];
   const svmPayee = svmPayeeKeypairs[1].publicKey.toBase58();
   const devnet = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
-  let unique = 0;
 
   beforeAll(async () => {
     bank = await startSolanaBank({ lamportsForPayers: { [payer.publicKey.toBase58()]: 1_000_000_000n } });
@@ -279,37 +272,6 @@ describe("a facilitator settlement presented on the direct lane, Solana (bank)",
     return { get, store, runs: () => runs };
   }
 
-  /** The payer's transfer for `requirement`, the facilitator's fee-payer slot empty (what x402 clients send). */
-  async function facilitatorPayment(requirement: ReturnType<typeof paymentRequiredOf>["accepts"][number]) {
-    const { blockhash } = await bank.latestBlockhash();
-    const message = new TransactionMessage({
-      payerKey: bank.feePayer.publicKey,
-      recentBlockhash: blockhash,
-      instructions: [
-        ComputeBudgetProgram.setComputeUnitLimit({ units: 20_000 + ++unique }),
-        ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 1 }),
-        createTransferCheckedInstruction(
-          bank.associatedTokenAddress(payer.publicKey),
-          bank.mint,
-          bank.associatedTokenAddress(requirement.payTo),
-          payer.publicKey,
-          BigInt(requirement.amount),
-          bank.decimals,
-        ),
-      ],
-    }).compileToV0Message();
-    const transaction = new VersionedTransaction(message);
-    transaction.sign([payer]);
-    return encodeHeaderJson({
-      header: "PAYMENT-SIGNATURE",
-      value: {
-        x402Version: 2,
-        accepted: requirement,
-        payload: { transaction: Buffer.from(transaction.serialize()).toString("base64") },
-      },
-    });
-  }
-
   const direct = (tx: string, signer: Keypair = payer) => ({
     "x-payment-tx": tx,
     "x-payment-chain": "solana-devnet",
@@ -327,7 +289,9 @@ describe("a facilitator settlement presented on the direct lane, Solana (bank)",
       const requirement = paymentRequiredOf(await here.get(path)).accepts[0];
       if (requirement === undefined) throw new Error("no requirement");
       const before = await bank.tokenBalance(svmPayee);
-      const paid = await here.get(path, { "payment-signature": await facilitatorPayment(requirement) });
+      const paid = await here.get(path, {
+        "payment-signature": await svmPaymentSignature({ bank, payer, requirement }),
+      });
       expect(paid.status).toBe(200);
       expect(await bank.tokenBalance(svmPayee)).toBe(before + BigInt(requirement.amount));
       const transaction = String(receiptOf(paid)?.transaction ?? "");
