@@ -14,7 +14,7 @@ import { discardBody, jsonResponse, paymentRequiredResponse } from "./respond/pa
 import { buildOffer, maxResourceUrlLength } from "./routes/buildOffer.js";
 import { matchRoute, requestMethods } from "./routes/compileRoutes.js";
 import { createMemoryStore } from "./store/memory.js";
-import type { Refusal } from "./verify/laneContext.js";
+import type { LaneContext, Refusal } from "./verify/laneContext.js";
 import { type IssuedToken, issueToken } from "./verify/prepaidTokens.js";
 import { proofMaterial, readProofs } from "./verify/proofs.js";
 import { runLane } from "./verify/runLane.js";
@@ -168,24 +168,25 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
         return respond(refuse({ reason: "settlement_pending", retryAfterSeconds: 1, lane }));
       }
     }
+    const ctx: LaneContext = {
+      request,
+      route: context.route,
+      offer,
+      settlement: route.settlement,
+      requestId,
+      proofHash,
+      idempotencyKey,
+      store,
+      now,
+      emit,
+      refuse,
+    };
     let outcome: Awaited<ReturnType<typeof runLane>>;
     try {
       outcome = await runLane({
         lane,
         proofs,
-        ctx: {
-          request,
-          route: context.route,
-          offer,
-          settlement: route.settlement,
-          requestId,
-          proofHash,
-          idempotencyKey,
-          store,
-          now,
-          emit,
-          refuse,
-        },
+        ctx,
         facilitator: settings.facilitator,
         direct: settings.direct,
         bindingRequired: route.bindingRequired,
