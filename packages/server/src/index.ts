@@ -42,6 +42,8 @@ export type {
   ClaimResult,
   ClaimState,
   DebitResult,
+  IdempotencyRecord,
+  ReserveResponseResult,
   Store,
   StoredResponse,
   StoreRecord,
