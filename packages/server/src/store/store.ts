@@ -127,9 +127,9 @@ export type Store = Readonly<{
    * Reserves an `Idempotency-Key` for the request `owner` when no live record holds it, so one key runs its
    * handler once: of any number of concurrent reservations of one key exactly one gets `{ reserved: true }`, the
    * others the record that holds it (`in_flight`, `kept` or `not_kept`). The reservation is forgotten at
-   * `expiresAt` (Unix seconds) unless `finishResponse` replaces it first. One atomic step: SQL
-   * `INSERT … ON CONFLICT (key) DO UPDATE … WHERE expires_at <= now() RETURNING`, else the row found; Redis
-   * `SET key value NX EXAT expiresAt`, else `GET` (one Lua script).
+   * `expiresAt` (Unix seconds) unless `finishResponse` replaces it first. One atomic step: SQL `INSERT … ON
+   * CONFLICT (key) DO UPDATE SET …` that takes the row over only when it expired, `RETURNING` the row and whether
+   * it is now the caller's; Redis one Lua script (`GET`, else `SET … EXAT expiresAt`).
    *
    * @example
    * ```ts
