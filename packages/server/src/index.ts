@@ -43,6 +43,8 @@ export type {
   ClaimResult,
   ClaimState,
   DebitResult,
+  IdempotencyRecord,
+  ReserveResponseResult,
   Store,
   StoredResponse,
   StoreRecord,

@@ -5,7 +5,11 @@ import type { CreatePaywallParameters, RouteContext } from "./config/paywallOpti
 import { resolveConfig } from "./config/resolveConfig.js";
 import type { RouteSettings } from "./config/resolveRoutes.js";
 import { randomId, sha256Hex } from "./internal/hash.js";
-import { createIdempotentResponses, readIdempotencyKey } from "./respond/idempotentResponses.js";
+import {
+  createIdempotentResponses,
+  type IdempotentRequest,
+  readIdempotencyKey,
+} from "./respond/idempotentResponses.js";
 import { discardBody, jsonResponse, paymentRequiredResponse } from "./respond/paymentRequired.js";
 import { buildOffer, maxResourceUrlLength } from "./routes/buildOffer.js";
 import { matchRoute, requestMethods } from "./routes/compileRoutes.js";
@@ -74,11 +78,12 @@ export type Paywall = Readonly<{
   close(): Promise<void>;
 }>;
 
-/** What `settle` needs of a `serve` decision: how its lane finishes, and what idempotency keeps. */
+/** What `settle` needs of a `serve` decision: how its lane finishes, and the key it holds. */
 type Serving = Readonly<{
   finish(response: Response): Promise<Response>;
-  idempotencyKey: string | undefined;
-  proofHash: string;
+  /** The `Idempotency-Key` this request reserved, if it sent one. */
+  idempotency: IdempotentRequest | undefined;
+  settlement: "after" | "before";
 }>;
 
 /**
@@ -157,20 +162,25 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     if (!idempotency.ok) return respond(refuse({ reason: idempotency.reason, status: 400, lane }));
     const idempotencyKey = idempotency.key;
     const proofHash = sha256Hex(proofMaterial(proofs));
-    if (idempotencyKey !== undefined) {
-      const kept = await idempotentResponses.lookup({ key: idempotencyKey, proofHash });
-      if (kept?.kind === "conflict") {
-        return respond(refuse({ reason: "idempotency_key_conflict", status: 409, lane }));
+    const requestId = randomId();
+    // One run per key: it is reserved before the lane charges anything, and given back if nothing was charged.
+    const held: IdempotentRequest | undefined =
+      idempotencyKey === undefined ? undefined : { key: idempotencyKey, proofHash, owner: requestId };
+    if (held !== undefined) {
+      const start = await idempotentResponses.begin(held);
+      if (start.kind === "replay") return respond(start.response);
+      if (start.kind === "refuse") return respond(refuse({ reason: start.reason, status: 409, lane }));
+      if (start.kind === "wait") {
+        // What x402 clients already do on it: wait, then send the same proof again (never pay anew).
+        return respond(refuse({ reason: "settlement_pending", retryAfterSeconds: 1, lane }));
       }
-      if (kept?.kind === "replay") return respond(kept.response);
     }
-
     const ctx: LaneContext = {
       request,
       route: context.route,
       offer,
       settlement: route.settlement,
-      requestId: randomId(),
+      requestId,
       proofHash,
       idempotencyKey,
       store,
@@ -178,18 +188,23 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       emit,
       refuse,
     };
-    const outcome = await runLane({
-      lane,
-      proofs,
-      ctx,
-      facilitator: settings.facilitator,
-      direct: settings.direct,
-      bindingRequired: route.bindingRequired,
-    });
+    let outcome: Awaited<ReturnType<typeof runLane>>;
+    try {
+      outcome = await runLane({
+        lane,
+        proofs,
+        ctx,
+        facilitator: settings.facilitator,
+        direct: settings.direct,
+        bindingRequired: route.bindingRequired,
+      });
+    } finally {
+      if (held !== undefined && outcome?.kind !== "serve") await idempotentResponses.release(held);
+    }
     if (outcome === undefined) return respond(internalError());
     if (outcome.kind === "respond") return respond(outcome.response);
     const decision: Decision = { action: "serve", lane: outcome.lane, route: context.route };
-    serving.set(decision, { finish: outcome.finish, idempotencyKey, proofHash });
+    serving.set(decision, { finish: outcome.finish, idempotency: held, settlement: route.settlement });
     return decision;
   }
 
@@ -261,19 +276,20 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       });
       return internalError();
     }
+    const held = state.idempotency;
     try {
       const final = await state.finish(response);
-      if (state.idempotencyKey !== undefined && final.status < 400) {
-        return await idempotentResponses.remember({
-          key: state.idempotencyKey,
-          proofHash: state.proofHash,
-          response: final,
-        });
-      }
+      // Charged: settled before the handler, or an answer below 400 (below 400 only when paid).
+      const charged = state.settlement === "before" || final.status < 400;
+      if (held === undefined) return final;
+      if (charged) return await idempotentResponses.remember({ ...held, response: final });
+      await idempotentResponses.release(held);
       return final;
     } catch (error) {
       emit({ type: "error", where: "settle", error });
       discardBody(response);
+      // The lanes' own claims and debits keep a retry from being charged or served twice.
+      if (held !== undefined) await idempotentResponses.release(held);
       return internalError();
     }
   }

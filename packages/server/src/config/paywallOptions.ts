@@ -211,20 +211,30 @@ export type CreatePaywallParameters = Readonly<{
    */
   settlementChecks?: Readonly<Record<string, SettlementCheck>>;
   /**
-   * Responses kept for `Idempotency-Key` retries.
-   * @default { maxBodyBytes: 65_536, ttlSeconds: 86_400 }
+   * `Idempotency-Key` handling: one key runs the handler once. Its first request reserves it; a retry with the same
+   * proof gets the kept response, or 402 `settlement_pending` with `Retry-After: 1` while the first still runs, or 409 `idempotency_response_not_kept` when that run was charged but its response was larger than
+   * `maxBodyBytes` (send a new key to buy it again); another proof gets 409 `idempotency_key_conflict`. A run that
+   * charged nothing (refused, or not charged for a handler answer of 400 or more) gives the key back.
+   * @default { maxBodyBytes: 65_536, ttlSeconds: 86_400, inFlightSeconds: 300 }
    */
   idempotency?: Readonly<{
     /**
-     * Largest body kept, in bytes; larger responses are served but not kept.
+     * Largest body kept, in bytes; a larger response is served but not kept, and its key is not run again.
      * @default 65_536
      */
     maxBodyBytes?: number;
     /**
-     * How long a response is kept, in seconds.
+     * How long a finished run's response (or the note that it was not kept) is kept, in seconds. Keep it at most
+     * the store's memory of token debits (`operationTtlSeconds` of the memory store).
      * @default 86_400
      */
     ttlSeconds?: number;
+    /**
+     * How long a key stays reserved by a request that never finishes (its process died), in seconds; make it
+     * longer than the slowest request (verify, handler, settle).
+     * @default 300
+     */
+    inFlightSeconds?: number;
   }>;
   /**
    * `Retry-After` values, in seconds.

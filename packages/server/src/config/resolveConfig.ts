@@ -22,8 +22,8 @@ export type PaywallSettings = Readonly<{
   direct: DirectLaneSettings;
   /** Lifetime of a new prepaid token, in seconds. */
   tokenTtlSeconds: number;
-  /** Responses kept for `Idempotency-Key` retries: largest body in bytes, lifetime in seconds. */
-  idempotency: Readonly<{ maxBodyBytes: number; ttlSeconds: number }>;
+  /** `Idempotency-Key` handling: largest body kept in bytes, lifetimes of a finished and of a running key in seconds. */
+  idempotency: Readonly<{ maxBodyBytes: number; ttlSeconds: number; inFlightSeconds: number }>;
   /** The transport created for facilitators that name none, closed with the paywall. */
   defaultTransport: ClosableTransport | undefined;
 }>;
@@ -66,7 +66,7 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
     throw invalidConfig("unpricedMethods", 'must be "refuse" or "pass"');
   }
   const tokenTtlSeconds = tokens.ttlSeconds ?? 2_592_000;
-  const { maxBodyBytes = 65_536, ttlSeconds = 86_400 } = idempotency;
+  const { maxBodyBytes = 65_536, ttlSeconds = 86_400, inFlightSeconds = 300 } = idempotency;
 
   const facilitator = resolveFacilitatorLane({
     facilitators,
@@ -98,11 +98,18 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
       bindingRequired: direct?.bindingRequired,
     }),
     unpricedMethods,
-    facilitator: facilitator.settings,
+    facilitator: {
+      ...facilitator.settings,
+      // A settled transaction stays claimed while any direct network here would still take it.
+      transactionClaimSeconds: Math.max(
+        facilitator.settings.transactionClaimSeconds,
+        ...[...directSettings.networks.values()].map((n) => n.maxAgeSeconds + 86_400),
+      ),
+    },
     hasFacilitators: facilitator.hasFacilitators,
     direct: directSettings,
     tokenTtlSeconds,
-    idempotency: { maxBodyBytes, ttlSeconds },
+    idempotency: { maxBodyBytes, ttlSeconds, inFlightSeconds },
     defaultTransport: facilitator.defaultTransport,
   };
 }

@@ -15,6 +15,9 @@ import {
 import { invalidConfig } from "./invalidConfig.js";
 import type { CreatePaywallParameters } from "./paywallOptions.js";
 
+/** How long a settled transaction stays claimed for the direct lane: its default maximum age (7 days) and a day. */
+export const defaultTransactionClaimSeconds = 604_800 + 86_400;
+
 /** Parameters of `resolveFacilitatorLane`: the paywall's facilitator options, defaults applied. */
 export type ResolveFacilitatorLaneParameters = Readonly<{
   /** Remote facilitators, in priority order. */
@@ -80,6 +83,7 @@ export function resolveFacilitatorLane(
       pendingRetryAfterSeconds: retryAfterSeconds.settlementPending ?? 5,
       validBeforeMarginSeconds: 6,
       settlementCheckTimeoutMs: 5_000,
+      transactionClaimSeconds: defaultTransactionClaimSeconds,
     },
     hasFacilitators: endpoints.length > 0,
     defaultTransport,

@@ -18,7 +18,7 @@ export type EvmDirectReader = Readonly<{
   chain?: Readonly<{ id: number }> | undefined;
   getTransactionReceipt(parameters: {
     hash: Hex;
-  }): Promise<Pick<TransactionReceipt, "status" | "blockNumber"> & { logs: Log[] }>;
+  }): Promise<Pick<TransactionReceipt, "status" | "blockNumber" | "from"> & { logs: Log[] }>;
   getBlockNumber(parameters?: { cacheTime?: number }): Promise<bigint>;
   getBlock(parameters: { blockNumber: bigint }): Promise<Pick<Block, "timestamp">>;
 }>;
@@ -48,8 +48,9 @@ function isNotFound(error: unknown): boolean {
 }
 
 /**
- * The direct lane's view of an EVM network: reads a transaction's receipt (status, `Transfer` logs with the
- * emitting contract), its confirmations and block time, and checks EIP-191 binding signatures (libsecp256k1
+ * The direct lane's view of an EVM network: reads a transaction's receipt (status, sender, `Transfer` logs with the
+ * emitting contract, and `AuthorizationUsed` logs that mark a transfer as an executed EIP-3009 authorization), its
+ * confirmations and block time, and checks EIP-191 binding signatures (libsecp256k1
  * when available). Pass it as `direct.networks[].chain` to `createPaywall`.
  *
  * @example
@@ -84,12 +85,21 @@ export function createEvmDirectChain(parameters: CreateEvmDirectChainParameters)
         throw error;
       }
       if (receipt.status !== "success") return { status: "failed" };
+      // EIP-3009 authorizations executed in the transaction, as `token|authorizer`: their transfers were relayed.
+      const authorized = new Set(
+        parseEventLogs({ abi: eip3009Abi, eventName: "AuthorizationUsed", logs: receipt.logs }).map(
+          (log) => `${log.address.toLowerCase()}|${log.args.authorizer.toLowerCase()}`,
+        ),
+      );
       const transfers = parseEventLogs({ abi: eip3009Abi, eventName: "Transfer", logs: receipt.logs }).map(
         (log) => ({
           asset: log.address,
           from: log.args.from,
           to: log.args.to,
           amount: log.args.value,
+          submittedBySender:
+            isAddressEqual(receipt.from, log.args.from) &&
+            !authorized.has(`${log.address.toLowerCase()}|${log.args.from.toLowerCase()}`),
         }),
       );
       const [head, block] = await Promise.all([

@@ -21,7 +21,13 @@ const chain: DirectChain = {
   getTransaction: async () => ({
     status: "success",
     transfers: [
-      { asset: usdc, from: "0x1111111111111111111111111111111111111111", to: payTo, amount: 1_000_000n },
+      {
+        asset: usdc,
+        from: "0x1111111111111111111111111111111111111111",
+        to: payTo,
+        amount: 1_000_000n,
+        submittedBySender: true,
+      },
     ],
     confirmations: 10,
     timestamp: Math.floor(Date.now() / 1000) - 60,
@@ -36,9 +42,9 @@ describe("a kept idempotent response with a surplus token", () => {
     const kept: StoredResponse[] = [];
     const store: Store = {
       ...memory,
-      putResponse: async (parameters) => {
-        kept.push(parameters.response);
-        return memory.putResponse(parameters);
+      finishResponse: async (parameters) => {
+        if (parameters.record.state === "kept") kept.push(parameters.record.response);
+        return memory.finishResponse(parameters);
       },
     };
     const paywall = createPaywall({
@@ -55,6 +61,7 @@ describe("a kept idempotent response with a surplus token", () => {
     expect(response.status).toBe(200);
     const secret = response.headers.get(tokenHeaderNames.token);
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(kept).toHaveLength(1);
     const storedValues = kept.flatMap((r) => r.headers.map(([, value]) => value));
     expect(storedValues).not.toContain(secret);
 

@@ -83,6 +83,103 @@ describe("createMemoryStore", () => {
   });
 });
 
+describe("createMemoryStore idempotency keys", () => {
+  const response = (proofHash: string) => ({
+    proofHash,
+    status: 200,
+    headers: [],
+    body: new Uint8Array([7]),
+  });
+
+  it("reserves a key for exactly one of many concurrent callers, and shows the others who holds it", async () => {
+    const store = createMemoryStore();
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        store.reserveResponse({ key: "k", owner: `r${i}`, proofHash: "p", expiresAt: 2_000_000_000 }),
+      ),
+    );
+    expect(results.filter((r) => r.reserved)).toHaveLength(1);
+    expect(results[0]).toEqual({ reserved: true });
+    expect(results[1]).toEqual({
+      reserved: false,
+      existing: { state: "in_flight", owner: "r0", proofHash: "p" },
+    });
+  });
+
+  it("finishes and releases a key only for its owner while in flight", async () => {
+    const store = createMemoryStore();
+    const reserve = (key: string, owner: string) =>
+      store.reserveResponse({ key, owner, proofHash: "p", expiresAt: 2_000_000_000 });
+    await reserve("k", "a");
+    const kept = { state: "kept" as const, response: response("p") };
+    expect(await store.finishResponse({ key: "k", owner: "b", record: kept, expiresAt: 2_000_000_000 })).toBe(
+      false,
+    );
+    await store.releaseResponse({ key: "k", owner: "b" });
+    expect(await reserve("k", "c")).toMatchObject({ reserved: false, existing: { owner: "a" } });
+    expect(await store.finishResponse({ key: "k", owner: "a", record: kept, expiresAt: 2_000_000_000 })).toBe(
+      true,
+    );
+    expect(await store.getResponse("k")).toEqual(response("p"));
+    expect(await reserve("k", "c")).toEqual({ reserved: false, existing: kept });
+    // Finished: neither finished again nor released.
+    expect(await store.finishResponse({ key: "k", owner: "a", record: kept, expiresAt: 2_000_000_000 })).toBe(
+      false,
+    );
+    await store.releaseResponse({ key: "k", owner: "a" });
+    expect(await store.getResponse("k")).toBeDefined();
+
+    await reserve("big", "a");
+    const notKept = { state: "not_kept" as const, proofHash: "p" };
+    expect(
+      await store.finishResponse({ key: "big", owner: "a", record: notKept, expiresAt: 2_000_000_000 }),
+    ).toBe(true);
+    expect(await store.getResponse("big")).toBeUndefined();
+    await store.releaseResponse({ key: "big", owner: "a" });
+    expect(await reserve("big", "c")).toEqual({ reserved: false, existing: notKept });
+
+    await reserve("free", "a");
+    await store.releaseResponse({ key: "free", owner: "a" });
+    expect(await reserve("free", "c")).toEqual({ reserved: true });
+  });
+
+  it("forgets a reservation and a finished key when they expire, and exactly one caller takes it over", async () => {
+    let now = 1_000_000;
+    const store = createMemoryStore({ now: () => now });
+    await store.reserveResponse({ key: "k", owner: "a", proofHash: "p", expiresAt: 1_010 });
+    await store.reserveResponse({ key: "n", owner: "a", proofHash: "p", expiresAt: 1_010 });
+    await store.finishResponse({
+      key: "n",
+      owner: "a",
+      record: { state: "not_kept", proofHash: "p" },
+      expiresAt: 1_020,
+    });
+    now = 1_010_000;
+    // The expired reservation cannot be finished by its old owner, and one of many new callers takes the key.
+    expect(
+      await store.finishResponse({
+        key: "k",
+        owner: "a",
+        record: { state: "kept", response: response("p") },
+        expiresAt: 2_000,
+      }),
+    ).toBe(false);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        store.reserveResponse({ key: "k", owner: `b${i}`, proofHash: "p", expiresAt: 2_000 }),
+      ),
+    );
+    expect(results.filter((r) => r.reserved)).toHaveLength(1);
+    expect(
+      (await store.reserveResponse({ key: "n", owner: "c", proofHash: "p", expiresAt: 2_000 })).reserved,
+    ).toBe(false);
+    now = 1_020_000;
+    expect(
+      (await store.reserveResponse({ key: "n", owner: "c", proofHash: "p", expiresAt: 2_000 })).reserved,
+    ).toBe(true);
+  });
+});
+
 describe("createMemoryStore records", () => {
   it("keeps the newest records, oldest first", async () => {
     const store = createMemoryStore({ maxRecords: 3 });

@@ -3,6 +3,8 @@ import type {
   ClaimResult,
   ClaimState,
   DebitResult,
+  IdempotencyRecord,
+  ReserveResponseResult,
   Store,
   StoredResponse,
   StoreRecord,
@@ -57,6 +59,8 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
   const tokens = new Map<string, { balance: bigint; expiresAt: number }>();
   const operations = new Map<string, Expiring<DebitResult & { ok: true }>>();
   const responses = new Map<string, Expiring<StoredResponse>>();
+  // Idempotency keys whose run is in flight or finished without a kept response (a kept one is in `responses`).
+  const reservations = new Map<string, Expiring<Exclude<IdempotencyRecord, { state: "kept" }>>>();
   // A ring buffer: appending never moves the records already kept.
   const records: StoreRecord[] = [];
   let oldest = 0;
@@ -75,7 +79,7 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
   const sweep = () => {
     if (++writes % 4096 !== 0) return;
     const t = nowSeconds();
-    for (const map of [claims, operations, responses] as Map<string, Expiring<unknown>>[]) {
+    for (const map of [claims, operations, responses, reservations] as Map<string, Expiring<unknown>>[]) {
       for (const [key, entry] of map)
         if (entry.expiresAt !== undefined && entry.expiresAt <= t) map.delete(key);
     }
@@ -144,6 +148,30 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
     async putResponse({ key, response, expiresAt }): Promise<void> {
       responses.set(key, { value: response, expiresAt });
       sweep();
+    },
+    async reserveResponse({ key, owner, proofHash, expiresAt }): Promise<ReserveResponseResult> {
+      const kept = live(responses, key);
+      if (kept !== undefined) return { reserved: false, existing: { state: "kept", response: kept } };
+      const held = live(reservations, key);
+      if (held !== undefined) return { reserved: false, existing: held };
+      reservations.set(key, { value: { state: "in_flight", owner, proofHash }, expiresAt });
+      sweep();
+      return { reserved: true };
+    },
+    async finishResponse({ key, owner, record, expiresAt }): Promise<boolean> {
+      const held = live(reservations, key);
+      if (held?.state !== "in_flight" || held.owner !== owner) return false;
+      if (record.state === "kept") {
+        reservations.delete(key);
+        responses.set(key, { value: record.response, expiresAt });
+      } else {
+        reservations.set(key, { value: { state: "not_kept", proofHash: record.proofHash }, expiresAt });
+      }
+      return true;
+    },
+    async releaseResponse({ key, owner }): Promise<void> {
+      const held = live(reservations, key);
+      if (held?.state === "in_flight" && held.owner === owner) reservations.delete(key);
     },
     async getResponse(key: string): Promise<StoredResponse | undefined> {
       return live(responses, key);

@@ -47,6 +47,22 @@ export type StoredResponse = Readonly<{
   body: Uint8Array;
 }>;
 
+/**
+ * What an `Idempotency-Key` holds in the store (its key is the hash of the key with its request's scope):
+ * - `in_flight`: the request `owner` runs under it, paid (or being paid) with the proof `proofHash`;
+ * - `kept`: a run finished and its response is kept for replays;
+ * - `not_kept`: a run finished and was charged, but its response was too large to keep: a retry is not run again.
+ */
+export type IdempotencyRecord =
+  | Readonly<{ state: "in_flight"; owner: string; proofHash: string }>
+  | Readonly<{ state: "kept"; response: StoredResponse }>
+  | Readonly<{ state: "not_kept"; proofHash: string }>;
+
+/** What `reserveResponse` found: the key is now the caller's, or it is held or finished already. */
+export type ReserveResponseResult =
+  | Readonly<{ reserved: true }>
+  | Readonly<{ reserved: false; existing: IdempotencyRecord }>;
+
 /** An analytics record: what happened to one payment attempt. Never holds a secret (no proof, no token). */
 export type StoreRecord = Readonly<{
   /** Unix milliseconds. */
@@ -107,11 +123,58 @@ export type Store = Readonly<{
   refund(
     parameters: Readonly<{ tokenHash: string; amount: bigint; operationKey?: string }>,
   ): Promise<TokenBalance | undefined>;
-  /** Keeps a response for `Idempotency-Key` retries until `expiresAt` (Unix seconds). */
+  /**
+   * Reserves an `Idempotency-Key` for the request `owner` when no live record holds it, so one key runs its
+   * handler once: of any number of concurrent reservations of one key exactly one gets `{ reserved: true }`, the
+   * others the record that holds it (`in_flight`, `kept` or `not_kept`). The reservation is forgotten at
+   * `expiresAt` (Unix seconds) unless `finishResponse` replaces it first. One atomic step: SQL `INSERT … ON
+   * CONFLICT (key) DO UPDATE SET …` that takes the row over only when it expired, `RETURNING` the row and whether
+   * it is now the caller's; Redis one Lua script (`GET`, else `SET … EXAT expiresAt`).
+   *
+   * @example
+   * ```ts
+   * const result = await store.reserveResponse({ key, owner: requestId, proofHash, expiresAt: now + 300 });
+   * if (!result.reserved && result.existing.state === "kept") return replay(result.existing.response);
+   * ```
+   */
+  reserveResponse(
+    parameters: Readonly<{ key: string; owner: string; proofHash: string; expiresAt: number }>,
+  ): Promise<ReserveResponseResult>;
+  /**
+   * Replaces the `in_flight` record of `key` held by `owner` with how its run finished (`kept` with the response,
+   * or `not_kept`), until `expiresAt` (Unix seconds). Returns whether `owner` still held it (`false`: its
+   * reservation expired or was released; nothing changed). One atomic step: SQL `UPDATE … WHERE key = $1 AND
+   * state = 'in_flight' AND owner = $2`; Redis a Lua compare-and-set.
+   *
+   * @example
+   * ```ts
+   * await store.finishResponse({ key, owner: requestId, record: { state: "kept", response }, expiresAt });
+   * ```
+   */
+  finishResponse(
+    parameters: Readonly<{
+      key: string;
+      owner: string;
+      record: Exclude<IdempotencyRecord, Readonly<{ state: "in_flight" }>>;
+      expiresAt: number;
+    }>,
+  ): Promise<boolean>;
+  /**
+   * Deletes the `in_flight` record of `key` held by `owner` (its run charged nothing, so a retry may run and pay
+   * anew); any other record stays. One atomic step: SQL `DELETE … WHERE key = $1 AND state = 'in_flight' AND
+   * owner = $2`; Redis a Lua compare-and-delete.
+   *
+   * @example
+   * ```ts
+   * await store.releaseResponse({ key, owner: requestId });
+   * ```
+   */
+  releaseResponse(parameters: Readonly<{ key: string; owner: string }>): Promise<void>;
+  /** Keeps a response for `Idempotency-Key` retries until `expiresAt` (Unix seconds), whoever holds the key. */
   putResponse(
     parameters: Readonly<{ key: string; response: StoredResponse; expiresAt: number }>,
   ): Promise<void>;
-  /** A kept response, if any and not expired. */
+  /** A kept response (`putResponse`, or `finishResponse` with `kept`), if any and not expired. */
   getResponse(key: string): Promise<StoredResponse | undefined>;
   /** Appends an analytics record. */
   record(record: StoreRecord): Promise<void>;

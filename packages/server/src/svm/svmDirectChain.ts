@@ -17,6 +17,11 @@ export type SolanaTokenBalance = Readonly<{
 /** What the Solana direct lane reads of a transaction: success, block time and token balances before and after. */
 export type SolanaTransferView = Readonly<{
   failed: boolean;
+  /**
+   * Base58 fee payer (account key 0). A transfer whose source owner is not the fee payer was submitted by someone
+   * else (how a facilitator settles an x402 payment) and does not count on the direct lane.
+   */
+  feePayer: string;
   /** Unix seconds; `undefined` when the node does not know it (then the transfer counts as too old). */
   blockTime: number | undefined;
   preTokenBalances: readonly SolanaTokenBalance[];
@@ -49,7 +54,7 @@ function decodeBase58OrUndefined(text: string): Uint8Array | undefined {
  * The transfers a transaction made, from its token balance changes (DESIGN §4: the Solana direct lane decides
  * on the payee's owner + mint balance change, so a `transfer`, a `transferChecked` or an inner instruction
  * count alike). Each owner whose balance of a mint rose received that much, from the owner whose balance of
- * that mint fell most.
+ * that mint fell most; it was submitted by its sender when that owner is the fee payer.
  */
 export function transfersOf(view: SolanaTransferView): DirectTransfer[] {
   const deltas = new Map<string, { owner: string; mint: string; delta: bigint }>();
@@ -70,11 +75,13 @@ export function transfersOf(view: SolanaTransferView): DirectTransfer[] {
       if (e.mint === received.mint && e.delta < 0n && (sender === undefined || e.delta < sender.delta))
         sender = e;
     }
+    const from = sender?.owner ?? "";
     transfers.push({
       asset: received.mint,
-      from: sender?.owner ?? "",
+      from,
       to: received.owner,
       amount: received.delta,
+      submittedBySender: from !== "" && from === view.feePayer,
     });
   }
   return transfers;
@@ -139,7 +146,7 @@ export type CreateConnectionTransactionReaderParameters = Readonly<{
 
 /**
  * Reads transactions for the Solana direct lane over JSON-RPC `getParsedTransaction` (v0 transactions included):
- * its error, block time and `meta.pre/postTokenBalances` (owner, mint, atomic amount).
+ * its error, fee payer, block time and `meta.pre/postTokenBalances` (owner, mint, atomic amount).
  *
  * @example
  * ```ts
@@ -176,6 +183,8 @@ export function createConnectionTransactionReader(
     const meta = parsed.meta;
     return {
       failed: meta === null || meta.err !== null,
+      // An answer without its message names no fee payer: none of its transfers then counts as the sender's own.
+      feePayer: parsed.transaction?.message?.accountKeys?.[0]?.pubkey.toBase58() ?? "",
       blockTime: parsed.blockTime ?? undefined,
       preTokenBalances: balances(meta?.preTokenBalances),
       postTokenBalances: balances(meta?.postTokenBalances),

@@ -186,16 +186,20 @@ export const paywallReasons = {
   facilitator_unavailable:
     "No facilitator could be reached; the proof was never sent to /settle and never will be. Use another lane.",
   settlement_pending:
-    "A settlement may be in flight; retry the same proof after Retry-After. Do not pay again.",
+    "A settlement may be in flight, or the first request with this Idempotency-Key is still running; retry the same proof and key after Retry-After. Do not pay again.",
   settlement_failed: "The facilitator refused to settle the payment.",
   replayed_payment: "This proof was already used.",
-  idempotency_key_conflict: "The Idempotency-Key was used with a different proof.",
+  idempotency_key_conflict: "The Idempotency-Key was used with a different proof (HTTP 409).",
+  idempotency_response_not_kept:
+    "This Idempotency-Key already bought a response, too large to keep for replays; it is not run again (HTTP 409). Send a new key to buy it again.",
   direct_lane_disabled: "The direct-transfer lane is switched off on this server.",
   direct_chain_unsupported: "The direct transfer is on a chain this server does not accept.",
   direct_tx_malformed: "X-PAYMENT-TX is not a transaction hash or signature of that chain.",
   direct_tx_not_found: "The transfer was not found on chain (yet).",
   direct_tx_failed: "The transaction failed on chain.",
   direct_no_qualifying_transfer: "The transaction holds no transfer of the accepted asset to the payee.",
+  direct_tx_relayed:
+    "The transfer was submitted by someone other than its sender, on the sender's signed authorization (how a facilitator settles an x402 payment, which pays for that payment only); send the transfer yourself.",
   direct_insufficient_confirmations:
     "The transfer does not have the required confirmations yet; retry later.",
   direct_tx_too_old: "The transfer is older than the maximum age this server accepts.",

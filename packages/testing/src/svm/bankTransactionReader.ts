@@ -6,7 +6,7 @@ export type CreateBankTransactionReaderParameters = Readonly<{ bank: SolanaBank 
 
 /**
  * The direct lane's transaction reader over the bank: what `getParsedTransaction` would say of a transaction
- * processed through `bank.processTransaction` (failed or not, block time, token balances with owner and mint).
+ * processed through `bank.processTransaction` (failed or not, fee payer, block time, token balances with owner and mint).
  * Pass it to `createSvmDirectChain` of `@tollgate/server/svm`.
  *
  * @example
@@ -26,6 +26,7 @@ export function createBankTransactionReader(
     if (recorded === undefined) return undefined;
     return {
       failed: recorded.err !== null,
+      feePayer: recorded.feePayer,
       blockTime: Number(recorded.blockTime),
       preTokenBalances: recorded.preTokenBalances,
       postTokenBalances: recorded.postTokenBalances,

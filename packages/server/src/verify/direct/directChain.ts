@@ -8,6 +8,15 @@ export type DirectTransfer = Readonly<{
   to: string;
   /** Atomic units. */
   amount: bigint;
+  /**
+   * Whether the sender made this transfer itself: it submitted the transaction and paid its fee (EVM: the
+   * transaction's `from`; Solana: its fee payer), and no signed authorization of the sender executed it (EVM: the
+   * token logged no EIP-3009 `AuthorizationUsed` by the sender). `false` is how a facilitator settles an x402
+   * payment (it submits the payer's signed authorization or transaction and pays the fee): such a transfer pays
+   * for a facilitator-lane request, here or on another server of the same payee, and the direct lane refuses it
+   * (`direct_tx_relayed`).
+   */
+  submittedBySender: boolean;
 }>;
 
 /** What a chain says about a transaction the client claims to have made. */

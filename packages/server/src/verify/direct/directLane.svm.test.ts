@@ -147,7 +147,13 @@ describe("createConnectionTransactionReader", () => {
           postTokenBalances: [balance(1, payer, "4800000"), balance(2, payee, "200000")],
           innerInstructions: [],
         },
-        transaction: { message: { accountKeys: [], instructions: [] }, signatures: [] },
+        transaction: {
+          message: {
+            accountKeys: [{ pubkey: sender.publicKey, signer: true, writable: true, source: "transaction" }],
+            instructions: [],
+          },
+          signatures: [],
+        },
       },
       failed: { slot: 2, blockTime: 1_800_000_000, meta: { err: { InstructionError: [0, "Custom"] } } },
     };
@@ -161,8 +167,10 @@ describe("createConnectionTransactionReader", () => {
       },
     });
     const view = await read("ok");
-    expect(view).toMatchObject({ failed: false, blockTime: 1_800_000_000 });
-    expect(view && transfersOf(view)).toEqual([{ asset: mint, from: payer, to: payee, amount: 200_000n }]);
+    expect(view).toMatchObject({ failed: false, blockTime: 1_800_000_000, feePayer: payer });
+    expect(view && transfersOf(view)).toEqual([
+      { asset: mint, from: payer, to: payee, amount: 200_000n, submittedBySender: true },
+    ]);
     expect((await read("failed"))?.failed).toBe(true);
     expect(await read("missing")).toBeUndefined();
     expect(calls[0]).toEqual({ commitment: "confirmed", maxSupportedTransactionVersion: 0 });

@@ -9,6 +9,7 @@ import { withChainTimeout } from "../../internal/deadline.js";
 import { withHeaders } from "../../respond/paymentRequired.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
 import { issueToken, laneReceiptHeader, tokenHash, tokenHeaders } from "../prepaidTokens.js";
+import { transferClaimKey } from "../transferClaimKey.js";
 import type { DirectChain, DirectTransaction } from "./directChain.js";
 
 /** One chain of the direct lane, resolved by `createPaywall`. */
@@ -40,7 +41,10 @@ export type DirectLaneSettings = Readonly<{
  * The direct-transfer lane for one request (DESIGN §4): the transfer is read on chain and must be a success,
  * move the configured asset to the payee, have the confirmations, be younger than the maximum age and, unless
  * the route turns binding off, carry an `X-PAYMENT-TX-SIG` by its sender over
- * `tollgate-direct:<CAIP-2>:<tx>:<origin>`. Only then is it claimed, permanently. A transfer below the price or
+ * `tollgate-direct:<CAIP-2>:<tx>:<origin>`. Only transfers the sender submitted itself count: a transfer relayed
+ * on the sender's signed authorization (an EIP-3009 `transferWithAuthorization`, a Solana transaction whose fee
+ * payer is not the sender) is how a facilitator settles an x402 payment, and one transfer pays for one thing
+ * (`direct_tx_relayed`). Only then is it claimed, permanently. A transfer below the price or
  * the minimum is credited in full as a prepaid token (402 `direct_amount_below_minimum`); the surplus over the
  * price becomes a token on the paid response.
  */
@@ -68,7 +72,7 @@ export async function directLane(
   if (!net.chain.isTransactionId(tx)) return refuse("direct_tx_malformed");
   const canonicalTx = net.chain.canonicalTransactionId(tx);
   const network = net.network.caip2;
-  const claimKey = `direct:${network}:${canonicalTx}`;
+  const claimKey = transferClaimKey({ network, family: net.network.family, transaction: canonicalTx });
   if ((await store.getClaim(claimKey)) !== undefined) return refuse("replayed_payment");
   const signature = proof.signature?.trim() || undefined;
   if (bindingRequired && signature === undefined) return refuse("direct_binding_missing");
@@ -88,10 +92,14 @@ export async function directLane(
     return refuse("direct_tx_not_found", { retryAfterSeconds: settings.retryAfterSeconds });
   }
   if (found.status === "failed") return refuse("direct_tx_failed");
-  const qualifying = found.transfers.filter(
+  const toPayee = found.transfers.filter(
     (t) => net.chain.sameAddress(t.asset, net.asset) && net.chain.sameAddress(t.to, net.payTo),
   );
-  if (qualifying.length === 0) return refuse("direct_no_qualifying_transfer");
+  if (toPayee.length === 0) return refuse("direct_no_qualifying_transfer");
+  // A transfer someone else submitted on the sender's signature is a facilitator's settlement: it paid (or pays)
+  // for a facilitator-lane request, here or on another server of this payee, so it never pays here too.
+  const qualifying = toPayee.filter((t) => t.submittedBySender);
+  if (qualifying.length === 0) return refuse("direct_tx_relayed");
   if (found.confirmations < net.confirmations) {
     return refuse("direct_insufficient_confirmations", { retryAfterSeconds: settings.retryAfterSeconds });
   }

@@ -11,6 +11,7 @@ import { withChainTimeout } from "../../internal/deadline.js";
 import { discardBody, type FacilitatorRequirement, withHeaders } from "../../respond/paymentRequired.js";
 import type { Failover, PaymentKind } from "../fallback/failover.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
+import { transferClaimKey } from "../transferClaimKey.js";
 import { checkPaymentLocally } from "./localChecks.js";
 import { isSettleOutcomeUnknown } from "./settleRefusal.js";
 
@@ -32,6 +33,11 @@ export type FacilitatorLaneSettings = Readonly<{
   pendingRetryAfterSeconds: number;
   validBeforeMarginSeconds: number;
   settlementCheckTimeoutMs: number;
+  /**
+   * How long a settled transaction stays claimed under the direct lane's key (`transferClaimKey`), in seconds: at
+   * least as long as the direct lane would take a transfer that old.
+   */
+  transactionClaimSeconds: number;
 }>;
 
 type Settled = Readonly<{ kind: "settled"; receipt: SettleResponse; facilitator?: string }>;
@@ -190,6 +196,26 @@ export async function facilitatorLane(
     moveTo("settled").catch((error: unknown) =>
       ctx.emit({ type: "error", where: "store.transitionClaim", error }),
     );
+  /**
+   * Claims the settlement's transaction as the direct lane would, so the same transfer never pays there too (the
+   * direct lane also refuses relayed transfers by their shape: this covers a chain port that cannot tell).
+   */
+  const claimTransaction = async (transaction: string) => {
+    if (transaction === "") return;
+    try {
+      await store.claim({
+        key: transferClaimKey({
+          network: matched.v2.network,
+          family: matched.network.family,
+          transaction,
+        }),
+        claim: { state: "settled", owner: requestId, proofHash: ctx.proofHash },
+        expiresAt: Math.floor(ctx.now() / 1000) + settings.transactionClaimSeconds,
+      });
+    } catch (error) {
+      ctx.emit({ type: "error", where: "store.claim", error });
+    }
+  };
 
   async function chainSaysSettled(): Promise<boolean> {
     const check = settings.settlementChecks[matched.v2.network];
@@ -239,7 +265,7 @@ export async function facilitatorLane(
     if (result.kind === "answer") {
       const answer = result.answer;
       if (answer.success) {
-        await markSettled();
+        await Promise.all([markSettled(), claimTransaction(answer.transaction)]);
         return paid(answer, result.facilitator);
       }
       // A refusal that leaves open whether money moved: only the chain can tell, else the claim stays pending.

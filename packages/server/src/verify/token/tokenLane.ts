@@ -5,8 +5,9 @@ import { laneReceiptHeader, tokenHash, tokenHeaders } from "../prepaidTokens.js"
 
 /**
  * The prepaid-token lane for one request (DESIGN §1): an all-or-nothing debit of the price, keyed by token
- * hash + `Idempotency-Key` so a retried request is not debited twice; with settlement `after`, a handler answer
- * of 400 or more gives the debit back.
+ * hash + `Idempotency-Key` so a retried request is not debited twice, and never run twice on one debit (a debit
+ * already made under the key is answered 409 `idempotency_response_not_kept`); with settlement `after`, a handler
+ * answer of 400 or more gives this request's debit back.
  */
 export async function tokenLane(ctx: LaneContext, token: string): Promise<LaneOutcome> {
   const { store, offer } = ctx;
@@ -35,14 +36,20 @@ export async function tokenLane(ctx: LaneContext, token: string): Promise<LaneOu
           : "token_insufficient_balance";
     return refuse(reason, balance);
   }
-  if (!debit.replayed) {
-    ctx.emit({ type: "paid", route: ctx.route, lane: "token", amount: offer.price });
+  // One debit buys one handler run: a debit already made under this key paid for the run that made it. (The paywall
+  // answers a retry of a finished key before the lane; this is the key's reservation that outlived its record.)
+  if (debit.replayed) {
+    return {
+      kind: "respond",
+      response: ctx.refuse({ reason: "idempotency_response_not_kept", status: 409, lane: "token" }),
+    };
   }
+  ctx.emit({ type: "paid", route: ctx.route, lane: "token", amount: offer.price });
   return {
     kind: "serve",
     lane: "token",
     async finish(response: Response): Promise<Response> {
-      if (ctx.settlement === "after" && response.status >= 400 && !debit.replayed) {
+      if (ctx.settlement === "after" && response.status >= 400) {
         const refunded = await store.refund({
           tokenHash: hash,
           amount: offer.price,
