@@ -18,6 +18,7 @@ import {
   svmPayeeKeypairs,
   svmPayerKeypairs,
 } from "@tollgate/testing";
+import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createFacilitator, type Facilitator } from "../facilitator/createFacilitator.js";
 import { type CreateExactSvmSchemeParameters, createExactSvmScheme } from "./exactSvmScheme.js";
@@ -212,6 +213,45 @@ describe("lamports our Solana fee payer pays for a caller", () => {
     ).toMatchObject({ success: true });
     expect(before - (await bank.lamports(feePayer))).toBe(10_001n);
   });
+
+  it("property: refused exactly when signatures + limit × price exceed the cap; otherwise it costs exactly that", async () => {
+    const maxFeeLamports = 25_000n;
+    const { facilitator } = facilitatorWith({ maxFeeLamports });
+    let refusedRuns = 0;
+    let settledRuns = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 60_000, max: 200_000 }),
+        fc.integer({ min: 0, max: 250_000 }),
+        fc.integer({ min: 0, max: 2 }),
+        async (units, microLamports, extraSigners) => {
+          const memoSigners = Array.from({ length: extraSigners }, () => Keypair.generate());
+          const payload = await transaction({ units, microLamports, memoSigners });
+          // The limit actually written: `transaction` subtracts a uniqueness offset; read it back from the wire.
+          const wire = VersionedTransaction.deserialize(Buffer.from(payload, "base64"));
+          const limitData = wire.message.compiledInstructions[0]?.data ?? new Uint8Array(5);
+          const limit = BigInt(Buffer.from(limitData).readUInt32LE(1));
+          const fee =
+            BigInt(2 + extraSigners) * 5_000n + (limit * BigInt(microLamports) + 999_999n) / 1_000_000n;
+          const before = await bank.lamports(feePayer);
+          const answer = (await facilitator.settle(v2Body(payload))).body as Record<string, unknown>;
+          const spent = before - (await bank.lamports(feePayer));
+          if (fee > maxFeeLamports) {
+            refusedRuns++;
+            expect(answer.errorReason).toBe("invalid_exact_svm_payload_transaction_fee_too_high");
+            expect(spent).toBe(0n);
+          } else {
+            settledRuns++;
+            expect(answer.success).toBe(true);
+            expect(spent).toBe(fee);
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+    expect(refusedRuns).toBeGreaterThan(0);
+    expect(settledRuns).toBeGreaterThan(0);
+  }, 60_000);
 
   it.each([
     ["a zero fee cap", { maxFeeLamports: 0n }],
