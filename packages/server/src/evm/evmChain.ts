@@ -108,7 +108,8 @@ function revertReasonOf(error: unknown): string | undefined {
 }
 
 /**
- * An `EvmChain` over viem clients: anvil in tests, any JSON-RPC endpoint in production.
+ * An `EvmChain` over viem clients: anvil in tests, any JSON-RPC endpoint in production. The clients read whole RPC
+ * answers: give their `http` transport `fetchFn: createBoundedFetch()` (of `@tollgate/server`) to bound them.
  *
  * @example
  * ```ts
