@@ -3,7 +3,7 @@
  * refuses to start, naming each bad one; then builds chain access from the RPC URLs and serves on node:http.
  */
 import { Connection, Keypair } from "@solana/web3.js";
-import { type SettlementCheck, serveFetch } from "@tollgate/server";
+import { createBoundedFetch, type SettlementCheck, serveFetch } from "@tollgate/server";
 import {
   createEvmDirectChain,
   createEvmSettlementCheck,
@@ -25,6 +25,9 @@ import { base, baseSepolia, mainnet } from "viem/chains";
 import { loadConfig, type PaidApiConfig } from "./config.js";
 import { createPaidApi, type PaidApiChains } from "./createPaidApi.js";
 
+/** Every RPC client below reads answers through this: at most 4 MiB each, so a hostile node cannot exhaust memory. */
+const rpcFetch = createBoundedFetch({ maxBodyBytes: 4 * 1024 * 1024 });
+
 function chainsOf(config: PaidApiConfig): PaidApiChains {
   const registry = createNetworkRegistry();
   const baseChain: Chain = config.X402_BASE_NETWORK === "base" ? base : baseSepolia;
@@ -33,7 +36,10 @@ function chainsOf(config: PaidApiConfig): PaidApiChains {
     ...(wanted.has("base")
       ? {
           base: createEvmDirectChain({
-            publicClient: createPublicClient({ chain: baseChain, transport: http(config.X402_BASE_RPC_URL) }),
+            publicClient: createPublicClient({
+              chain: baseChain,
+              transport: http(config.X402_BASE_RPC_URL, { fetchFn: rpcFetch }),
+            }),
           }),
         }
       : {}),
@@ -42,7 +48,7 @@ function chainsOf(config: PaidApiConfig): PaidApiChains {
           ethereum: createEvmDirectChain({
             publicClient: createPublicClient({
               chain: mainnet,
-              transport: http(config.X402_ETHEREUM_RPC_URL),
+              transport: http(config.X402_ETHEREUM_RPC_URL, { fetchFn: rpcFetch }),
             }),
           }),
         }
@@ -52,7 +58,10 @@ function chainsOf(config: PaidApiConfig): PaidApiChains {
           solana: createSvmDirectChain({
             network: registry.get(config.X402_SOLANA_NETWORK).caip2,
             read: createConnectionTransactionReader({
-              connection: new Connection(config.X402_SOLANA_RPC_URL, "confirmed"),
+              connection: new Connection(config.X402_SOLANA_RPC_URL, {
+                commitment: "confirmed",
+                fetch: rpcFetch,
+              }),
               commitment: config.X402_SOLANA_CONFIRMATIONS === "finalized" ? "finalized" : "confirmed",
             }),
           }),
@@ -67,10 +76,13 @@ function settlementChecksOf(config: PaidApiConfig): Record<string, SettlementChe
   const baseChain: Chain = config.X402_BASE_NETWORK === "base" ? base : baseSepolia;
   return {
     [registry.get(config.X402_BASE_NETWORK).caip2]: createEvmSettlementCheck({
-      publicClient: createPublicClient({ chain: baseChain, transport: http(config.X402_BASE_RPC_URL) }),
+      publicClient: createPublicClient({
+        chain: baseChain,
+        transport: http(config.X402_BASE_RPC_URL, { fetchFn: rpcFetch }),
+      }),
     }),
     [registry.get(config.X402_SOLANA_NETWORK).caip2]: createSvmSettlementCheck({
-      connection: new Connection(config.X402_SOLANA_RPC_URL, "confirmed"),
+      connection: new Connection(config.X402_SOLANA_RPC_URL, { commitment: "confirmed", fetch: rpcFetch }),
     }),
   };
 }
@@ -78,7 +90,7 @@ function settlementChecksOf(config: PaidApiConfig): Record<string, SettlementChe
 function selfSettleOf(config: PaidApiConfig) {
   if (!config.X402_SELF_SETTLE_PRIVATE_KEY) return undefined;
   const chain: Chain = config.X402_BASE_NETWORK === "base" ? base : baseSepolia;
-  const transport = http(config.X402_BASE_RPC_URL);
+  const transport = http(config.X402_BASE_RPC_URL, { fetchFn: rpcFetch });
   const schemes: FacilitatorScheme[] = [
     createExactEvmScheme({
       chains: [
@@ -99,7 +111,10 @@ function selfSettleOf(config: PaidApiConfig) {
       createExactSvmScheme({
         chains: [
           createConnectionSolanaChain({
-            connection: new Connection(config.X402_SOLANA_RPC_URL, "confirmed"),
+            connection: new Connection(config.X402_SOLANA_RPC_URL, {
+              commitment: "confirmed",
+              fetch: rpcFetch,
+            }),
             network,
             feePayer: Keypair.fromSecretKey(
               decodeBase58({ value: config.X402_SELF_SETTLE_SOLANA_PRIVATE_KEY, length: 64 }),

@@ -28,6 +28,7 @@ export type {
   RouteContext,
   TokenLaneConfig,
 } from "./config/paywallOptions.js";
+export { type CreateBoundedFetchParameters, createBoundedFetch } from "./internal/boundedFetch.js";
 export {
   createPaywall,
   type Decision,

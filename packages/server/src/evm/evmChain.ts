@@ -2,6 +2,7 @@ import {
   type Account,
   type Address,
   type Chain,
+  encodeFunctionData,
   type Hex,
   type PublicClient,
   parseEventLogs,
@@ -36,6 +37,12 @@ export type EvmReceipt = Readonly<{
 /** The outcome of simulating a call: fine, or reverted with the contract's reason when it gave one. */
 export type EvmSimulation = Readonly<{ ok: true }> | Readonly<{ ok: false; revertReason?: string }>;
 
+/** Options of a simulation, an estimate or a send: the gas it may use. */
+export type EvmGasOptions = Readonly<{
+  /** The most gas the call may use; a call that needs more fails (simulation, estimate) or is not sent. */
+  gas?: bigint;
+}>;
+
 /**
  * Everything the EVM `exact` facilitator needs from one chain: a few reads, a simulation, one write and a
  * receipt. A small interface so that a test node (anvil) and a production RPC plug in the same way.
@@ -48,8 +55,21 @@ export type EvmChain = Readonly<{
   signerAddress: Address;
   authorizationState(token: Address, authorizer: Address, nonce: Hex): Promise<boolean>;
   balanceOf(token: Address, owner: Address): Promise<bigint>;
-  simulateTransferWithAuthorization(call: TransferWithAuthorizationCall): Promise<EvmSimulation>;
-  sendTransferWithAuthorization(call: TransferWithAuthorizationCall): Promise<Hex>;
+  /** `eth_call` of the transfer; with `gas`, a transfer that needs more fails. */
+  simulateTransferWithAuthorization(
+    call: TransferWithAuthorizationCall,
+    options?: EvmGasOptions,
+  ): Promise<EvmSimulation>;
+  /**
+   * `eth_estimateGas` of the transfer, searching no higher than `gas` when given. Throws when the transfer reverts
+   * or needs more than `gas`.
+   */
+  estimateTransferWithAuthorizationGas(
+    call: TransferWithAuthorizationCall,
+    options?: EvmGasOptions,
+  ): Promise<bigint>;
+  /** Signs and broadcasts the transfer; with `gas`, as its gas limit (no estimate), which bounds what it can spend. */
+  sendTransferWithAuthorization(call: TransferWithAuthorizationCall, options?: EvmGasOptions): Promise<Hex>;
   waitForReceipt(hash: Hex, options: Readonly<{ timeoutMs: number }>): Promise<EvmReceipt>;
 }>;
 
@@ -88,7 +108,8 @@ function revertReasonOf(error: unknown): string | undefined {
 }
 
 /**
- * An `EvmChain` over viem clients: anvil in tests, any JSON-RPC endpoint in production.
+ * An `EvmChain` over viem clients: anvil in tests, any JSON-RPC endpoint in production. The clients read whole RPC
+ * answers: give their `http` transport `fetchFn: createBoundedFetch()` (of `@tollgate/server`) to bound them.
  *
  * @example
  * ```ts
@@ -133,7 +154,10 @@ export function createViemEvmChain(parameters: CreateViemEvmChainParameters): Ev
         functionName: "balanceOf",
         args: [owner],
       }),
-    async simulateTransferWithAuthorization(call: TransferWithAuthorizationCall): Promise<EvmSimulation> {
+    async simulateTransferWithAuthorization(
+      call: TransferWithAuthorizationCall,
+      options: EvmGasOptions = {},
+    ): Promise<EvmSimulation> {
       try {
         await publicClient.simulateContract({
           account,
@@ -141,6 +165,7 @@ export function createViemEvmChain(parameters: CreateViemEvmChainParameters): Ev
           abi: eip3009Abi,
           functionName: "transferWithAuthorization",
           args: args(call),
+          ...(options.gas === undefined ? {} : { gas: options.gas }),
         });
         return { ok: true };
       } catch (error) {
@@ -148,13 +173,38 @@ export function createViemEvmChain(parameters: CreateViemEvmChainParameters): Ev
         return revertReason === undefined ? { ok: false } : { ok: false, revertReason };
       }
     },
-    sendTransferWithAuthorization: (call: TransferWithAuthorizationCall) =>
+    async estimateTransferWithAuthorizationGas(
+      call: TransferWithAuthorizationCall,
+      options: EvmGasOptions = {},
+    ): Promise<bigint> {
+      // One raw eth_estimateGas: viem's estimateContractGas prepares a whole transaction first and does not pass
+      // a gas cap on, and the cap is what bounds the node's search for a contract that burns gas.
+      const data = encodeFunctionData({
+        abi: eip3009Abi,
+        functionName: "transferWithAuthorization",
+        args: args(call),
+      });
+      const gas = await publicClient.request({
+        method: "eth_estimateGas",
+        params: [
+          {
+            from: account.address,
+            to: call.token,
+            data,
+            ...(options.gas === undefined ? {} : { gas: `0x${options.gas.toString(16)}` }),
+          },
+        ],
+      });
+      return BigInt(gas);
+    },
+    sendTransferWithAuthorization: (call: TransferWithAuthorizationCall, options: EvmGasOptions = {}) =>
       oneAtATime(() =>
         walletClient.writeContract({
           address: call.token,
           abi: eip3009Abi,
           functionName: "transferWithAuthorization",
           args: args(call),
+          ...(options.gas === undefined ? {} : { gas: options.gas }),
         }),
       ),
     async waitForReceipt(hash: Hex, options: Readonly<{ timeoutMs: number }>): Promise<EvmReceipt> {

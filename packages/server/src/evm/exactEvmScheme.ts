@@ -1,10 +1,14 @@
 import {
+  createNetworkRegistry,
   exactEvmExtraSchema,
   exactEvmPayloadSchema,
   isTollgateError,
+  type NetworkRegistry,
   type RefusalReason,
 } from "@tollgate/shared";
 import { type Address, getAddress, type Hex, hashTypedData, isAddress, isAddressEqual } from "viem";
+import { invalidConfig } from "../config/invalidConfig.js";
+import { type FacilitatorPaymentPolicy, resolvePaymentPolicy } from "../facilitator/paymentPolicy.js";
 import type {
   FacilitatorPayment,
   FacilitatorScheme,
@@ -17,27 +21,41 @@ import type { EvmChain, TransferWithAuthorizationCall } from "./evmChain.js";
 import { recoverSigner } from "./recoverSigner.js";
 import { transferWithAuthorizationTypes } from "./usdcAbi.js";
 
-/** Parameters of `createExactEvmScheme`. */
-export type CreateExactEvmSchemeParameters = Readonly<{
-  /** One chain per network to settle on. */
-  chains: readonly EvmChain[];
-  /**
-   * How long an authorization must still be valid when verified, in seconds, so it cannot expire while
-   * the settlement is mined.
-   * @default 6
-   */
-  validBeforeMarginSeconds?: number;
-  /**
-   * Deadline of each read or simulation, in milliseconds.
-   * @default 10_000
-   */
-  chainCallTimeoutMs?: number;
-  /**
-   * How long to wait for a settlement's receipt, in milliseconds; past it the answer is `settlement_pending`.
-   * @default 30_000
-   */
-  receiptTimeoutMs?: number;
-}>;
+/** Parameters of `createExactEvmScheme`: the chains, what it settles (`assets`, `minAmount`, `payees`) and limits. */
+export type CreateExactEvmSchemeParameters = FacilitatorPaymentPolicy &
+  Readonly<{
+    /** One chain per network to settle on. */
+    chains: readonly EvmChain[];
+    /**
+     * The most gas one settlement may use. The transfer's gas is estimated with this cap before anything is sent
+     * (a transfer that needs more is refused `evm_gas_limit_exceeded`, nothing sent) and sent with the estimate as
+     * its gas limit, so no settlement can spend more; verify's simulation runs under the same cap. A FiatToken
+     * `transferWithAuthorization` uses about 60–90 k gas with an ECDSA signature, more with a smart wallet's.
+     * @default 300_000n
+     */
+    maxGasPerSettlement?: bigint;
+    /**
+     * Finds the registry's USDC of each network (the default `assets`).
+     * @default createNetworkRegistry()
+     */
+    registry?: Pick<NetworkRegistry, "find">;
+    /**
+     * How long an authorization must still be valid when verified, in seconds, so it cannot expire while
+     * the settlement is mined.
+     * @default 6
+     */
+    validBeforeMarginSeconds?: number;
+    /**
+     * Deadline of each read or simulation, in milliseconds.
+     * @default 10_000
+     */
+    chainCallTimeoutMs?: number;
+    /**
+     * How long to wait for a settlement's receipt, in milliseconds; past it the answer is `settlement_pending`.
+     * @default 30_000
+     */
+    receiptTimeoutMs?: number;
+  }>;
 
 type Checked = Readonly<{ chain: EvmChain; call: TransferWithAuthorizationCall; payer: Address }>;
 type Refusal = Readonly<{ ok: false; reason: RefusalReason; payer?: string; message?: string }>;
@@ -55,8 +73,15 @@ function refusalOfRevert(revertReason: string | undefined): RefusalReason {
 
 /**
  * The `exact` scheme on EVM for our facilitator: EIP-3009 `transferWithAuthorization`, checked in a
- * clear order (scheme, EIP-712 domain, network, payload shape, signature, payee, time window with a margin,
- * exact amount, then nonce state, balance and a simulation on chain), settled by our own account paying gas.
+ * clear order (scheme, EIP-712 domain, network, the operator's policy: asset, payee and minimum amount, payload
+ * shape, signature, payee, time window with a margin, exact amount, then nonce state, balance and a simulation on
+ * chain), settled by our own account paying gas, at most `maxGasPerSettlement` per settlement.
+ *
+ * What it protects its operator from: it settles only the assets it is configured for (by default the registry's
+ * USDC of each network; a contract of the caller's choosing could burn the facilitator's gas and emit a fake
+ * `Transfer`), never a zero amount, only above `minAmount` and, with `payees`, only for those payees; every
+ * settlement's gas is capped. What it cannot prevent: a payer who spends or cancels the authorization between the
+ * estimate and the mined transaction makes one capped settlement revert at the facilitator's cost.
  *
  * @example
  * ```ts
@@ -68,11 +93,23 @@ function refusalOfRevert(revertReason: string | undefined): RefusalReason {
 export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters): FacilitatorScheme {
   const {
     chains,
+    maxGasPerSettlement = 300_000n,
+    registry = createNetworkRegistry(),
     validBeforeMarginSeconds = 6,
     chainCallTimeoutMs = 10_000,
     receiptTimeoutMs = 30_000,
   } = parameters;
+  if (typeof maxGasPerSettlement !== "bigint" || maxGasPerSettlement <= 0n) {
+    throw invalidConfig("maxGasPerSettlement", "must be a positive bigint");
+  }
   const byNetwork = new Map(chains.map((chain) => [chain.network, chain]));
+  const withinPolicy = resolvePaymentPolicy({
+    policy: parameters,
+    networks: [...byNetwork.keys()],
+    registry,
+    normalise: (address) => (isAddress(address, { strict: false }) ? address.toLowerCase() : undefined),
+  });
+  const gasCap = { gas: maxGasPerSettlement };
 
   async function checkOffline(payment: FacilitatorPayment, nowSeconds: number): Promise<Checked | Refusal> {
     const { requirement } = payment;
@@ -89,6 +126,9 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
     ) {
       return { ok: false, reason: "invalid_payment_requirements" };
     }
+    // Before any chain call: the facilitator pays for what follows.
+    const outsidePolicy = withinPolicy(requirement);
+    if (outsidePolicy !== undefined) return { ok: false, reason: outsidePolicy };
     const parsed = exactEvmPayloadSchema.safeParse(payment.payload);
     if (!parsed.success) return { ok: false, reason: "invalid_payload" };
     const { authorization, signature } = parsed.data;
@@ -135,20 +175,23 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
     withChainTimeout(run, { network: chain.network, operation, timeoutMs: chainCallTimeoutMs, signal });
 
   /**
-   * Why the transfer cannot go through, read from chain state: a used nonce, a short balance, or the
-   * simulation's revert reason. `undefined` when the simulation passes.
+   * Why the transfer cannot go through under the gas cap, read from chain state: a used nonce, a short balance,
+   * the simulation's revert reason, or (when it passes only without the cap) the gas cap. `undefined` when it
+   * passes (an `eth_call`: free for the facilitator, bounded by the node's own call gas limit).
    */
   async function diagnose(checked: Checked, signal: AbortSignal): Promise<Refusal | undefined> {
     const { chain, call, payer } = checked;
-    const [used, balance, simulation] = await Promise.all([
+    const [used, balance, simulation, capped] = await Promise.all([
       timed(chain, "authorizationState", signal, () =>
         chain.authorizationState(call.token, call.from, call.nonce),
       ),
       timed(chain, "balanceOf", signal, () => chain.balanceOf(call.token, call.from)),
       timed(chain, "simulate", signal, () => chain.simulateTransferWithAuthorization(call)),
+      timed(chain, "simulate", signal, () => chain.simulateTransferWithAuthorization(call, gasCap)),
     ]);
     if (used) return { ok: false, reason: "evm_nonce_already_used", payer };
     if (balance < call.value) return { ok: false, reason: "evm_insufficient_balance", payer };
+    if (simulation.ok && !capped.ok) return { ok: false, reason: "evm_gas_limit_exceeded", payer };
     if (simulation.ok) return undefined;
     return {
       ok: false,
@@ -162,9 +205,9 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
     const checked = await checkOffline(payment, context.nowSeconds);
     if ("ok" in checked) return checked;
     const { chain, call, payer } = checked;
-    // The happy path costs one eth_call; the diagnosing reads run only when it fails.
+    // The happy path costs one eth_call, under the settlement's gas cap; the diagnosing reads run only when it fails.
     const simulation = await timed(chain, "simulate", context.signal, () =>
-      chain.simulateTransferWithAuthorization(call),
+      chain.simulateTransferWithAuthorization(call, gasCap),
     );
     if (simulation.ok) return { ok: true, payer };
     return (await diagnose(checked, context.signal)) ?? { ok: false, reason: "evm_simulation_failed", payer };
@@ -174,11 +217,26 @@ export function createExactEvmScheme(parameters: CreateExactEvmSchemeParameters)
     const checked = await checkOffline(payment, context.nowSeconds);
     if ("ok" in checked) return checked;
     const { chain, call, payer } = checked;
+    let gas: bigint;
+    try {
+      // The estimate simulates the transfer (no separate simulation on the happy path) and, searching no higher
+      // than the cap, bounds the node's work for a transfer that burns gas. Outside the one-at-a-time send queue,
+      // so a slow estimate does not hold up other settlements.
+      gas = await timed(chain, "estimateGas", context.signal, () =>
+        chain.estimateTransferWithAuthorizationGas(call, gasCap),
+      );
+    } catch (error) {
+      // Nothing was sent: chain state explains why (see below).
+      const refusal = await diagnose(checked, context.signal);
+      if (!refusal) throw error;
+      return refusal;
+    }
+    if (gas > maxGasPerSettlement) return { ok: false, reason: "evm_gas_limit_exceeded", payer };
     let hash: Hex;
     try {
-      // Sending estimates gas first, which simulates the transfer: no separate simulation on the happy path.
+      // Sent with the estimate as its gas limit: whatever the contract does, the settlement spends no more.
       hash = await timed(chain, "sendTransaction", context.signal, () =>
-        chain.sendTransferWithAuthorization(call),
+        chain.sendTransferWithAuthorization(call, { gas }),
       );
     } catch (error) {
       if (isTollgateError(error, "CHAIN__TIMEOUT")) throw error; // It may have been broadcast: keep the claim.

@@ -2,6 +2,7 @@ export {
   type CreateViemEvmChainParameters,
   createViemEvmChain,
   type EvmChain,
+  type EvmGasOptions,
   type EvmReceipt,
   type EvmSimulation,
   type TransferLog,

@@ -261,7 +261,7 @@ export function createFacilitator(parameters: CreateFacilitatorParameters): Faci
         : {
             isValid: false,
             invalidReason: reason ?? "unexpected_verify_error",
-            ...(outcome.message === undefined ? {} : { invalidMessage: outcome.message }),
+            ...(outcome.message === undefined ? {} : { invalidMessage: boundedMessage(outcome.message) }),
             ...(outcome.payer === undefined ? {} : { payer: outcome.payer }),
           },
     };
@@ -298,7 +298,7 @@ export function createFacilitator(parameters: CreateFacilitatorParameters): Faci
         : {
             success: false,
             errorReason: reason ?? "unexpected_settle_error",
-            ...(outcome.message === undefined ? {} : { errorMessage: outcome.message }),
+            ...(outcome.message === undefined ? {} : { errorMessage: boundedMessage(outcome.message) }),
             ...(outcome.payer === undefined ? {} : { payer: outcome.payer }),
             transaction: outcome.transaction ?? "",
             network,
@@ -382,6 +382,14 @@ export function createFacilitator(parameters: CreateFacilitatorParameters): Faci
   }
 
   return Object.freeze({ verify, settle, supported, fetch: handle });
+}
+
+/**
+ * A refusal's message as sent: at most 1,024 characters. It may carry text from the chain (a contract's revert
+ * reason, a node's error), and an answer over the wire schema's 4,096 would not parse as an answer at all.
+ */
+function boundedMessage(message: string): string {
+  return message.length <= 1_024 ? message : `${message.slice(0, 1_021)}...`;
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {

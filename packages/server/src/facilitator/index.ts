@@ -5,6 +5,7 @@ export {
   type FacilitatorAnswer,
   type FacilitatorEvent,
 } from "./createFacilitator.js";
+export type { FacilitatorPaymentPolicy } from "./paymentPolicy.js";
 export type {
   FacilitatorPayment,
   FacilitatorScheme,

@@ -34,6 +34,16 @@ export type PayaiFacilitatorParameters = Readonly<{
   /** @default the paywall's transport */
   transport?: FacilitatorTransport;
   /**
+   * The longest `/verify` or `/settle` answer read, in bytes; a longer one is a malformed answer (unavailable).
+   * @default 65_536
+   */
+  maxResponseBytes?: number;
+  /**
+   * The longest `/supported` answer read, in bytes (the networks refresh); a longer one is ignored.
+   * @default 262_144
+   */
+  maxSupportedBytes?: number;
+  /**
    * Lifetime of a JWT, in seconds; a new one is made 30 s before it expires.
    * @default 120
    */

@@ -1,6 +1,13 @@
 import { VersionedTransaction } from "@solana/web3.js";
-import { exactSvmPayloadSchema, type RefusalReason, TollgateError } from "@tollgate/shared";
+import {
+  createNetworkRegistry,
+  exactSvmPayloadSchema,
+  type NetworkRegistry,
+  type RefusalReason,
+  TollgateError,
+} from "@tollgate/shared";
 import { invalidConfig } from "../config/invalidConfig.js";
+import { type FacilitatorPaymentPolicy, resolvePaymentPolicy } from "../facilitator/paymentPolicy.js";
 import type {
   FacilitatorPayment,
   FacilitatorScheme,
@@ -32,27 +39,50 @@ import {
 } from "./programs.js";
 import type { SolanaChain, SolanaSendOutcome } from "./solanaChain.js";
 
-/** Parameters of `createExactSvmScheme`. */
-export type CreateExactSvmSchemeParameters = Readonly<{
-  /** One chain per Solana network to settle on, each with the fee payer keys it signs for. */
-  chains: readonly SolanaChain[];
-  /**
-   * Highest accepted `SetComputeUnitPrice`, in micro-lamports per compute unit (the fee payer pays it).
-   * @default 5_000_000 (5 lamports per CU, as `@x402/svm` 2.27)
-   */
-  maxComputeUnitPriceMicroLamports?: number | bigint;
-  /**
-   * Deadline of each chain call (signing, reads, simulation, sending), in milliseconds.
-   * @default 10_000
-   */
-  chainCallTimeoutMs?: number;
-  /**
-   * How long to wait for a sent settlement to be confirmed, in milliseconds; past it the answer is
-   * `svm_confirmation_timed_out` (`settlement_pending` on the v2 wire) with the signature as `transaction`.
-   * @default 30_000
-   */
-  confirmTimeoutMs?: number;
-}>;
+/**
+ * Parameters of `createExactSvmScheme`: the chains, what it settles (`assets`, `minAmount`, `payees`) and what the
+ * fee payer may pay per settlement.
+ */
+export type CreateExactSvmSchemeParameters = FacilitatorPaymentPolicy &
+  Readonly<{
+    /** One chain per Solana network to settle on, each with the fee payer keys it signs for. */
+    chains: readonly SolanaChain[];
+    /**
+     * Highest accepted `SetComputeUnitPrice`, in micro-lamports per compute unit (the fee payer pays it).
+     * @default 5_000_000 (5 lamports per CU, as `@x402/svm` 2.27)
+     */
+    maxComputeUnitPriceMicroLamports?: number | bigint;
+    /**
+     * The most lamports the fee payer pays for one settlement: the transaction's signatures × `lamportsPerSignature`
+     * plus its priority fee, ⌈compute unit limit × price / 10⁶⌉. Above it: `svm_fee_too_high`, before any chain call.
+     * The price cap alone does not bound the fee: a 1,400,000 CU limit at 5 lamports per CU costs 7,000,000 lamports.
+     * The default fits two signatures and 15,000 lamports of priority fee (a 20,000 CU limit up to 0.75 lamport per
+     * CU; standard clients send 20,000 CU at 1 micro-lamport: 10,001 lamports in all).
+     * @default 25_000n
+     */
+    maxFeeLamports?: bigint;
+    /**
+     * The cluster's base fee per signature, in lamports (used to bound the fee).
+     * @default 5_000n
+     */
+    lamportsPerSignature?: bigint;
+    /**
+     * Finds the registry's USDC mint of each network (the default `assets`).
+     * @default createNetworkRegistry()
+     */
+    registry?: Pick<NetworkRegistry, "find">;
+    /**
+     * Deadline of each chain call (signing, reads, simulation, sending), in milliseconds.
+     * @default 10_000
+     */
+    chainCallTimeoutMs?: number;
+    /**
+     * How long to wait for a sent settlement to be confirmed, in milliseconds; past it the answer is
+     * `svm_confirmation_timed_out` (`settlement_pending` on the v2 wire) with the signature as `transaction`.
+     * @default 30_000
+     */
+    confirmTimeoutMs?: number;
+  }>;
 
 /** The `TransferChecked` of a payment, decoded. */
 type Transfer = Readonly<{
@@ -132,11 +162,13 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * Offline checks, in order (refusal keys of `refusalReasons`): scheme `exact` (`unsupported_scheme`); paid
  * network = required (`svm_network_mismatch`); a chain for it (`unsupported_network`); `extra.feePayer` present
  * (`svm_missing_fee_payer`) and ours (`svm_fee_payer_not_managed`); `extra.memo`, `asset`, `payTo` well formed
- * (`invalid_payment_requirements`); payload shape (`invalid_payload`); the transaction decodes, canonical, no
+ * (`invalid_payment_requirements`); the operator's policy: an accepted asset (`asset_not_accepted`), payee
+ * (`payee_not_accepted`) and amount (`amount_below_minimum`); payload shape (`invalid_payload`); the transaction decodes, canonical, no
  * lookup tables (`svm_transaction_undecodable`); account 0 = `extra.feePayer` (`svm_fee_payer_not_managed`) with
  * an empty signature slot (`svm_signature_invalid`); 3–7 instructions for v2, 3–6 for v1
  * (`svm_instructions_length`); SetComputeUnitLimit (`svm_compute_limit_instruction`); SetComputeUnitPrice
- * (`svm_compute_price_instruction`) within the cap (`svm_compute_price_too_high`); TransferChecked
+ * (`svm_compute_price_instruction`) within the cap (`svm_compute_price_too_high`); the whole fee (signatures and
+ * limit × price) within `maxFeeLamports` (`svm_fee_too_high`); TransferChecked
  * (`svm_no_transfer_instruction`) whose authority is no fee payer of ours (`svm_fee_payer_transferring_funds`);
  * the fee payer in no instruction (`svm_fee_payer_in_instruction_accounts`); mint = `asset`
  * (`svm_mint_mismatch`); destination = ATA(`payTo`, mint) (`svm_recipient_mismatch`); amount = required
@@ -163,19 +195,32 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  * });
  * const facilitator = createFacilitator({ schemes: [createExactSvmScheme({ chains: [chain] })] });
  * ```
- * @throws `SERVER__INVALID_CONFIG` when two chains share a network, a chain has no fee payer, or a limit is
- * not positive.
+ * What it protects its operator from: the fee payer pays only for the configured assets (by default the registry's
+ * USDC mint), never for a zero amount, only above `minAmount` and, with `payees`, only for those payees, and never
+ * more than `maxFeeLamports` per settlement; it appears in no instruction, so it pays nothing but that fee. What it
+ * cannot prevent: a payer who empties the source account between the simulation and the landing makes one settlement
+ * fail on chain, and a failed transaction's fee (at most `maxFeeLamports`) is still charged.
+ *
+ * @throws `SERVER__INVALID_CONFIG` when two chains share a network, a chain has no fee payer, a limit is not
+ * positive, or the payment policy is malformed (see `FacilitatorPaymentPolicy`).
  */
 export function createExactSvmScheme(parameters: CreateExactSvmSchemeParameters): FacilitatorScheme {
   const {
     chains,
     maxComputeUnitPriceMicroLamports = 5_000_000,
+    maxFeeLamports = 25_000n,
+    lamportsPerSignature = 5_000n,
+    registry = createNetworkRegistry(),
     chainCallTimeoutMs = 10_000,
     confirmTimeoutMs = 30_000,
   } = parameters;
   const maxPrice = BigInt(maxComputeUnitPriceMicroLamports);
   const invalid = invalidConfig;
   if (maxPrice < 0n) throw invalid("maxComputeUnitPriceMicroLamports", "must not be negative");
+  if (typeof maxFeeLamports !== "bigint" || maxFeeLamports <= 0n)
+    throw invalid("maxFeeLamports", "must be a positive bigint");
+  if (typeof lamportsPerSignature !== "bigint" || lamportsPerSignature < 0n)
+    throw invalid("lamportsPerSignature", "must be a non-negative bigint");
   if (!(chainCallTimeoutMs > 0)) throw invalid("chainCallTimeoutMs", "must be positive");
   if (!(confirmTimeoutMs > 0)) throw invalid("confirmTimeoutMs", "must be positive");
   const byNetwork = new Map<string, SolanaChain>();
@@ -185,6 +230,12 @@ export function createExactSvmScheme(parameters: CreateExactSvmSchemeParameters)
       throw invalid("chains", `the chain of ${chain.network} has no fee payer`);
     byNetwork.set(chain.network, chain);
   }
+  const withinPolicy = resolvePaymentPolicy({
+    policy: parameters,
+    networks: [...byNetwork.keys()],
+    registry,
+    normalise: (address) => (isSolanaAddress(address) ? address : undefined),
+  });
   /** Mint decimals never change: remembered by network, token program and mint. */
   const mintDecimals = new Map<string, number>();
 
@@ -204,6 +255,9 @@ export function createExactSvmScheme(parameters: CreateExactSvmSchemeParameters)
     if (!isSolanaAddress(requirement.asset) || !isSolanaAddress(requirement.payTo)) {
       return refuse("invalid_payment_requirements", { message: "asset or payTo is not a Solana address" });
     }
+    // Before any chain call: the fee payer pays for what follows.
+    const outsidePolicy = withinPolicy(requirement);
+    if (outsidePolicy !== undefined) return refuse(outsidePolicy);
     const payload = exactSvmPayloadSchema.safeParse(payment.payload);
     if (!payload.success) return refuse("invalid_payload");
     const decoded = decodePaymentTransaction(payload.data.transaction);
@@ -228,7 +282,16 @@ export function createExactSvmScheme(parameters: CreateExactSvmSchemeParameters)
     if (!isComputeBudget(priceIx, instructionLayout.setComputeUnitPrice)) {
       return refuse("svm_compute_price_instruction");
     }
-    if (dataView(priceIx.data).getBigUint64(1, true) > maxPrice) return refuse("svm_compute_price_too_high");
+    const microLamportsPerUnit = dataView(priceIx.data).getBigUint64(1, true);
+    if (microLamportsPerUnit > maxPrice) return refuse("svm_compute_price_too_high");
+    // What the fee payer pays: every signature, and the priority fee rounded up, as the runtime charges it.
+    const units = BigInt(dataView(limitIx.data).getUint32(1, true));
+    const fee =
+      BigInt(decoded.requiredSignatures) * lamportsPerSignature +
+      (units * microLamportsPerUnit + 999_999n) / 1_000_000n;
+    if (fee > maxFeeLamports) {
+      return refuse("svm_fee_too_high", { message: `${fee} lamports, over the limit of ${maxFeeLamports}` });
+    }
     const transfer = decodeTransferChecked(transferIx);
     if (!transfer) return refuse("svm_no_transfer_instruction");
     const payer = transfer.authority;

@@ -124,7 +124,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /**
  * A `SolanaChain` over a `@solana/web3.js` 1.x `Connection` and a fee payer keypair: production settlement on any
  * Solana JSON-RPC endpoint. Sends with a preflight simulation at the chain's commitment and confirms by polling
- * `getSignatureStatuses` (no websocket needed).
+ * `getSignatureStatuses` (no websocket needed). The connection reads whole RPC answers: build it with
+ * `{ fetch: createBoundedFetch() }` (of `@tollgate/server`) to bound them.
  *
  * @example
  * ```ts

@@ -14,6 +14,12 @@ export const refusalReasons = {
   settlement_pending: { v2: "settlement_pending", v1: "settlement_pending" },
   unexpected_verify_error: { v2: "unexpected_verify_error", v1: "unexpected_verify_error" },
   unexpected_settle_error: { v2: "unexpected_settle_error", v1: "unexpected_settle_error" },
+  /** The facilitator does not settle this asset (its configured `assets`, by default the registry's USDC). */
+  asset_not_accepted: { v2: "unsupported_asset", v1: "invalid_payment_requirements" },
+  /** The facilitator settles only for the payees its operator listed (`payees`). */
+  payee_not_accepted: { v2: "unsupported_payee", v1: "invalid_payment_requirements" },
+  /** The amount is below the facilitator's `minAmount` (zero is never settled). */
+  amount_below_minimum: { v2: "amount_below_minimum", v1: "invalid_payment_requirements" },
 
   evm_scheme: { v2: "invalid_exact_evm_scheme", v1: "unsupported_scheme" },
   evm_network_mismatch: { v2: "invalid_exact_evm_network_mismatch", v1: "invalid_network" },
@@ -57,6 +63,8 @@ export const refusalReasons = {
     v1: "invalid_transaction_state",
   },
   evm_transaction_failed: { v2: "invalid_exact_evm_transaction_failed", v1: "invalid_transaction_state" },
+  /** The settlement needs more gas than the facilitator's `maxGasPerSettlement`. */
+  evm_gas_limit_exceeded: { v2: "invalid_exact_evm_gas_limit_exceeded", v1: "invalid_transaction_state" },
 
   svm_network_mismatch: { v2: "invalid_exact_svm_network_mismatch", v1: "invalid_network" },
   svm_missing_fee_payer: {
@@ -85,6 +93,11 @@ export const refusalReasons = {
   },
   svm_compute_price_too_high: {
     v2: "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction_too_high",
+    v1: "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction_too_high",
+  },
+  /** The fee the fee payer would pay (signatures plus limit × price) is over the facilitator's `maxFeeLamports`. */
+  svm_fee_too_high: {
+    v2: "invalid_exact_svm_payload_transaction_fee_too_high",
     v1: "invalid_exact_svm_payload_transaction_instructions_compute_price_instruction_too_high",
   },
   svm_no_transfer_instruction: {

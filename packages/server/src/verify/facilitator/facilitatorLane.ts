@@ -10,6 +10,7 @@ import {
 import { withChainTimeout } from "../../internal/deadline.js";
 import { discardBody, type FacilitatorRequirement, withHeaders } from "../../respond/paymentRequired.js";
 import type { Failover, PaymentKind } from "../fallback/failover.js";
+import type { ExpectedAnswer } from "../fallback/plausibleAnswer.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
 import { transferClaimKey } from "../transferClaimKey.js";
 import { checkPaymentLocally } from "./localChecks.js";
@@ -148,6 +149,14 @@ export async function facilitatorLane(
     ...(matched.network.v1Name === undefined ? {} : { v1Name: matched.network.v1Name }),
     ...(typeof feePayer === "string" ? { feePayer } : {}),
   };
+  // What any answer about this payment must agree with; a facilitator that contradicts it is not believed.
+  const expected: ExpectedAnswer = {
+    family: matched.network.family,
+    networks: [matched.v2.network, ...(matched.network.v1Name === undefined ? [] : [matched.network.v1Name])],
+    ...(localPayer === undefined ? {} : { payer: localPayer }),
+    amount: BigInt(matched.v2.amount),
+    x402Version,
+  };
 
   // 3. Claim the proof: exactly one request carries it forward.
   const claim = await store.claim({
@@ -252,7 +261,7 @@ export async function facilitatorLane(
    * refusal (e.g. "nonce already used") is then checked against the chain before it is believed.
    */
   async function settleNow(): Promise<SettleState> {
-    const result = await settings.failover.settle(body, kind);
+    const result = await settings.failover.settle(body, kind, expected);
     const confirmed = async (): Promise<SettleState | undefined> => {
       if (!(await chainSaysSettled())) return undefined;
       await markSettled();
@@ -326,7 +335,7 @@ export async function facilitatorLane(
   }
 
   // 4b. Settlement after the handler: verify now, settle once the handler answered below 400.
-  const verified = await settings.failover.verify(body, kind);
+  const verified = await settings.failover.verify(body, kind, expected);
   if (verified.kind === "unavailable") {
     await moveTo("dead");
     return respond(

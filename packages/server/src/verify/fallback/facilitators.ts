@@ -7,7 +7,7 @@ import {
   type VerifyResponse,
   verifyResponseSchema,
 } from "@tollgate/shared";
-import type { FacilitatorTransport } from "./transport.js";
+import { defaultMaxBodyBytes, type FacilitatorTransport, type TransportResult } from "./transport.js";
 
 /** A remote facilitator the paywall may call, in the order given. */
 export type FacilitatorOption = Readonly<{
@@ -33,6 +33,18 @@ export type FacilitatorOption = Readonly<{
    * @default 30_000
    */
   settleTimeoutMs?: number;
+  /**
+   * The longest `/verify` or `/settle` answer read, in bytes. A longer one is not read further and counts as a
+   * malformed answer: this facilitator is unavailable for that call (the next one is asked; after a `/settle`, the
+   * money may have moved, so the paywall asks the chain or answers `settlement_pending`).
+   * @default 65_536
+   */
+  maxResponseBytes?: number;
+  /**
+   * The longest `/supported` answer read, in bytes; a longer one is ignored like an unreachable `/supported`.
+   * @default 262_144
+   */
+  maxSupportedBytes?: number;
   /**
    * Extra request headers per call (authentication), e.g. `payaiFacilitator`'s JWT. A throw makes this
    * facilitator unavailable for that call.
@@ -136,7 +148,23 @@ export type RemoteFacilitatorParameters = Readonly<{
  */
 export function remoteFacilitator(parameters: RemoteFacilitatorParameters): FacilitatorEndpoint {
   const { option } = parameters;
-  const { verifyTimeoutMs = 5_000, settleTimeoutMs = 30_000, headers } = option;
+  const {
+    verifyTimeoutMs = 5_000,
+    settleTimeoutMs = 30_000,
+    maxResponseBytes = defaultMaxBodyBytes,
+    maxSupportedBytes = 262_144,
+    headers,
+  } = option;
+  for (const [name, value] of [
+    ["maxResponseBytes", maxResponseBytes],
+    ["maxSupportedBytes", maxSupportedBytes],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new TollgateError("SERVER__INVALID_CONFIG", {
+        context: { option: `facilitators[].${name}`, reason: "must be a positive integer" },
+      });
+    }
+  }
   const transport = option.transport ?? parameters.transport;
   let base: URL;
   try {
@@ -163,6 +191,14 @@ export function remoteFacilitator(parameters: RemoteFacilitatorParameters): Faci
     }
   }
 
+  /**
+   * The answer's text when it is within `limit` bytes. A transport that ignores `maxBodyBytes` (a custom one) is
+   * held to the same bound here, so the outcome does not depend on the transport.
+   */
+  function withinBound(result: TransportResult, limit: number): result is TransportResult & { ok: true } {
+    return result.ok && (result.text.length <= limit / 3 || Buffer.byteLength(result.text, "utf8") <= limit);
+  }
+
   async function post<T extends VerifyResponse | SettleResponse>(
     endpoint: "verify" | "settle",
     body: unknown,
@@ -175,9 +211,14 @@ export function remoteFacilitator(parameters: RemoteFacilitatorParameters): Faci
       headers: { "content-type": "application/json", accept: "application/json", ...extra },
       body: JSON.stringify(body),
       timeoutMs: endpoint === "verify" ? verifyTimeoutMs : settleTimeoutMs,
+      maxBodyBytes: maxResponseBytes,
     });
-    if (!result.ok) {
+    if (!result.ok && result.failure !== "too_large") {
       return { kind: "unavailable", reason: result.failure, mayHaveArrived: result.mayHaveArrived };
+    }
+    if (!result.ok || !withinBound(result, maxResponseBytes)) {
+      // Too large to be an answer: malformed, and it arrived (a /settle may have moved money).
+      return { kind: "unavailable", reason: "malformed", status: result.status, mayHaveArrived: true };
     }
     const json = parseJson(result.text);
     return interpretAnswer<T>(endpoint, result.status, json);
@@ -195,8 +236,9 @@ export function remoteFacilitator(parameters: RemoteFacilitatorParameters): Faci
         method: "GET",
         headers: { accept: "application/json", ...extra },
         timeoutMs: verifyTimeoutMs,
+        maxBodyBytes: maxSupportedBytes,
       });
-      if (!result.ok || result.status !== 200) return undefined;
+      if (!withinBound(result, maxSupportedBytes) || result.status !== 200) return undefined;
       const parsed = supportedResponseSchema.safeParse(parseJson(result.text));
       return parsed.success ? parsed.data : undefined;
     },

@@ -1,5 +1,6 @@
 import type { SettleResponse, SupportedKind, VerifyResponse } from "@tollgate/shared";
-import type { FacilitatorEndpoint, UnavailableReason } from "./facilitators.js";
+import type { CallOutcome, FacilitatorEndpoint, UnavailableReason } from "./facilitators.js";
+import { type ExpectedAnswer, implausibleSettle, implausibleVerify } from "./plausibleAnswer.js";
 
 /** The result of asking facilitators in order: the first definitive answer, or none available. */
 export type FailoverResult<T> =
@@ -51,10 +52,25 @@ export type CreateFailoverParameters = Readonly<{
 
 /** Facilitators in priority order with failover on unavailability only, and their `/supported` lists. */
 export type Failover = Readonly<{
-  /** Asks each facilitator that may support `kind`, in order, until one answers definitively. */
-  verify(body: unknown, kind: PaymentKind): Promise<FailoverResult<VerifyResponse>>;
-  /** Same for `/settle`. */
-  settle(body: unknown, kind: PaymentKind): Promise<FailoverResult<SettleResponse>>;
+  /**
+   * Asks each facilitator that may support `kind`, in order, until one answers definitively. With `expected`, an
+   * `isValid: true` that contradicts it (another payer) is a malformed answer: that facilitator is unavailable.
+   */
+  verify(
+    body: unknown,
+    kind: PaymentKind,
+    expected?: ExpectedAnswer,
+  ): Promise<FailoverResult<VerifyResponse>>;
+  /**
+   * Same for `/settle`. With `expected`, a `success: true` naming another network, a malformed or empty
+   * transaction, another payer or another amount is a malformed answer that may have arrived (money may have
+   * moved): that facilitator is unavailable, and the caller must ask the chain.
+   */
+  settle(
+    body: unknown,
+    kind: PaymentKind,
+    expected?: ExpectedAnswer,
+  ): Promise<FailoverResult<SettleResponse>>;
   /** Reads every facilitator's `/supported` (again); resolves when all answered or failed. */
   refresh(): Promise<void>;
   /** Starts a refresh when the lists are older than the refresh interval; never waits. */
@@ -92,17 +108,33 @@ export function createFailover(parameters: CreateFailoverParameters): Failover {
     );
   }
 
+  /** The call's outcome, with an answer that contradicts `expected` turned into a malformed one. */
+  function believed(
+    endpointName: "verify" | "settle",
+    outcome: CallOutcome<VerifyResponse | SettleResponse>,
+    expected: ExpectedAnswer | undefined,
+  ): CallOutcome<VerifyResponse | SettleResponse> & { issue?: string } {
+    if (outcome.kind !== "answer" || expected === undefined) return outcome;
+    const issue =
+      endpointName === "verify"
+        ? implausibleVerify(outcome.answer as VerifyResponse, expected)
+        : implausibleSettle(outcome.answer as SettleResponse, expected);
+    if (issue === undefined) return outcome;
+    return { kind: "unavailable", reason: "malformed", status: outcome.status, mayHaveArrived: true, issue };
+  }
+
   async function inOrder<T>(
     endpointName: "verify" | "settle",
     body: unknown,
     kind: PaymentKind,
+    expected: ExpectedAnswer | undefined,
   ): Promise<FailoverResult<T>> {
     const attempts: { facilitator: string; reason: UnavailableReason }[] = [];
     let mayHaveArrived = false;
     for (const endpoint of endpoints) {
       if (!mayServe(endpoint, kind)) continue;
       const started = now();
-      const outcome = await endpoint[endpointName](body);
+      const outcome = believed(endpointName, await endpoint[endpointName](body), expected);
       if (outcome.kind === "answer") {
         report({
           facilitator: endpoint.name,
@@ -121,7 +153,9 @@ export function createFailover(parameters: CreateFailoverParameters): Failover {
         facilitator: endpoint.name,
         endpoint: endpointName,
         outcome: "unavailable",
-        detail: outcome.status === undefined ? outcome.reason : `${outcome.reason}:${outcome.status}`,
+        detail: [outcome.reason, outcome.status, outcome.issue]
+          .filter((part) => part !== undefined)
+          .join(":"),
         durationMs: now() - started,
       });
       attempts.push({ facilitator: endpoint.name, reason: outcome.reason });
@@ -153,8 +187,10 @@ export function createFailover(parameters: CreateFailoverParameters): Failover {
   }
 
   return Object.freeze({
-    verify: (body: unknown, kind: PaymentKind) => inOrder<VerifyResponse>("verify", body, kind),
-    settle: (body: unknown, kind: PaymentKind) => inOrder<SettleResponse>("settle", body, kind),
+    verify: (body: unknown, kind: PaymentKind, expected?: ExpectedAnswer) =>
+      inOrder<VerifyResponse>("verify", body, kind, expected),
+    settle: (body: unknown, kind: PaymentKind, expected?: ExpectedAnswer) =>
+      inOrder<SettleResponse>("settle", body, kind, expected),
     refresh,
     refreshIfStale(): void {
       if (loading !== undefined) return;

@@ -1,3 +1,5 @@
+import { readBodyUpTo } from "@tollgate/shared";
+
 /** One HTTP call to a facilitator. */
 export type TransportRequest = Readonly<{
   /** Absolute URL: `https://facilitator.example/verify`. */
@@ -8,16 +10,28 @@ export type TransportRequest = Readonly<{
   body?: string;
   /** Overall deadline of the call (connect, headers and body), in milliseconds. */
   timeoutMs: number;
+  /**
+   * The longest answer body to read, in bytes. A longer body (declared or streamed) is not read further: the
+   * connection is dropped and the result is the `too_large` failure, so a hostile or broken facilitator cannot
+   * make the paywall hold more than this in memory.
+   * @default 65_536
+   */
+  maxBodyBytes?: number;
 }>;
+
+/** The default of `TransportRequest.maxBodyBytes`: far above any verify or settle answer (a few hundred bytes). */
+export const defaultMaxBodyBytes = 65_536;
 
 /**
  * What a transport got: an answer (any status), or a failure. `mayHaveArrived` is `false` only when the request
  * provably never reached the facilitator (the connection was refused or could not be made), so a `/settle`
- * that failed that way cannot have moved money.
+ * that failed that way cannot have moved money. `too_large`: the answer's body was longer than `maxBodyBytes`
+ * (its status is kept); the request arrived.
  */
 export type TransportResult =
   | Readonly<{ ok: true; status: number; text: string }>
-  | Readonly<{ ok: false; failure: "timeout" | "connect" | "network"; mayHaveArrived: boolean }>;
+  | Readonly<{ ok: false; failure: "timeout" | "connect" | "network"; mayHaveArrived: boolean }>
+  | Readonly<{ ok: false; failure: "too_large"; status: number; mayHaveArrived: true }>;
 
 /**
  * How the paywall talks to facilitators. Never rejects: every failure is a `TransportResult`.
@@ -48,6 +62,22 @@ function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+const tooLarge = (status: number): TransportResult => ({
+  ok: false,
+  failure: "too_large",
+  status,
+  mayHaveArrived: true,
+});
+
+/** Whether a declared `Content-Length` is already over the limit (then not a byte is read). */
+function declaredOver(contentLength: string | string[] | null | undefined, limit: number): boolean {
+  const value = Array.isArray(contentLength) ? contentLength[0] : contentLength;
+  if (value === null || value === undefined || !/^\d+$/.test(value)) return false;
+  return Number(value) > limit;
+}
+
+const utf8 = new TextDecoder("utf-8");
+
 function classify(error: unknown, timedOut: boolean): TransportResult {
   if (timedOut) return { ok: false, failure: "timeout", mayHaveArrived: true };
   const code = errorCode(error);
@@ -67,7 +97,8 @@ export type CreateFetchTransportParameters = Readonly<{
 }>;
 
 /**
- * A facilitator transport over `fetch`: any runtime, and interceptable by msw in tests.
+ * A facilitator transport over `fetch`: any runtime, and interceptable by msw in tests. The answer is read
+ * incrementally up to `maxBodyBytes`; past it the body is cancelled and the request aborted (`too_large`).
  *
  * @example
  * ```ts
@@ -91,8 +122,17 @@ export function createFetchTransport(parameters: CreateFetchTransportParameters 
         ...(request.body === undefined ? {} : { body: request.body }),
         signal: controller.signal,
       });
-      const text = await response.text();
-      return { ok: true, status: response.status, text };
+      const limit = request.maxBodyBytes ?? defaultMaxBodyBytes;
+      const bytes = declaredOver(response.headers.get("content-length"), limit)
+        ? undefined
+        : await readBodyUpTo({ body: response.body, limit });
+      if (bytes === undefined) {
+        // Stop the download: cancelling the reader may leave the connection open on some runtimes.
+        await response.body?.cancel().catch(() => undefined);
+        controller.abort();
+        return tooLarge(response.status);
+      }
+      return { ok: true, status: response.status, text: utf8.decode(bytes) };
     } catch (error) {
       return classify(error, timedOut);
     } finally {
@@ -123,7 +163,9 @@ type UndiciPool = InstanceType<UndiciModule["Pool"]>;
 
 /**
  * A facilitator transport over one undici `Pool` per facilitator origin (keep-alive, `request`): the cheapest
- * path on Node, about a third of the CPU of `fetch` per call. undici is loaded on the first call.
+ * path on Node, about a third of the CPU of `fetch` per call. undici is loaded on the first call. The answer is
+ * read chunk by chunk up to `maxBodyBytes`; past it the body is destroyed, which closes that connection
+ * (`too_large`).
  *
  * @example
  * ```ts
@@ -174,8 +216,24 @@ export function createUndiciTransport(parameters: CreateUndiciTransportParameter
         headersTimeout: request.timeoutMs,
         bodyTimeout: request.timeoutMs,
       });
-      const text = await response.body.text();
-      return { ok: true, status: response.statusCode, text };
+      const limit = request.maxBodyBytes ?? defaultMaxBodyBytes;
+      const body = response.body;
+      if (declaredOver(response.headers["content-length"], limit)) {
+        body.destroy();
+        return tooLarge(response.statusCode);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of body) {
+        const bytes = chunk as Buffer;
+        size += bytes.byteLength;
+        if (size > limit) {
+          body.destroy();
+          return tooLarge(response.statusCode);
+        }
+        chunks.push(bytes);
+      }
+      return { ok: true, status: response.statusCode, text: utf8.decode(Buffer.concat(chunks, size)) };
     } catch (error) {
       const code = errorCode(error);
       const timeout = timedOut || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
