@@ -3,6 +3,11 @@
  * spelt several ways, one ledger shared by two paying fetches, a clock that jumps. The server settles every
  * authorization it receives on chain itself, so each test counts what actually left the wallet.
  */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { deriveEvmTestPrivateKey, type EvmChain, startEvmChain } from "@tollgate/testing";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -10,9 +15,19 @@ import { baseSepoliaUsdc, requirement } from "../test/paidApi.js";
 import { type SettlingApi, startSettlingApi } from "../test/settlingApi.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { createMemoryLedger } from "./ledger/ledger.js";
+import { createFileLedger } from "./node/fileLedger.js";
 import { type CreatePayingFetchParameters, createPayingFetch } from "./payingFetch.js";
 
-const labels = ["alias", "hosts", "deny-mapped", "ledger-key", "v1-caip2", "two-fetches", "clock"] as const;
+const labels = [
+  "alias",
+  "hosts",
+  "deny-mapped",
+  "ledger-key",
+  "two-processes",
+  "v1-caip2",
+  "two-fetches",
+  "clock",
+] as const;
 const payers = Object.fromEntries(
   labels.map((label) => [
     label,
@@ -162,6 +177,41 @@ describe("two paying fetches on one ledger (item 8)", () => {
     expect(statuses).toEqual([200, 200]);
     expect(server.settled).toHaveLength(1);
     expect(await evm.balanceOf(payers["two-fetches"].address)).toBe(before - 10_000n);
+  });
+});
+
+describe("a file ledger another process uses (item 8)", () => {
+  it("is refused before anything is signed: the second writer pays nothing", async () => {
+    const server = await api({ accepts: [requirement({ payTo })] });
+    const before = await evm.balanceOf(payers["two-processes"].address);
+    const dir = await mkdtemp(join(tmpdir(), "tollgate-two-writers-"));
+    const path = join(dir, "ledger.jsonl");
+    const clientDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+    const child = spawn(
+      process.execPath,
+      ["--conditions=source", "--import", "tsx", join(clientDir, "test", "ledgerHolder.ts"), path],
+      { cwd: clientDir, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout?.on("data", (chunk: Buffer) => {
+          if (chunk.toString("utf8").includes("held")) resolve();
+        });
+        child.once("exit", (code) => reject(new Error(`holder exited ${code}`)));
+      });
+      const ledger = createFileLedger({ path });
+      const payingFetch = paying("two-processes", { ledger });
+      const init = { method: "POST", body: "{}", headers: { "Idempotency-Key": "order-2" } };
+      expect(await outcome(payingFetch(`${server.url}/orders`, init))).toBe("CLIENT__LEDGER_LOCKED");
+      await ledger.close();
+    } finally {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(server.settled).toEqual([]);
+    expect(await evm.balanceOf(payers["two-processes"].address)).toBe(before);
   });
 });
 
