@@ -14,7 +14,7 @@ import { ledgerLock } from "./ledger/ledgerLock.js";
 import { newLedgerEntry } from "./ledger/newLedgerEntry.js";
 import { recordPayment } from "./ledger/recordPayment.js";
 import { createRequirementCache } from "./parse/createRequirementCache.js";
-import { type PaymentRequiredResponse, readOffers } from "./parse/readOffers.js";
+import { type PaymentRequiredResponse, type ReadLimits, readOffers } from "./parse/readOffers.js";
 import type { PaymentContext } from "./paymentContext.js";
 import { createBudgetTracker, type Hold } from "./policy/budgets.js";
 import { defaultMaxPerRequest, type SpendingPolicy } from "./policy/policy.js";
@@ -75,6 +75,13 @@ export type CreatePayingFetchParameters = Readonly<{
    * @default false
    */
   requirementCache?: boolean;
+  /**
+   * Bounds on every body the paying fetch reads itself (402 bodies, before and after a proof, and for `quote`): the
+   * most bytes and the most time for the whole read, whether or not the request has a signal. A body past either is
+   * cancelled and counts as unreadable; the 402's headers are still read.
+   * @default { maxBytes: 262144, timeoutMs: 10000 }
+   */
+  readLimits?: ReadLimits;
 }>;
 
 export type { Quote } from "./select/quoteOffers.js";
@@ -131,6 +138,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     settlementRetries = 2,
     sleep = abortableSleep,
     requirementCache = false,
+    readLimits = {},
   } = parameters;
   const context: PaymentContext = {
     wallets,
@@ -146,6 +154,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     send: (url, init) => (injectedFetch ?? globalThis.fetch)(url, init),
     sleep,
     settlementRetries,
+    readLimits,
   };
   const { receipts, emit, send } = context;
   const requirements = createRequirementCache({ enabled: requirementCache, now });
@@ -240,7 +249,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const url = paymentUrl(request, response);
     let reading: PaymentRequiredResponse;
     try {
-      reading = await readOffers(response);
+      reading = await readOffers(response, readLimits);
     } catch (cause) {
       throw aborted(request, "read_402") ?? cause;
     }

@@ -39,7 +39,10 @@ export type ProofOutcome =
 
 /** Parameters of `afterProof`. */
 export type AfterProofParameters = Readonly<{
-  context: Pick<PaymentContext, "ledger" | "tokens" | "budgets" | "receipts" | "now" | "emit" | "send">;
+  context: Pick<
+    PaymentContext,
+    "ledger" | "tokens" | "budgets" | "receipts" | "now" | "emit" | "send" | "readLimits"
+  >;
   request: BufferedRequest;
   /** The proof that was sent. */
   entry: LedgerEntry;
@@ -87,7 +90,7 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     receipts.set(final, paidReceipt({ entry, header, reused }));
     return { kind: "answered", response: final };
   }
-  const reading = await readOffers(response);
+  const reading = await readOffers(response, context.readLimits);
   const reason = refusalReason(reading);
   if (reason === settlementPendingReason) {
     const retryAfterSeconds = reading.retryAfterSeconds ?? 1;

@@ -14,7 +14,16 @@ const maxRetryAfterSeconds = 30;
 export type DeliverProofParameters = Readonly<{
   context: Pick<
     PaymentContext,
-    "ledger" | "tokens" | "budgets" | "receipts" | "now" | "emit" | "send" | "sleep" | "settlementRetries"
+    | "ledger"
+    | "tokens"
+    | "budgets"
+    | "receipts"
+    | "now"
+    | "emit"
+    | "send"
+    | "sleep"
+    | "settlementRetries"
+    | "readLimits"
   >;
   request: BufferedRequest;
   /** The recorded proof to send. */

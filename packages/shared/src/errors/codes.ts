@@ -15,6 +15,8 @@ export interface ErrorContexts {
   WIRE__NO_PAYMENT_REQUIRED: { status: number; problems: readonly string[] };
   /** A value that must encode to a header cannot (too large after encoding, not serialisable). */
   WIRE__ENCODE_FAILED: { what: string; reason: string };
+  /** A body was not read within its time limit (a peer sending it slowly or never finishing); it was cancelled. */
+  WIRE__READ_TIMEOUT: { what: string; timeoutMs: number };
 
   /** A money string does not look like `"$0.01"`, `"0.01"` or an atomic integer. */
   MONEY__INVALID_FORMAT: { input: string };
@@ -99,6 +101,7 @@ export const errorMessages: { readonly [C in ErrorCode]: (context: ErrorContexts
   WIRE__NO_PAYMENT_REQUIRED: (c) =>
     `The ${c.status} response carries no readable payment requirements (${c.problems.join("; ") || "nothing found"}).`,
   WIRE__ENCODE_FAILED: (c) => `Cannot encode ${c.what}: ${c.reason}.`,
+  WIRE__READ_TIMEOUT: (c) => `${c.what} was not read within ${c.timeoutMs} ms; it was cancelled.`,
   MONEY__INVALID_FORMAT: (c) => `"${c.input}" is not an amount such as "$0.01", "0.01" or "10000".`,
   MONEY__TOO_MANY_DECIMALS: (c) => `"${c.input}" has more than ${c.decimals} decimal places.`,
   MONEY__NEGATIVE: (c) => `"${c.input}" is negative.`,
