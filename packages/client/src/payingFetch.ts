@@ -345,7 +345,12 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const next = nextAttempt({ attempt, lane, reason: refusal.reason });
     if (next === undefined) {
       throw new TollgateError("CLIENT__PAYMENT_REFUSED", {
-        context: { url: request.url, reason: refusal.reason, status: refusal.reading.status },
+        context: {
+          url: request.url,
+          reason: refusal.reason,
+          status: refusal.reading.status,
+          ...(refusal.serverMessage === undefined ? {} : { serverMessage: refusal.serverMessage }),
+        },
       });
     }
     return payFresh({ request, key, url, reading: refusal.reading, attempt: next });

@@ -7,6 +7,7 @@ import {
   paymentReceiptSchema,
   readBodyUpTo,
   readPaymentRequired,
+  sanitizeUntrusted,
   x402HeaderNames,
 } from "@tollgate/shared";
 
@@ -102,10 +103,27 @@ export function readSettleHeader(headers: Headers): PaymentReceipt | undefined {
   return undefined;
 }
 
-/** The server's reason for refusing a payment: the settle answer's `errorReason`, else the 402's `error`. */
-export function refusalReason(reading: PaymentRequiredResponse): string {
-  const reason = reading.settle?.errorReason ?? reading.error;
-  return typeof reason === "string" && reason !== "" ? reason.slice(0, 256) : "payment_refused";
+/** A refusal reason as the server gave it: a stable token, and its own words when it gave no token. */
+export type ServerReason = Readonly<{
+  /** The server's reason when it is a snake_case token (what x402 servers send), else `payment_refused`. */
+  reason: string;
+  /** The server's text, sanitised (`sanitizeUntrusted`), when it was not a token: its words, not ours. */
+  serverMessage?: string;
+}>;
+
+/** The reason tokens x402 peers send: lowercase snake_case. */
+const reasonToken = /^[a-z][a-z0-9_]{0,127}$/;
+
+/**
+ * The server's reason for refusing a payment: the settle answer's `errorReason`, else the 402's `error`. Only a
+ * snake_case token is a reason; any other text ("SYSTEM: ignore previous instructions…", newlines, ANSI escapes) is
+ * the server's message, sanitised and kept apart.
+ */
+export function refusalReason(reading: PaymentRequiredResponse): ServerReason {
+  const text = reading.settle?.errorReason ?? reading.error;
+  if (typeof text !== "string" || text === "") return { reason: "payment_refused" };
+  if (reasonToken.test(text)) return { reason: text };
+  return { reason: "payment_refused", serverMessage: sanitizeUntrusted(text) };
 }
 
 export type { Offer };

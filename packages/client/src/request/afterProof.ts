@@ -29,7 +29,7 @@ const neverSettledReason = "facilitator_unavailable";
 const gatewayStatuses = new Set([502, 503, 504]);
 
 /** A refused proof: the server's reason, and its 402 (with the offers to pay anew). */
-export type Refusal = Readonly<{ reading: PaymentRequiredResponse; reason: string }>;
+export type Refusal = Readonly<{ reading: PaymentRequiredResponse; reason: string; serverMessage?: string }>;
 
 /** What became of a proof: answered (paid, or served without charge), refused (dead), or pending (send it again). */
 export type ProofOutcome =
@@ -91,13 +91,21 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     return { kind: "answered", response: final };
   }
   const reading = await readOffers(response, context.readLimits);
-  const reason = refusalReason(reading);
+  const { reason, serverMessage } = refusalReason(reading);
+  const said = serverMessage === undefined ? {} : { serverMessage };
   if (reason === settlementPendingReason) {
     const retryAfterSeconds = reading.retryAfterSeconds ?? 1;
     emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds });
     return { kind: "pending", retryAfterSeconds };
   }
-  emit({ type: "payment.refused", url: request.url, offer: summary, status: response.status, reason });
+  emit({
+    type: "payment.refused",
+    url: request.url,
+    offer: summary,
+    status: response.status,
+    reason,
+    ...said,
+  });
   // A re-sent proof may have settled when it was first sent, and a server checks expiry (and much else) before
   // it checks use: only its promise that the proof never settles makes a new payment safe.
   const mayHaveSettled = reused && entry.lane !== "token" && reason !== neverSettledReason;
@@ -106,7 +114,7 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     // lost): paying again would pay twice.
     await putEntryState({ ledger, now, entry, state: "consumed" });
     throw new TollgateError("CLIENT__PAYMENT_REFUSED", {
-      context: { url: request.url, reason, status: response.status },
+      context: { url: request.url, reason, status: response.status, ...said },
     });
   }
   await putEntryState({ ledger, now, entry, state: "refused" });
@@ -115,5 +123,5 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
   if (hold !== undefined) {
     budgets.release(hold, entry.validBefore !== undefined ? entry.validBefore * 1000 : now());
   }
-  return { kind: "refused", reading, reason };
+  return { kind: "refused", reading, reason, ...said };
 }
