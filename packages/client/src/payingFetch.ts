@@ -10,11 +10,12 @@ import { broadcastDirectPayment } from "./lanes/direct/broadcastDirectPayment.js
 import { prepareTokenPayment } from "./lanes/token/prepareTokenPayment.js";
 import { createMemoryTokenStore, type TokenStore } from "./lanes/token/tokenStore.js";
 import { createMemoryLedger, keepsAnswered, type LedgerEntry, type PaymentLedger } from "./ledger/ledger.js";
+import { ledgerLock } from "./ledger/ledgerLock.js";
 import { newLedgerEntry } from "./ledger/newLedgerEntry.js";
 import { createProofBook } from "./ledger/proofLife.js";
 import { recordPayment } from "./ledger/recordPayment.js";
 import { createRequirementCache } from "./parse/createRequirementCache.js";
-import { type PaymentRequiredResponse, readOffers } from "./parse/readOffers.js";
+import { type PaymentRequiredResponse, type ReadLimits, readOffers } from "./parse/readOffers.js";
 import type { PaymentContext } from "./paymentContext.js";
 import { createBudgetTracker } from "./policy/budgets.js";
 import { defaultMaxPerRequest, type SpendingPolicy } from "./policy/policy.js";
@@ -29,7 +30,6 @@ import {
   type FetchInput,
   requestInit,
 } from "./request/bufferRequest.js";
-import { createKeyLock } from "./request/createKeyLock.js";
 import { deliverProof } from "./request/deliverProof.js";
 import { paymentUrl } from "./request/paymentUrl.js";
 import { requestKey } from "./request/requestKey.js";
@@ -45,7 +45,11 @@ export type CreatePayingFetchParameters = Readonly<{
   wallets: readonly PayingWallet[];
   /** The owner's limits. @default { maxPerRequest: 100_000n } ($0.10 per request, no budgets) */
   policy?: SpendingPolicy;
-  /** Where proofs are recorded before they are sent (never pay twice). @default createMemoryLedger() */
+  /**
+   * Where proofs are recorded before they are sent (never pay twice). Several paying fetches may share one ledger
+   * object: they pay one logical request one at a time between them. A file ledger has one writer process.
+   * @default createMemoryLedger()
+   */
   ledger?: PaymentLedger;
   /** The `fetch` that sends every request. @default globalThis.fetch (read at each call, so msw sees it) */
   fetch?: typeof globalThis.fetch;
@@ -73,6 +77,13 @@ export type CreatePayingFetchParameters = Readonly<{
    * @default false
    */
   requirementCache?: boolean;
+  /**
+   * Bounds on every body the paying fetch reads itself (402 bodies, before and after a proof, and for `quote`): the
+   * most bytes and the most time for the whole read, whether or not the request has a signal. A body past either is
+   * cancelled and counts as unreadable; the 402's headers are still read.
+   * @default { maxBytes: 262144, timeoutMs: 10000 }
+   */
+  readLimits?: ReadLimits;
 }>;
 
 export type { Quote } from "./select/quoteOffers.js";
@@ -113,8 +124,8 @@ type PayStep = Paying & Readonly<{ reading: PaymentRequiredResponse; attempt: At
  * ```
  * @throws `CLIENT__AMOUNT_EXCEEDS_MAX`, `CLIENT__BUDGET_EXHAUSTED`, `CLIENT__NO_PAYABLE_OFFER`,
  *   `CLIENT__CONFIRM_DECLINED`, `CLIENT__PAYMENT_REFUSED`, `CLIENT__SETTLEMENT_PENDING`, `CLIENT__ABORTED`,
- *   `CLIENT__WALLET_FAILED` (also when cancelling a refused authorization on chain failed), `WIRE__NO_PAYMENT_REQUIRED`,
- *   `WIRE__ENCODE_FAILED` (from the returned function);
+ *   `CLIENT__WALLET_FAILED` (also when cancelling a refused authorization on chain failed), `CLIENT__LEDGER_LOCKED`
+ *   (a file ledger another writer holds), `WIRE__NO_PAYMENT_REQUIRED`, `WIRE__ENCODE_FAILED` (from the returned function);
  *   errors of the underlying `fetch` for requests that never reached a 402.
  */
 export function createPayingFetch(parameters: CreatePayingFetchParameters): PayingFetch {
@@ -130,6 +141,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     settlementRetries = 2,
     sleep = abortableSleep,
     requirementCache = false,
+    readLimits = {},
   } = parameters;
   const budgets = createBudgetTracker({ budgets: policy.budgets ?? [], now });
   const context: PaymentContext = {
@@ -147,10 +159,12 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     send: (url, init) => (injectedFetch ?? globalThis.fetch)(url, init),
     sleep,
     settlementRetries,
+    readLimits,
   };
   const { receipts, emit, send, proofs } = context;
   const requirements = createRequirementCache({ enabled: requirementCache, now });
-  const withLock = createKeyLock();
+  // Shared by every paying fetch of this ledger object: one payment at a time per logical request.
+  const withLock = ledgerLock(ledger);
 
   async function payingFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
     const request = await bufferRequest(input, init);
@@ -228,7 +242,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const url = paymentUrl(request, response);
     let reading: PaymentRequiredResponse;
     try {
-      reading = await readOffers(response);
+      reading = await readOffers(response, readLimits);
     } catch (cause) {
       throw aborted(request, "read_402") ?? cause;
     }
@@ -353,7 +367,12 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const next = nextAttempt({ attempt, lane, reason: refusal.reason });
     if (next === undefined) {
       throw new TollgateError("CLIENT__PAYMENT_REFUSED", {
-        context: { url: request.url, reason: refusal.reason, status: refusal.reading.status },
+        context: {
+          url: request.url,
+          reason: refusal.reason,
+          status: refusal.reading.status,
+          ...(refusal.serverMessage === undefined ? {} : { serverMessage: refusal.serverMessage }),
+        },
       });
     }
     return payFresh({ request, key, url, reading: refusal.reading, attempt: next });

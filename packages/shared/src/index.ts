@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export { type ErrorCode, type ErrorContexts, errorMessages, type WireIssue } from "./errors/codes.js";
+export { redactError, redactStrings, redactText, redactUrl } from "./errors/redact.js";
 export {
   type PaywallReason,
   paywallReasons,
@@ -17,6 +18,7 @@ export {
   TollgateError,
   type TollgateErrorOptions,
 } from "./errors/TollgateError.js";
+export { maxUntrustedTextLength, quoteUntrusted, sanitizeUntrusted } from "./errors/untrustedText.js";
 export { decodeBase58, encodeBase58 } from "./headers/base58.js";
 export {
   decodeHeader,
@@ -55,6 +57,7 @@ export {
   parseDecimalAmount,
   parseUsd,
 } from "./money.js";
+export { canonicalCaip2, isCanonicalCaip2 } from "./networks/canonicalCaip2.js";
 export { defaultNetworks } from "./networks/defaults.js";
 export type { AssetInfo, Eip712DomainInfo, NetworkFamily, NetworkInfo } from "./networks/network.js";
 export {
@@ -147,6 +150,7 @@ export {
   paymentRequiredV1Of,
   paymentRequiredV1Schema,
   paymentRequirementsV1Schema,
+  v1NetworkSchema,
 } from "./schemas/v1.js";
 export {
   type PaymentPayloadV2,

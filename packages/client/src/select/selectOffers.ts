@@ -1,7 +1,14 @@
-import type { DirectOffer, FacilitatorOffer, Lane, NetworkRegistry, Offer } from "@tollgate/shared";
+import {
+  type DirectOffer,
+  type FacilitatorOffer,
+  type Lane,
+  type NetworkRegistry,
+  type Offer,
+  quoteUntrusted,
+} from "@tollgate/shared";
 import type { OfferRejection, OfferSummary } from "../events.js";
 import type { BudgetTracker } from "../policy/budgets.js";
-import { listsReason, type SpendingPolicy } from "../policy/policy.js";
+import { canonicalNetworkEntry, listsReason, type SpendingPolicy } from "../policy/policy.js";
 import { networkFamily, networkMatches, type PayingWallet } from "../wallet.js";
 
 /** An offer the client can pay, with the wallet that pays it and what leaves the wallet. */
@@ -28,11 +35,17 @@ export function summarize(offer: Offer): OfferSummary {
   };
 }
 
-/** One line naming an offer, for error contexts. */
+/** A server-chosen identifier as it is when it looks like one, else quoted and sanitised. */
+function identifier(value: string | undefined): string {
+  if (value === undefined) return "?";
+  return /^[A-Za-z0-9:._-]{1,128}$/.test(value) ? value : quoteUntrusted(value, 80);
+}
+
+/** One line naming an offer, for error contexts; what the server chose (network, asset, payee) quoted if odd. */
 export function describeOffer(offer: OfferSummary): string {
   if (offer.lane === "token") return "token";
   const version = offer.x402Version === undefined ? "" : ` v${offer.x402Version}`;
-  return `${offer.lane}${version} ${offer.network} ${offer.amount} ${offer.asset} to ${offer.payTo}`;
+  return `${offer.lane}${version} ${identifier(offer.network)} ${offer.amount} ${identifier(offer.asset)} to ${identifier(offer.payTo)}`;
 }
 
 /** Parameters of `selectOffers`. */
@@ -75,7 +88,7 @@ export function selectOffers(parameters: SelectOffersParameters): Selection {
     origin,
     registry,
   } = parameters;
-  const normalise = (network: string) => registry.find(network)?.caip2 ?? network;
+  const normalise = (network: string) => canonicalNetworkEntry(network, registry);
   const prefer = (policy.preferNetworks ?? []).map(normalise);
   const rejected: OfferRejection[] = offers
     .filter((o) => exclude?.has(o.lane) === true)
