@@ -5,6 +5,7 @@ import type { CreatePaywallParameters, RouteContext } from "./config/paywallOpti
 import { resolveConfig } from "./config/resolveConfig.js";
 import type { RouteSettings } from "./config/resolveRoutes.js";
 import { randomId, sha256Hex } from "./internal/hash.js";
+import { holdResponse } from "./respond/holdResponse.js";
 import { createIdempotentResponses, readIdempotencyKey } from "./respond/idempotentResponses.js";
 import { discardBody, jsonResponse, paymentRequiredResponse } from "./respond/paymentRequired.js";
 import { buildOffer, maxResourceUrlLength } from "./routes/buildOffer.js";
@@ -72,6 +73,10 @@ type Serving = Readonly<{
   finish(response: Response): Promise<Response>;
   idempotencyKey: string | undefined;
   proofHash: string;
+  /** `after`: the handler's whole response is held (read to its end) before anything is settled or sent. */
+  settlement: "after" | "before";
+  /** The request's signal: aborted once its client has gone. */
+  signal: AbortSignal;
 }>;
 
 /**
@@ -105,6 +110,8 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   const serving = new WeakMap<Decision, Serving>();
   const respond = (response: Response): Decision => ({ action: "respond", response });
   const internalError = () => jsonResponse(500, { error: "internal_error" });
+  /** What a lane finishes when the client closed its connection before the response was ready (nginx's 499). */
+  const clientGoneResponse = () => jsonResponse(499, { error: "client_closed_request" });
 
   /** The decision for a request on a priced route: 402 without a proof, else its lane's outcome. */
   async function decide(
@@ -182,7 +189,13 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     if (outcome === undefined) return respond(internalError());
     if (outcome.kind === "respond") return respond(outcome.response);
     const decision: Decision = { action: "serve", lane: outcome.lane, route: context.route };
-    serving.set(decision, { finish: outcome.finish, idempotencyKey, proofHash });
+    serving.set(decision, {
+      finish: outcome.finish,
+      idempotencyKey,
+      proofHash,
+      settlement: route.settlement,
+      signal: request.signal,
+    });
     return decision;
   }
 
@@ -239,7 +252,21 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       return internalError();
     }
     try {
-      const final = await state.finish(response);
+      let handled = response;
+      if (state.settlement === "after") {
+        // Nothing is settled or sent before the whole response is in hand: a body that fails half way is a
+        // failed handler, and a client that left gets nothing, so neither is charged (the lanes' failure path).
+        const held = await holdResponse({ response, signal: state.signal });
+        if (held.ok) handled = held.response;
+        else if (held.reason === "client_gone") handled = clientGoneResponse();
+        else {
+          emit({ type: "error", where: "handler.body", error: held.error });
+          handled = internalError();
+        }
+      }
+      // `before`: the payment was taken before the handler ran, so a client that left is charged all the same;
+      // its response is still kept for an `Idempotency-Key` retry (within the idempotency limits).
+      const final = await state.finish(handled);
       if (state.idempotencyKey !== undefined && final.status < 400) {
         return await idempotentResponses.remember({
           key: state.idempotencyKey,

@@ -1,6 +1,6 @@
 import type { RequestHandler } from "express";
 import type { Paywall } from "../paywall.js";
-import { requestHead, runWithPaywall } from "./paywallNode.js";
+import { requestHead, runWithPaywall, withClientGoneSignal } from "./paywallNode.js";
 
 /** Parameters of `paywallMiddleware` for Express. */
 export type ExpressPaywallMiddlewareParameters = Readonly<{
@@ -33,7 +33,7 @@ export function paywallMiddleware(parameters: ExpressPaywallMiddlewareParameters
     const base = origin ?? `${req.protocol}://${req.get("host") ?? "localhost"}`;
     void (async () => {
       const head = requestHead({ req, origin: base, target: req.originalUrl });
-      const decision = await paywall.handle(head, { target: req.originalUrl });
+      const decision = await paywall.handle(withClientGoneSignal(head, res), { target: req.originalUrl });
       await runWithPaywall({ paywall, res, decision, next: () => next() });
     })().catch(next);
   };

@@ -202,6 +202,10 @@ export const paywallReasons = {
   token_expired: "The prepaid token has expired.",
   token_insufficient_balance: "The prepaid token's balance is below the price.",
   internal_error: "The paywall failed; nothing was charged and nothing was served.",
+  client_closed_request:
+    "The client closed its connection before its paid response was ready; nothing was settled (HTTP 499, seen only in events and logs).",
+  store_full:
+    "The server's store is full of live payment claims; nothing was charged. Retry after Retry-After (HTTP 503).",
 } as const;
 
 /** A reason a paywall gives on the wire. */

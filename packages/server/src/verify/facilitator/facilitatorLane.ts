@@ -291,6 +291,11 @@ export async function facilitatorLane(
 
   // 4a. Settlement before the handler, or resuming a settlement whose answer was lost.
   if (ctx.settlement === "before" || resumed) {
+    if (ctx.request.signal.aborted && !resumed) {
+      // The client left before anything was settled: nobody would receive what it pays for.
+      await release();
+      return respond(refuse("client_closed_request"));
+    }
     if (resumed && (await chainSaysSettled())) {
       await markSettled();
       return serveSettled(paid(confirmedReceipt()));
