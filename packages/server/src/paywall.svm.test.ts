@@ -137,6 +137,7 @@ async function solanaPaywall(options: Partial<CreatePaywallParameters>) {
     routes: { "GET /paid": "$0.01" },
     networks: ["solana-devnet"],
     payTo: { "solana-devnet": payee.toBase58() },
+    settlementChecks: { "solana-devnet": false },
     ...options,
   });
   await paywall.ready();

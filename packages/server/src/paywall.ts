@@ -1,4 +1,4 @@
-import { type Lane, parseUsd, TollgateError } from "@tollgate/shared";
+import { isTollgateError, type Lane, parseUsd, TollgateError } from "@tollgate/shared";
 import { createEmitter } from "./analytics/createEmitter.js";
 import { invalidConfig } from "./config/invalidConfig.js";
 import type { CreatePaywallParameters, RouteContext } from "./config/paywallOptions.js";
@@ -111,6 +111,7 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   const respond = (response: Response): Decision => ({ action: "respond", response });
   const internalError = () => jsonResponse(500, { error: "internal_error" });
   /** What a lane finishes when the client closed its connection before the response was ready (nginx's 499). */
+  const storeFullRetryAfter = parameters.retryAfterSeconds?.facilitatorUnavailable ?? 10;
   const clientGoneResponse = () => jsonResponse(499, { error: "client_closed_request" });
 
   /** The decision for a request on a priced route: 402 without a proof, else its lane's outcome. */
@@ -230,6 +231,12 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       return await decide({ url, target, route: match.value, context });
     } catch (error) {
       emit({ type: "error", where: "handle", error });
+      if (isTollgateError(error, "SERVER__STORE_FULL")) {
+        // A bounded store refused a new claim rather than forget a live one: nothing was claimed or charged.
+        return respond(
+          jsonResponse(503, { error: "store_full" }, { "retry-after": String(storeFullRetryAfter) }),
+        );
+      }
       return respond(internalError());
     }
   }

@@ -28,6 +28,7 @@ async function listen(
     routes: { "GET /paid": "$0.01", "POST /upload": "$0.01" },
     networks: ["base-sepolia"],
     payTo: payee,
+    settlementChecks: { "base-sepolia": false },
     facilitators: [{ url: facilitatorUrl }],
   });
   paywalls.push(paywall);

@@ -192,6 +192,7 @@ function newPaywall(w: Watch): Paywall {
     networks: ["base-sepolia"],
     payTo: payee,
     facilitators: [{ url: facilitator.url }],
+    settlementChecks: { "base-sepolia": false },
     onEvent: (event) => (w as Watch & { push(e: PaywallEvent): void }).push(event),
   });
   closers.push(paywall);

@@ -141,6 +141,10 @@ export const refusalReasons = {
     v1: "invalid_exact_svm_payload_transaction_simulation_failed",
   },
   svm_transaction_failed: { v2: "transaction_failed", v1: "invalid_transaction_state" },
+  svm_signature: {
+    v2: "invalid_exact_svm_payload_signature_invalid",
+    v1: "invalid_exact_svm_payload_transaction",
+  },
   svm_confirmation_timed_out: {
     v2: "settlement_pending",
     v1: "settle_exact_svm_transaction_confirmation_timed_out",

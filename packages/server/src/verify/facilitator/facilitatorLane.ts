@@ -11,7 +11,7 @@ import { withChainTimeout } from "../../internal/deadline.js";
 import { discardBody, type FacilitatorRequirement, withHeaders } from "../../respond/paymentRequired.js";
 import type { Failover, PaymentKind } from "../fallback/failover.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
-import { checkPaymentLocally } from "./localChecks.js";
+import { checkPayerSignature, checkPaymentLocally, type PaymentSignatureCheck } from "./localChecks.js";
 import { isSettleOutcomeUnknown } from "./settleRefusal.js";
 
 /**
@@ -28,6 +28,8 @@ export type FacilitatorLaneSettings = Readonly<{
   failover: Failover;
   /** By CAIP-2 network. */
   settlementChecks: Readonly<Record<string, SettlementCheck>>;
+  /** By CAIP-2 network: EVM signature checks run before a proof is claimed (Solana's run in process). */
+  signatureChecks: Readonly<Record<string, PaymentSignatureCheck>>;
   unavailableRetryAfterSeconds: number;
   pendingRetryAfterSeconds: number;
   validBeforeMarginSeconds: number;
@@ -130,6 +132,14 @@ export async function facilitatorLane(
   });
   if (!local.ok) return respond(refuse(local.reason));
   const { claimKey, payer: localPayer } = local;
+  const signed = await checkPayerSignature({
+    x402Version,
+    family: matched.network.family,
+    requirement: matched.v2,
+    payload: paymentPayload,
+    evmCheck: settings.signatureChecks[matched.v2.network],
+  });
+  if (!signed.ok) return respond(refuse(signed.reason));
 
   const body =
     x402Version === 2
