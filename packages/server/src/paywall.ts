@@ -111,6 +111,27 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   const respond = (response: Response): Decision => ({ action: "respond", response });
   const internalError = () => jsonResponse(500, { error: "internal_error" });
   /** What a lane finishes when the client closed its connection before the response was ready (nginx's 499). */
+  /**
+   * What an unpaid handler answer may carry to the client (settlement `after`; it is never charged): a 5xx is a
+   * failure, whose headers and body (a partial body, a framework's error page, cookies set before it threw) are
+   * dropped, its status kept; a deliberate 4xx keeps its body but sets no cookie. Below 400: as it is.
+   */
+  const uncharged = (response: Response): Response => {
+    if (response.status >= 500) {
+      discardBody(response);
+      return jsonResponse(response.status, { error: "handler_failed" });
+    }
+    if (response.status >= 400 && response.headers.has("set-cookie")) {
+      const headers = new Headers(response.headers);
+      headers.delete("set-cookie");
+      return new Response(response.body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers,
+      });
+    }
+    return response;
+  };
   const storeFullRetryAfter = parameters.retryAfterSeconds?.facilitatorUnavailable ?? 10;
   const clientGoneResponse = () => jsonResponse(499, { error: "client_closed_request" });
 
@@ -264,7 +285,7 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
         // Nothing is settled or sent before the whole response is in hand: a body that fails half way is a
         // failed handler, and a client that left gets nothing, so neither is charged (the lanes' failure path).
         const held = await holdResponse({ response, signal: state.signal });
-        if (held.ok) handled = held.response;
+        if (held.ok) handled = uncharged(held.response);
         else if (held.reason === "client_gone") handled = clientGoneResponse();
         else {
           emit({ type: "error", where: "handler.body", error: held.error });

@@ -245,28 +245,36 @@ export async function runWithPaywall(
     return;
   }
   const gone = clientGoneSignal(res);
-  const clientGone = new Promise<Response>((resolve) => {
-    const answer = () => resolve(new Response('{"error":"client_closed_request"}', { status: 499 }));
-    if (gone.aborted) answer();
-    else gone.addEventListener("abort", answer, { once: true });
+  const clientGone = new Promise<"gone">((resolve) => {
+    if (gone.aborted) resolve("gone");
+    else gone.addEventListener("abort", () => resolve("gone"), { once: true });
   });
   const captured = captureResponse(res);
-  let response: Response;
-  try {
-    await next();
-    response = await Promise.race([captured.response, clientGone]);
-  } catch (error) {
-    // The handler failed before answering: nothing is charged; the error goes on to the framework.
+  // The handler runs without being awaited before its response: a listener may wait for its own response to
+  // finish (`stream.pipeline(source, res, done)`), which only happens once the paywall has sent it.
+  let failure: { error: unknown } | undefined;
+  const ran = (async () => next())().then(
+    () => undefined,
+    (error: unknown) => {
+      failure = { error };
+    },
+  );
+  const ended = ran.then<Response | "failed">(() => (failure === undefined ? captured.response : "failed"));
+  const outcome: Response | "gone" | "failed" = await Promise.race([captured.response, clientGone, ended]);
+  // A handler that threw in the same turn as it ended is a failure too.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (failure !== undefined) {
+    // The handler failed: nothing is charged; the error goes on to the framework.
     await paywall.settle(decision, failedHandler());
     captured.restore();
-    throw error;
+    throw failure.error;
   }
-  if (gone.aborted) {
+  if (outcome === "gone" || outcome === "failed" || gone.aborted) {
     captured.discard();
     await paywall.settle(decision, new Response('{"error":"client_closed_request"}', { status: 499 }));
     return;
   }
-  const final = await paywall.settle(decision, response);
+  const final = await paywall.settle(decision, outcome);
   if (gone.aborted) {
     // The client left while the payment settled: there is nobody to send to.
     captured.discard();

@@ -10,6 +10,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
+import { pipeline, Readable } from "node:stream";
 import { serve as serveHono } from "@hono/node-server";
 import express from "express";
 import fc from "fast-check";
@@ -26,7 +27,16 @@ import { acceptingFacilitator, closeAll, payee, paymentRequiredOf, unsignedPayme
 /** What a handler does before it ends: write a chunk of the paid body, or set a header carrying it. */
 const stepArb = fc.constantFrom("write", "cookie", "header");
 /** How it ends. `abort`: it waits until its client has closed the socket, then finishes normally. */
-const endingArb = fc.constantFrom("end", "throw", "throwAsync", "statusAfterWrite", "destroy", "abort");
+const endingArb = fc.constantFrom(
+  "end",
+  "pipe",
+  "throw",
+  "throwAsync",
+  "statusAfterWrite",
+  "destroy",
+  "pipeError",
+  "abort",
+);
 const behaviourArb = fc.record({
   steps: fc.array(stepArb, { minLength: 0, maxLength: 4 }),
   ending: endingArb,
@@ -34,7 +44,7 @@ const behaviourArb = fc.record({
 });
 type Behaviour = Readonly<{
   steps: readonly ("write" | "cookie" | "header")[];
-  ending: "end" | "throw" | "throwAsync" | "statusAfterWrite" | "destroy" | "abort";
+  ending: "end" | "pipe" | "throw" | "throwAsync" | "statusAfterWrite" | "destroy" | "pipeError" | "abort";
   paid: boolean;
 }>;
 
@@ -103,6 +113,20 @@ async function nodeHandler(req: IncomingMessage, res: ServerResponse): Promise<v
       res.write(`${marker}-partial;`);
       res.destroy();
       return;
+    case "pipe":
+    case "pipeError": {
+      // A stream piped into `res`, as `stream.pipeline` does it; the failing one errors after a chunk.
+      const failing = b.ending === "pipeError";
+      const source = Readable.from(
+        (async function* () {
+          yield `${marker}-end`;
+          await new Promise((resolve) => setImmediate(resolve));
+          if (failing) throw new Error("source broke");
+        })(),
+      );
+      await new Promise<void>((resolve) => pipeline(source, res, () => resolve()));
+      return;
+    }
     case "abort":
       res.write(`${marker}-partial;`);
       (req as IncomingMessage & { signalWritten?: () => void }).signalWritten?.();
@@ -129,7 +153,7 @@ function webHandler(request: Request): Response {
     async start(controller) {
       for (let n = 0; n < writes; n++) controller.enqueue(encoder.encode(`${marker}-${n};`));
       await new Promise((resolve) => setImmediate(resolve));
-      if (b.ending === "throwAsync" || b.ending === "statusAfterWrite" || b.ending === "destroy") {
+      if (["throwAsync", "statusAfterWrite", "destroy", "pipeError"].includes(b.ending)) {
         controller.enqueue(encoder.encode(`${marker}-partial;`));
         controller.error(new Error("stream broke"));
         return;
@@ -274,7 +298,7 @@ afterAll(async () => {
 let requestCount = 0;
 
 /** One request acting out `b` on `adapter`; checks both invariants. */
-async function attack(adapter: Adapter, b: Behaviour): Promise<void> {
+async function attack(adapter: Adapter, b: Behaviour, proof?: string): Promise<void> {
   const url = `${adapter.url}/paid`;
   const id = `r${++requestCount}`;
   const headers: Record<string, string> = { "x-behaviour": JSON.stringify(b), "x-request-id": id };
@@ -283,7 +307,8 @@ async function attack(adapter: Adapter, b: Behaviour): Promise<void> {
     written = resolve;
   });
   signalWritten.set(id, written);
-  if (b.paid) {
+  if (b.paid && proof !== undefined) headers["payment-signature"] = proof;
+  else if (b.paid) {
     const offer = await fetch(url);
     const requirement = paymentRequiredOf(offer).accepts[0];
     if (requirement === undefined) throw new Error("no requirement");
@@ -313,7 +338,7 @@ async function attack(adapter: Adapter, b: Behaviour): Promise<void> {
     });
     return;
   }
-  if (b.ending === "end") {
+  if (b.ending === "end" || b.ending === "pipe") {
     // Paid and whole: everything the handler wrote, settled exactly once.
     const writes = b.steps.filter((s) => s === "write").length;
     const expected = `${Array.from({ length: writes }, (_, n) => `${marker}-${n};`).join("")}${marker}-end`;
@@ -341,11 +366,16 @@ describe("adversarial: the handler's output never outruns the payment", () => {
     );
   });
 
-  it("answers the Express partial write then async throw with a bare 500, unsettled, again and again", async () => {
+  it("answers the Express partial write then async throw with a bare 500, unsettled, for the same proof again and again", async () => {
     const adapter = adapters.find((a) => a.name === "express") as Adapter;
+    const requirement = paymentRequiredOf(await fetch(`${adapter.url}/paid`)).accepts[0];
+    if (requirement === undefined) throw new Error("no requirement");
+    const proof = unsignedPayment(requirement);
     for (let i = 0; i < 3; i++) {
-      await attack(adapter, { steps: ["write", "cookie"], ending: "throwAsync", paid: true });
+      await attack(adapter, { steps: ["write", "cookie"], ending: "throwAsync", paid: true }, proof);
     }
+    // The proof was never charged, so it still pays for one whole response.
+    await attack(adapter, { steps: ["write"], ending: "end", paid: true }, proof);
   });
 
   it("settles nothing for a client that closed its socket mid-handler, on every adapter", async () => {

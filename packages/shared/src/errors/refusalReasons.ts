@@ -206,6 +206,8 @@ export const paywallReasons = {
   token_expired: "The prepaid token has expired.",
   token_insufficient_balance: "The prepaid token's balance is below the price.",
   internal_error: "The paywall failed; nothing was charged and nothing was served.",
+  handler_failed:
+    "The paid handler failed (HTTP 5xx, status kept); nothing was charged, and nothing it wrote was sent. The proof stays usable.",
   client_closed_request:
     "The client closed its connection before its paid response was ready; nothing was settled (HTTP 499, seen only in events and logs).",
   store_full:
