@@ -52,6 +52,8 @@ export type Paywall = Readonly<{
   /**
    * Finishes a decision with the handler's response: settles or keeps the payment and adds the receipt
    * headers, or discards the body and answers 402 when settlement fails. Call it once per `serve` decision.
+   * With settlement `after` it first reads the response to its end (a body that fails, or a client gone by the
+   * request's `signal`, is never charged) and replaces a 5xx by its status with `{"error":"handler_failed"}`.
    */
   settle(decision: Decision, response: Response): Promise<Response>;
   /** Wraps a Web `fetch` handler (Hono's `app.fetch`, a Bun/Deno handler, …) with the paywall. */
@@ -88,16 +90,22 @@ type Serving = Readonly<{
  * @example
  * ```ts
  * import { createPaywall, serveFetch } from "@tollgate/server";
+ * import { createEvmSettlementCheck } from "@tollgate/server/evm";
+ * import { createPublicClient, http } from "viem";
+ * import { base } from "viem/chains";
+ * const publicClient = createPublicClient({ chain: base, transport: http(rpcUrl) });
  * const paywall = createPaywall({
  *   routes: { "GET /v1/search": { price: "$0.01", description: "Search" } },
  *   networks: ["base"],
  *   payTo: "0xYourAddress…",
  *   facilitators: [{ url: "https://facilitator.payai.network", name: "PayAI Network" }],
+ *   settlementChecks: { base: createEvmSettlementCheck({ publicClient }) },
  * });
  * const app = paywall.fetch(async () => Response.json({ results: [] }));
  * await serveFetch({ fetch: app, port: 3000 });
  * ```
- * @throws `SERVER__INVALID_CONFIG` for a malformed route, price, network, payee or facilitator.
+ * @throws `SERVER__INVALID_CONFIG` for a malformed route, price, network, payee or facilitator, or a
+ * facilitator-lane network without a settlement check (`settlementChecks`).
  */
 export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   const { now = Date.now, onEvent } = parameters;
