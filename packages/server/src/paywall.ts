@@ -27,7 +27,13 @@ export type { CreatePaywallParameters } from "./config/paywallOptions.js";
 export type Decision =
   | Readonly<{ action: "pass" }>
   | Readonly<{ action: "respond"; response: Response }>
-  | Readonly<{ action: "serve"; lane: Lane; route: string }>;
+  | Readonly<{
+      action: "serve";
+      lane: Lane;
+      route: string;
+      /** `before`: the payment was taken before the handler; `after`: it is taken in `settle`. Set by `handle`. */
+      settlement?: "after" | "before";
+    }>;
 
 /** Options of `Paywall.handle`. */
 export type HandleOptions = Readonly<{
@@ -218,7 +224,12 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     });
     if (outcome === undefined) return respond(internalError());
     if (outcome.kind === "respond") return respond(outcome.response);
-    const decision: Decision = { action: "serve", lane: outcome.lane, route: context.route };
+    const decision: Decision = {
+      action: "serve",
+      lane: outcome.lane,
+      route: context.route,
+      settlement: route.settlement,
+    };
     serving.set(decision, {
       finish: outcome.finish,
       idempotencyKey,

@@ -93,4 +93,64 @@ describe("a client that closes its socket mid-handler (settlement after)", () =>
     expect(await evm.balanceOf(payer.address)).toBe(before - 10_000n);
     expect(events.filter((e) => e.type === "paid")).toHaveLength(1);
   });
+
+  it("with settlement before, is charged, and its Idempotency-Key retry gets the kept response without a second charge", async () => {
+    const facilitator = await serve(ourFacilitator(evm).fetch);
+    let settled: () => void = () => undefined;
+    const seenSettled = new Promise<void>((resolve) => {
+      settled = resolve;
+    });
+    let handlerRuns = 0;
+    const paywall = createPaywall({
+      routes: { "GET /before": { price: "$0.01", settlement: "before" } },
+      networks: ["base-sepolia"],
+      payTo: payee,
+      facilitators: [{ url: facilitator.url }],
+      settlementChecks: { "base-sepolia": false },
+    });
+    closers.push(paywall);
+    let entered: () => void = () => undefined;
+    const handlerEntered = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const app = express();
+    app.use(paywallMiddleware({ paywall }));
+    app.get("/before", async (_req, res) => {
+      handlerRuns++;
+      res.write("the paid ");
+      entered();
+      await new Promise<void>((resolve) => res.once("close", () => resolve()));
+      res.end("answer");
+      settled();
+    });
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+    closers.push({ close: () => server.close() });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/before`;
+    const requirement = paymentRequiredOf(await fetch(url)).accepts[0];
+    if (requirement === undefined) throw new Error("no requirement");
+    const payer = evmPayerAccounts[2];
+    const header = await signPayment({ evm, payer, requirement });
+    const before = await evm.balanceOf(payer.address);
+    const headers = { "payment-signature": header, "idempotency-key": "order-7" };
+
+    const abandoned = httpRequest(url, { headers, agent: false });
+    abandoned.on("error", () => undefined);
+    abandoned.end();
+    await handlerEntered;
+    abandoned.destroy();
+    await seenSettled;
+    expect(await evm.balanceOf(payer.address)).toBe(before - 10_000n);
+
+    // The kept response may be written a moment after the handler ended: retry until it is there.
+    let retried = await fetch(url, { headers });
+    for (let i = 0; i < 20 && retried.status !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      retried = await fetch(url, { headers });
+    }
+    expect(retried.status).toBe(200);
+    expect(await retried.text()).toBe("the paid answer");
+    expect(handlerRuns).toBe(1);
+    expect(await evm.balanceOf(payer.address)).toBe(before - 10_000n);
+  });
 });

@@ -269,6 +269,16 @@ export async function runWithPaywall(
     captured.restore();
     throw failure.error;
   }
+  if ((outcome === "gone" || gone.aborted) && decision.settlement === "before" && outcome !== "failed") {
+    // Paid before the handler ran: its response is still finished (and kept for an `Idempotency-Key` retry).
+    const late = outcome instanceof Response ? outcome : await Promise.race([captured.response, ended]);
+    captured.discard();
+    await paywall.settle(
+      decision,
+      late instanceof Response && failure === undefined ? late : failedHandler(),
+    );
+    return;
+  }
   if (outcome === "gone" || outcome === "failed" || gone.aborted) {
     captured.discard();
     await paywall.settle(decision, new Response('{"error":"client_closed_request"}', { status: 499 }));

@@ -384,3 +384,28 @@ describe("adversarial: the handler's output never outruns the payment", () => {
     }
   });
 });
+
+describe("adversarial: a framework's error handler cannot turn a failure into a sale", () => {
+  it("does not charge a Hono handler that threw, even when the app's onError answers 200", async () => {
+    const w = watch();
+    const paywall = newPaywall(w);
+    const app = new Hono();
+    app.onError((_error, c) => c.json({ error: "handled", partial: marker }, 200));
+    app.use(honoPaywall({ paywall }));
+    app.get("/paid", () => {
+      throw new Error("handler broke");
+    });
+    const requirement = paymentRequiredOf(await app.request("http://api.test/paid")).accepts[0];
+    if (requirement === undefined) throw new Error("no requirement");
+    const settlesBefore = facilitator.calls.filter((c) => c.endsWith("/settle")).length;
+    const response = await app.request("http://api.test/paid", {
+      headers: { "payment-signature": unsignedPayment(requirement) },
+    });
+    const body = await response.text();
+    expect({
+      status: response.status,
+      leaked: body.includes(marker),
+      settles: facilitator.calls.filter((c) => c.endsWith("/settle")).length - settlesBefore,
+    }).toEqual({ status: 500, leaked: false, settles: 0 });
+  });
+});

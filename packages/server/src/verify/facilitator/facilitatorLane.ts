@@ -138,6 +138,7 @@ export async function facilitatorLane(
     requirement: matched.v2,
     payload: paymentPayload,
     evmCheck: settings.signatureChecks[matched.v2.network],
+    timeoutMs: settings.settlementCheckTimeoutMs,
   });
   if (!signed.ok) return respond(refuse(signed.reason));
 

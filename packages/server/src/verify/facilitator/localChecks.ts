@@ -5,6 +5,7 @@ import {
   type RefusalReason,
   refusalReasonFor,
 } from "@tollgate/shared";
+import { withChainTimeout } from "../../internal/deadline.js";
 import { sha256Hex } from "../../internal/hash.js";
 import { verifyEd25519 } from "../../svm/ed25519.js";
 
@@ -117,6 +118,8 @@ export type CheckPayerSignatureParameters = Readonly<{
   payload: Readonly<Record<string, unknown>>;
   /** The network's EVM signature check; without one an EVM signature is left to the facilitator. */
   evmCheck: PaymentSignatureCheck | undefined;
+  /** Deadline of the EVM check (it may read the chain), in milliseconds; past it nothing is decided. */
+  timeoutMs: number;
 }>;
 
 /**
@@ -129,7 +132,7 @@ export type CheckPayerSignatureParameters = Readonly<{
 export async function checkPayerSignature(
   parameters: CheckPayerSignatureParameters,
 ): Promise<Readonly<{ ok: true }> | Readonly<{ ok: false; reason: string }>> {
-  const { x402Version, family, requirement, payload, evmCheck } = parameters;
+  const { x402Version, family, requirement, payload, evmCheck, timeoutMs } = parameters;
   const refused = (reason: RefusalReason) => ({
     ok: false as const,
     reason: refusalReasonFor(reason, x402Version),
@@ -142,9 +145,13 @@ export async function checkPayerSignature(
   if (evmCheck === undefined) return { ok: true };
   let verdict: PaymentSignatureVerdict;
   try {
-    verdict = await evmCheck({ requirement, payload });
+    verdict = await withChainTimeout(() => evmCheck({ requirement, payload }), {
+      network: requirement.network,
+      operation: "signatureCheck",
+      timeoutMs,
+    });
   } catch {
-    verdict = "unknown"; // Undecided is not refused: the facilitator still checks the signature.
+    verdict = "unknown"; // Undecided (RPC down or slow) is not refused: the facilitator still checks it.
   }
   return verdict === "not_payer" ? refused("evm_signature") : { ok: true };
 }
