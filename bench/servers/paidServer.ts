@@ -47,6 +47,7 @@ async function start(): Promise<string> {
       routes: { "GET /paid": { price: "$0.01", description: "paid" } },
       networks: ["eip155:84532"],
       payTo,
+      settlementChecks: { "base-sepolia": false },
       selfSettle: acceptingFacilitator,
       lanes: { direct: false },
     });
@@ -58,6 +59,7 @@ async function start(): Promise<string> {
       routes: { "GET /paid": { price: "$0.01", description: "paid" } },
       networks: ["eip155:84532"],
       payTo,
+      settlementChecks: { "base-sepolia": false },
       facilitators: [{ url: facilitatorUrl }],
       lanes: { direct: false, token: false },
     });

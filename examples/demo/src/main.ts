@@ -84,6 +84,9 @@ async function main(): Promise<Record<string, unknown>> {
   const paidApi = createPaidApi({
     config,
     chains: { base: createEvmDirectChain({ publicClient: evm.publicClient }) },
+    // Base Sepolia's settlement check comes with its direct-lane chain; the in-process Solana bank has no RPC
+    // here, so a lost Solana /settle answer would stay settlement_pending (the paywall requires saying so).
+    settlementChecks: { "solana-devnet": false },
   });
   api = await serveFetch({ fetch: paidApi.fetch });
   out(`The reference paid API listens at ${api.url} ($0.01 /v1/search, $0.02 /v1/report)`);

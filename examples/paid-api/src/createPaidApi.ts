@@ -37,7 +37,7 @@ export type CreatePaidApiParameters = Readonly<{
    * served instead of being left pending.
    * @default {}
    */
-  settlementChecks?: Readonly<Record<string, SettlementCheck>>;
+  settlementChecks?: Readonly<Record<string, SettlementCheck | false>>;
   /** @default Date.now */
   now?: () => number;
   /** Sees every paywall event. */

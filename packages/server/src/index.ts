@@ -53,6 +53,8 @@ export type {
 } from "./store/store.js";
 export type { DirectChain, DirectTransaction, DirectTransfer } from "./verify/direct/directChain.js";
 export type { SettlementCheck } from "./verify/facilitator/facilitatorLane.js";
+export type { PaymentSignatureCheck, PaymentSignatureVerdict } from "./verify/facilitator/localChecks.js";
+export type { FacilitatorChainChecks } from "./verify/facilitatorChainChecks.js";
 export type {
   FacilitatorEndpointName,
   FacilitatorOption,

@@ -20,9 +20,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeAll, heldSettleFacilitator, paymentRequiredOf, receiptOf, serve } from "../test/fixtures.js";
 import { createFacilitator, type Facilitator } from "./facilitator/createFacilitator.js";
 import { type CreatePaywallParameters, createPaywall } from "./paywall.js";
+import { createMemoryStore } from "./store/memory.js";
 import { createExactSvmScheme } from "./svm/exactSvmScheme.js";
 import { createSvmSettlementCheck } from "./svm/settlementCheck.js";
 import type { SolanaChain } from "./svm/solanaChain.js";
+import { createSvmDirectChain } from "./svm/svmDirectChain.js";
 import type { SettlementCheck } from "./verify/facilitator/facilitatorLane.js";
 
 /**
@@ -137,6 +139,7 @@ async function solanaPaywall(options: Partial<CreatePaywallParameters>) {
     routes: { "GET /paid": "$0.01" },
     networks: ["solana-devnet"],
     payTo: { "solana-devnet": payee.toBase58() },
+    settlementChecks: { "solana-devnet": false },
     ...options,
   });
   await paywall.ready();
@@ -368,6 +371,88 @@ describe("a v1 Solana settlement sent but not confirmed in time", () => {
       retry: 200,
       retryBody: "",
     });
+    await paywall.close();
+  });
+});
+
+/** Issue 21 items 9 and 11 on Solana: the payer's signature before any claim; lost settle answers resolved. */
+describe("Solana proofs before the claim, and lost settle answers", () => {
+  /** The proof with the payer's signature slot replaced by `signature` (64 bytes). */
+  function withPayerSignature(header: string, signature: Uint8Array): string {
+    const value = JSON.parse(Buffer.from(header, "base64").toString()) as {
+      payload: { transaction: string };
+    };
+    const transaction = VersionedTransaction.deserialize(Buffer.from(value.payload.transaction, "base64"));
+    transaction.signatures[1] = signature;
+    value.payload.transaction = Buffer.from(transaction.serialize()).toString("base64");
+    return encodeHeaderJson({ header: "PAYMENT-SIGNATURE", value });
+  }
+
+  it("refuses a proof whose payer signature is missing or not over its message, claiming nothing", async () => {
+    const store = createMemoryStore();
+    let claims = 0;
+    const { paywall, requirement, pay } = await solanaPaywall({
+      // The facilitator is down: before the fix each such proof left a dead claim.
+      facilitators: [
+        { name: "down", url: await brokenFacilitatorUrl(() => new Response("down", { status: 503 })) },
+      ],
+      store: {
+        ...store,
+        claim: (parameters) => {
+          claims++;
+          return store.claim(parameters);
+        },
+      },
+    });
+    const unsigned = withPayerSignature(await solanaPayment(requirement), new Uint8Array(64));
+    const otherMessage = VersionedTransaction.deserialize(
+      Buffer.from(
+        JSON.parse(Buffer.from(await solanaPayment(requirement), "base64").toString()).payload.transaction,
+        "base64",
+      ),
+    );
+    const copied = withPayerSignature(
+      await solanaPayment(requirement),
+      otherMessage.signatures[1] ?? new Uint8Array(64),
+    );
+    const reasons = [await errorOf(await pay(unsigned)), await errorOf(await pay(copied))];
+    expect({ reasons, claims }).toEqual({
+      reasons: ["invalid_exact_svm_payload_signature_invalid", "invalid_exact_svm_payload_signature_invalid"],
+      claims: 0,
+    });
+    await paywall.close();
+  });
+
+  it("serves a payer whose facilitator settled then answered 500, by the check of the direct lane's connection", async () => {
+    const connection = new Connection(rpc.url, { commitment: "confirmed", disableRetryOnRateLimit: true });
+    let settles = 0;
+    const lossy = await serve(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path.endsWith("/supported")) return Response.json(facilitator.supported());
+      const body = (await request.json()) as unknown;
+      if (path.endsWith("/verify")) return Response.json((await facilitator.verify(body)).body);
+      settles++;
+      await facilitator.settle(body);
+      return new Response("internal error", { status: 500 });
+    });
+    const { paywall, requirement, pay } = await solanaPaywall({
+      facilitators: [{ name: "lossy", url: lossy.url }],
+      settlementChecks: {},
+      direct: {
+        networks: [{ chain: createSvmDirectChain({ network: devnet, connection }), payTo: payee.toBase58() }],
+      },
+    });
+    const before = await bank.tokenBalance(payee);
+    const header = await solanaPayment(requirement);
+    let served: Response | undefined;
+    for (let i = 0; i < 3 && served === undefined; i++) {
+      const response = await pay(header);
+      if (response.status === 200) served = response;
+    }
+    expect(served?.status).toBe(200);
+    expect(await served?.json()).toEqual({ content: "paid" });
+    expect(await bank.tokenBalance(payee)).toBe(before + 10_000n);
+    expect(settles).toBe(1);
     await paywall.close();
   });
 });

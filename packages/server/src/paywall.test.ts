@@ -65,6 +65,7 @@ async function app(
     },
     networks: ["base-sepolia"],
     payTo: payee,
+    settlementChecks: { "base-sepolia": false },
     facilitators: [{ url: facilitatorUrl, name: "primary" }],
     onEvent: (event) => events.push(event),
     ...parameters,

@@ -1,10 +1,11 @@
-import { type Lane, parseUsd, TollgateError } from "@tollgate/shared";
+import { isTollgateError, type Lane, parseUsd, TollgateError } from "@tollgate/shared";
 import { createEmitter } from "./analytics/createEmitter.js";
 import { invalidConfig } from "./config/invalidConfig.js";
 import type { CreatePaywallParameters, RouteContext } from "./config/paywallOptions.js";
 import { resolveConfig } from "./config/resolveConfig.js";
 import type { RouteSettings } from "./config/resolveRoutes.js";
 import { randomId, sha256Hex } from "./internal/hash.js";
+import { holdResponse } from "./respond/holdResponse.js";
 import {
   createIdempotentResponses,
   type IdempotentRequest,
@@ -30,7 +31,13 @@ export type { CreatePaywallParameters } from "./config/paywallOptions.js";
 export type Decision =
   | Readonly<{ action: "pass" }>
   | Readonly<{ action: "respond"; response: Response }>
-  | Readonly<{ action: "serve"; lane: Lane; route: string }>;
+  | Readonly<{
+      action: "serve";
+      lane: Lane;
+      route: string;
+      /** `before`: the payment was taken before the handler; `after`: it is taken in `settle`. Set by `handle`. */
+      settlement?: "after" | "before";
+    }>;
 
 /** Options of `Paywall.handle`. */
 export type HandleOptions = Readonly<{
@@ -62,6 +69,8 @@ export type Paywall = Readonly<{
   /**
    * Finishes a decision with the handler's response: settles or keeps the payment and adds the receipt
    * headers, or discards the body and answers 402 when settlement fails. Call it once per `serve` decision.
+   * With settlement `after` it first reads the response to its end (a body that fails, or a client gone by the
+   * request's `signal`, is never charged) and replaces a 5xx by its status with `{"error":"handler_failed"}`.
    */
   settle(decision: Decision, response: Response): Promise<Response>;
   /** Wraps a Web `fetch` handler (Hono's `app.fetch`, a Bun/Deno handler, …) with the paywall. */
@@ -83,7 +92,10 @@ type Serving = Readonly<{
   finish(response: Response): Promise<Response>;
   /** The `Idempotency-Key` this request reserved, if it sent one. */
   idempotency: IdempotentRequest | undefined;
+  /** `after`: the handler's whole response is held (read to its end) before anything is settled or sent. */
   settlement: "after" | "before";
+  /** The request's signal: aborted once its client has gone. */
+  signal: AbortSignal;
 }>;
 
 /**
@@ -95,16 +107,22 @@ type Serving = Readonly<{
  * @example
  * ```ts
  * import { createPaywall, serveFetch } from "@tollgate/server";
+ * import { createEvmSettlementCheck } from "@tollgate/server/evm";
+ * import { createPublicClient, http } from "viem";
+ * import { base } from "viem/chains";
+ * const publicClient = createPublicClient({ chain: base, transport: http(rpcUrl) });
  * const paywall = createPaywall({
  *   routes: { "GET /v1/search": { price: "$0.01", description: "Search" } },
  *   networks: ["base"],
  *   payTo: "0xYourAddress…",
  *   facilitators: [{ url: "https://facilitator.payai.network", name: "PayAI Network" }],
+ *   settlementChecks: { base: createEvmSettlementCheck({ publicClient }) },
  * });
  * const app = paywall.fetch(async () => Response.json({ results: [] }));
  * await serveFetch({ fetch: app, port: 3000 });
  * ```
- * @throws `SERVER__INVALID_CONFIG` for a malformed route, price, network, payee or facilitator.
+ * @throws `SERVER__INVALID_CONFIG` for a malformed route, price, network, payee or facilitator, or a
+ * facilitator-lane network without a settlement check (`settlementChecks`).
  */
 export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   const { now = Date.now, onEvent } = parameters;
@@ -117,6 +135,30 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   const serving = new WeakMap<Decision, Serving>();
   const respond = (response: Response): Decision => ({ action: "respond", response });
   const internalError = () => jsonResponse(500, { error: "internal_error" });
+  /** What a lane finishes when the client closed its connection before the response was ready (nginx's 499). */
+  /**
+   * What an unpaid handler answer may carry to the client (settlement `after`; it is never charged): a 5xx is a
+   * failure, whose headers and body (a partial body, a framework's error page, cookies set before it threw) are
+   * dropped, its status kept; a deliberate 4xx keeps its body but sets no cookie. Below 400: as it is.
+   */
+  const uncharged = (response: Response): Response => {
+    if (response.status >= 500) {
+      discardBody(response);
+      return jsonResponse(response.status, { error: "handler_failed" });
+    }
+    if (response.status >= 400 && response.headers.has("set-cookie")) {
+      const headers = new Headers(response.headers);
+      headers.delete("set-cookie");
+      return new Response(response.body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers,
+      });
+    }
+    return response;
+  };
+  const storeFullRetryAfter = parameters.retryAfterSeconds?.facilitatorUnavailable ?? 10;
+  const clientGoneResponse = () => jsonResponse(499, { error: "client_closed_request" });
 
   /** The decision for a request on a priced route: 402 without a proof, else its lane's outcome. */
   async function decide(
@@ -203,8 +245,18 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     }
     if (outcome === undefined) return respond(internalError());
     if (outcome.kind === "respond") return respond(outcome.response);
-    const decision: Decision = { action: "serve", lane: outcome.lane, route: context.route };
-    serving.set(decision, { finish: outcome.finish, idempotency: held, settlement: route.settlement });
+    const decision: Decision = {
+      action: "serve",
+      lane: outcome.lane,
+      route: context.route,
+      settlement: route.settlement,
+    };
+    serving.set(decision, {
+      finish: outcome.finish,
+      idempotency: held,
+      settlement: route.settlement,
+      signal: request.signal,
+    });
     return decision;
   }
 
@@ -255,6 +307,12 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       return await decide({ url, target, route: match.value, context });
     } catch (error) {
       emit({ type: "error", where: "handle", error });
+      if (isTollgateError(error, "SERVER__STORE_FULL")) {
+        // A bounded store refused a new claim rather than forget a live one: nothing was claimed or charged.
+        return respond(
+          jsonResponse(503, { error: "store_full" }, { "retry-after": String(storeFullRetryAfter) }),
+        );
+      }
       return respond(internalError());
     }
   }
@@ -278,7 +336,21 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     }
     const held = state.idempotency;
     try {
-      const final = await state.finish(response);
+      let handled = response;
+      if (state.settlement === "after") {
+        // Nothing is settled or sent before the whole response is in hand: a body that fails half way is a
+        // failed handler, and a client that left gets nothing, so neither is charged (the lanes' failure path).
+        const whole = await holdResponse({ response, signal: state.signal });
+        if (whole.ok) handled = uncharged(whole.response);
+        else if (whole.reason === "client_gone") handled = clientGoneResponse();
+        else {
+          emit({ type: "error", where: "handler.body", error: whole.error });
+          handled = internalError();
+        }
+      }
+      // `before`: the payment was taken before the handler ran, so a client that left is charged all the same;
+      // its response is still kept for an `Idempotency-Key` retry (within the idempotency limits).
+      const final = await state.finish(handled);
       // Charged: settled before the handler, or an answer below 400 (below 400 only when paid).
       const charged = state.settlement === "before" || final.status < 400;
       if (held === undefined) return final;

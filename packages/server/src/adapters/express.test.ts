@@ -48,6 +48,7 @@ async function expressApp(facilitatorUrl: string): Promise<{ url: string; paywal
     },
     networks: ["base-sepolia"],
     payTo: payee,
+    settlementChecks: { "base-sepolia": false },
     facilitators: [{ url: facilitatorUrl }],
   });
   closers.push(paywall);

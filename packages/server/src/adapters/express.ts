@@ -1,7 +1,7 @@
 import type { RequestHandler } from "express";
 import type { Paywall } from "../paywall.js";
 import { sendWebResponse } from "./node.js";
-import { runWithPaywall } from "./paywallNode.js";
+import { runWithPaywall, withClientGoneSignal } from "./paywallNode.js";
 import { assertOrigin, requestHead } from "./requestHead.js";
 
 /** Parameters of `paywallMiddleware` for Express. */
@@ -51,7 +51,7 @@ export function paywallMiddleware(parameters: ExpressPaywallMiddlewareParameters
       }
       // Where Express routes this request now: differs from originalUrl after a rewrite of req.url.
       const routed = `${req.baseUrl}${req.path}`;
-      const decision = await paywall.handle(head.request, {
+      const decision = await paywall.handle(withClientGoneSignal(head.request, res), {
         target: head.target,
         ...(routed === head.target ? {} : { otherTargets: [routed] }),
       });

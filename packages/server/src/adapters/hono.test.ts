@@ -25,6 +25,7 @@ function honoApp(facilitatorUrl: string): { app: Hono; paywall: Paywall } {
     routes: { "GET /paid": "$0.01", "GET /fails": "$0.01", "POST /items/:id": "$0.02" },
     networks: ["base-sepolia"],
     payTo: payee,
+    settlementChecks: { "base-sepolia": false },
     facilitators: [{ url: facilitatorUrl }],
   });
   closers.push(paywall);

@@ -9,7 +9,9 @@ export type HonoPaywallMiddlewareParameters = Readonly<{
 /**
  * Hono 4 middleware: unpriced requests go on untouched; a priced request gets the hybrid 402 until it carries
  * a valid proof; a paid request runs the rest of the chain, then its response is settled and sent with its
- * receipt (or replaced by a 402, headers included, when settlement fails).
+ * receipt (or replaced by a 402, headers included, when settlement fails). With settlement `after` the whole
+ * response, a streamed one included, is read before anything is settled: a body that fails half way, a handler
+ * that threw, or a client that left (the request's signal, as `@hono/node-server` aborts it) is never charged.
  *
  * @example
  * ```ts
@@ -31,7 +33,12 @@ export function paywallMiddleware(parameters: HonoPaywallMiddlewareParameters): 
     }
     if (decision.action === "respond") return decision.response;
     await next();
-    const final = await paywall.settle(decision, c.res);
+    // A handler that threw reached Hono's error handler: whatever that answered, it is a failure, never charged.
+    const failed = c.error !== undefined && c.res.status < 400;
+    const final = await paywall.settle(
+      decision,
+      failed ? Response.json({ error: "internal_error" }, { status: 500 }) : c.res,
+    );
     // Hono merges the old response's headers into a new one; drop the old one first so none leak.
     c.res = undefined;
     c.res = final;

@@ -18,7 +18,19 @@ export function toWebRequest(req: IncomingMessage, origin?: string): ReadRequest
   return readNodeRequest({ req, origin, body: true });
 }
 
-/** Writes a Web `Response` to a node:http response, streaming its body. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+/** Writes a Web `Response` to a node:http response, streaming its body; stops when the client has gone. */
 export async function sendWebResponse(res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, name) => {
@@ -33,7 +45,9 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
     return;
   }
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    if (!res.write(chunk)) await new Promise<void>((resolve) => res.once("drain", resolve));
+    // A client that left never drains: stop (leaving the loop cancels the body).
+    if (res.destroyed) return;
+    if (!res.write(chunk)) await drainedOrClosed(res);
   }
   res.end();
 }
@@ -82,7 +96,16 @@ export async function serveFetch(parameters: ServeFetchParameters): Promise<Serv
     void (async () => {
       try {
         const read = toWebRequest(req);
-        await sendWebResponse(res, read.ok ? await fetch(read.request) : read.response);
+        if (!read.ok) {
+          await sendWebResponse(res, read.response);
+          return;
+        }
+        // The request's signal aborts when the client leaves, so a paywalled handler settles nothing for it.
+        const gone = new AbortController();
+        res.once("close", () => {
+          if (!res.writableFinished) gone.abort();
+        });
+        await sendWebResponse(res, await fetch(new Request(read.request, { signal: gone.signal })));
       } catch {
         if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
         res.end(res.headersSent ? undefined : '{"error":"internal_error"}');

@@ -29,6 +29,7 @@ async function listen(
     routes: { "GET /paid": "$0.01", "POST /upload": "$0.01" },
     networks: ["base-sepolia"],
     payTo: payee,
+    settlementChecks: { "base-sepolia": false },
     facilitators: [{ url: facilitatorUrl }],
   });
   paywalls.push(paywall);
@@ -85,8 +86,9 @@ describe("paywallListener (node:http)", () => {
       res.end("down");
     });
     const down = await pay(`${failing}/paid`);
+    // A 5xx is a failed handler: its status reaches the client, nothing it wrote does (issue 21 item 7).
     expect(down.status).toBe(503);
-    expect(await down.text()).toBe("down");
+    expect(await down.json()).toEqual({ error: "handler_failed" });
     expect(accepting.calls.filter((c) => c !== "/supported")).toEqual(["/verify"]);
 
     const refusing = await acceptingFacilitator({

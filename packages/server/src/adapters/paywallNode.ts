@@ -4,12 +4,17 @@ import { sendWebResponse } from "./node.js";
 import { assertOrigin, requestHead } from "./requestHead.js";
 
 type Captured = Readonly<{
-  /** Resolves with the handler's whole response once it ends it. */
+  /**
+   * Resolves with the handler's whole response once it ends it; a 500 `internal_error` when its status changed
+   * after output was committed (a failure after a partial write: nothing of it is kept).
+   */
   response: Promise<Response>;
   /** Restores `res` and writes `final` to it. */
   send(final: Response): Promise<void>;
   /** Restores `res` without writing (the handler failed). */
   restore(): void;
+  /** Keeps `res` captured for good and drops whatever the handler still writes (its client has gone). */
+  discard(): void;
 }>;
 
 function applyHeaders(res: ServerResponse, headers: unknown): void {
@@ -29,10 +34,19 @@ function toBuffer(chunk: unknown, encoding: unknown): Buffer {
   return Buffer.from(chunk as Uint8Array);
 }
 
+const failedHandler = () =>
+  new Response('{"error":"internal_error"}', {
+    status: 500,
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+  });
+
 /**
- * Holds back what a node:http handler writes (status, headers, body) until it ends, so the paywall can settle
- * first and either release it with the receipt or replace it with a 402. Like the reference middleware, the
- * handler's response is buffered.
+ * Holds back what a node:http handler writes (status, headers, body; `writeHead`, `write`, `end`, `flushHeaders`,
+ * `writeEarlyHints`, and so `pipe` and `stream.pipeline` into `res`) until it ends, so the paywall can settle first
+ * and either release it with the receipt or replace it with a 402. Like the reference middleware, the handler's
+ * response is buffered. On a socket, the first write commits the status; here a status that changes after that
+ * (Express's error handler after a partial `res.write`) marks a failed handler: everything it wrote is dropped.
+ * Not covered: a handler that writes to the raw socket (`res.socket.write`) bypasses every HTTP middleware.
  */
 export function captureResponse(res: ServerResponse): Captured {
   const original = {
@@ -40,8 +54,16 @@ export function captureResponse(res: ServerResponse): Captured {
     write: res.write,
     end: res.end,
     flushHeaders: res.flushHeaders,
+    writeEarlyHints: res.writeEarlyHints,
   };
-  const chunks: Buffer[] = [];
+  let chunks: Buffer[] = [];
+  let discarding = false;
+  let ended = false;
+  /** The status when output was first committed (the first `writeHead`, `flushHeaders` or body byte). */
+  let committed: number | undefined;
+  const commit = () => {
+    committed ??= res.statusCode;
+  };
   let resolve: (response: Response) => void = () => undefined;
   const response = new Promise<Response>((r) => {
     resolve = r;
@@ -56,25 +78,46 @@ export function captureResponse(res: ServerResponse): Captured {
     } else {
       applyHeaders(res, first);
     }
+    commit();
     return res;
   } as ServerResponse["writeHead"];
-  res.flushHeaders = () => undefined;
+  res.flushHeaders = () => {
+    commit();
+  };
+  res.writeEarlyHints = ((_hints: unknown, callback?: unknown) => {
+    // Early hints would reach the client before the payment settles: dropped.
+    if (typeof callback === "function") queueMicrotask(() => (callback as () => void)());
+  }) as ServerResponse["writeEarlyHints"];
   res.write = ((chunk: unknown, encoding?: unknown, callback?: unknown) => {
-    chunks.push(toBuffer(chunk, encoding));
+    const buffer = toBuffer(chunk, encoding);
+    if (!discarding && !ended) {
+      if (buffer.length > 0) commit();
+      chunks.push(buffer);
+    }
     const cb = typeof encoding === "function" ? encoding : callback;
     if (typeof cb === "function") queueMicrotask(() => (cb as () => void)());
     return true;
   }) as ServerResponse["write"];
   res.end = ((chunk?: unknown, encoding?: unknown, callback?: unknown) => {
-    if (typeof chunk !== "function") chunks.push(toBuffer(chunk, encoding));
     const cb = [chunk, encoding, callback].find((c) => typeof c === "function");
+    if (typeof cb === "function") queueMicrotask(() => (cb as () => void)());
+    if (discarding || ended) return res;
+    ended = true;
+    if (typeof chunk !== "function") chunks.push(toBuffer(chunk, encoding));
+    const status = res.statusCode;
+    if (committed !== undefined && committed !== status) {
+      // A failure after output was committed: on a socket the partial body would already be out; here none of
+      // it, nor the headers set on the way, reaches the client.
+      chunks = [];
+      resolve(failedHandler());
+      return res;
+    }
     const headers = new Headers();
     for (const [name, value] of Object.entries(res.getHeaders())) {
       if (value === undefined) continue;
       if (Array.isArray(value)) for (const v of value) headers.append(name, v);
       else headers.set(name, String(value));
     }
-    const status = res.statusCode;
     const nullBody = status === 204 || status === 304 || (status >= 100 && status < 200);
     resolve(
       new Response(nullBody ? null : Buffer.concat(chunks), {
@@ -83,7 +126,7 @@ export function captureResponse(res: ServerResponse): Captured {
         headers,
       }),
     );
-    if (typeof cb === "function") queueMicrotask(() => (cb as () => void)());
+    chunks = [];
     return res;
   }) as ServerResponse["end"];
 
@@ -94,6 +137,10 @@ export function captureResponse(res: ServerResponse): Captured {
   return {
     response,
     restore,
+    discard() {
+      discarding = true;
+      chunks = [];
+    },
     async send(final: Response): Promise<void> {
       restore();
       await sendWebResponse(res, final);
@@ -102,8 +149,37 @@ export function captureResponse(res: ServerResponse): Captured {
 }
 
 /**
+ * An `AbortSignal` that aborts when the client of `res` has gone: the connection closed before the response
+ * finished (a client that closed its socket or reset it, or `res.destroy()`).
+ *
+ * @example
+ * ```ts
+ * const gone = clientGoneSignal(res);
+ * const head = requestHead({ req });
+ * if (head.ok) await paywall.handle(new Request(head.request, { signal: gone }), { target: head.target });
+ * ```
+ */
+export function clientGoneSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  if (res.destroyed && !res.writableFinished) controller.abort();
+  else {
+    res.once("close", () => {
+      if (!res.writableFinished) controller.abort();
+    });
+  }
+  return controller.signal;
+}
+
+/** The request `paywall.handle` gets: `head` with a signal that aborts when the client of `res` has gone. */
+export function withClientGoneSignal(head: Request, res: ServerResponse): Request {
+  return new Request(head, { signal: clientGoneSignal(res) });
+}
+
+/**
  * Runs a node:http-style handler under a paywall decision: `pass` calls it untouched, `respond` answers without
- * it, `serve` captures its response, settles, then sends what `settle` returns.
+ * it, `serve` captures its response, settles, then sends what `settle` returns. A client that leaves before the
+ * response is sent is not waited for: `settle` gets a 499 (settlement `after`: nothing is settled, the claim is
+ * released, a debit refunded) and whatever the handler still writes is dropped.
  */
 export async function runWithPaywall(
   parameters: Readonly<{
@@ -123,16 +199,52 @@ export async function runWithPaywall(
     await sendWebResponse(res, decision.response);
     return;
   }
+  const gone = clientGoneSignal(res);
+  const clientGone = new Promise<"gone">((resolve) => {
+    if (gone.aborted) resolve("gone");
+    else gone.addEventListener("abort", () => resolve("gone"), { once: true });
+  });
   const captured = captureResponse(res);
-  try {
-    await next();
-  } catch (error) {
-    // The handler failed before answering: nothing is charged; the error goes on to the framework.
-    await paywall.settle(decision, new Response(null, { status: 500 }));
+  // The handler runs without being awaited before its response: a listener may wait for its own response to
+  // finish (`stream.pipeline(source, res, done)`), which only happens once the paywall has sent it.
+  let failure: { error: unknown } | undefined;
+  const ran = (async () => next())().then(
+    () => undefined,
+    (error: unknown) => {
+      failure = { error };
+    },
+  );
+  const ended = ran.then<Response | "failed">(() => (failure === undefined ? captured.response : "failed"));
+  const outcome: Response | "gone" | "failed" = await Promise.race([captured.response, clientGone, ended]);
+  // A handler that threw in the same turn as it ended is a failure too.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (failure !== undefined) {
+    // The handler failed: nothing is charged; the error goes on to the framework.
+    await paywall.settle(decision, failedHandler());
     captured.restore();
-    throw error;
+    throw failure.error;
   }
-  const final = await paywall.settle(decision, await captured.response);
+  if ((outcome === "gone" || gone.aborted) && decision.settlement === "before" && outcome !== "failed") {
+    // Paid before the handler ran: its response is still finished (and kept for an `Idempotency-Key` retry).
+    const late = outcome instanceof Response ? outcome : await Promise.race([captured.response, ended]);
+    captured.discard();
+    await paywall.settle(
+      decision,
+      late instanceof Response && failure === undefined ? late : failedHandler(),
+    );
+    return;
+  }
+  if (outcome === "gone" || outcome === "failed" || gone.aborted) {
+    captured.discard();
+    await paywall.settle(decision, new Response('{"error":"client_closed_request"}', { status: 499 }));
+    return;
+  }
+  const final = await paywall.settle(decision, outcome);
+  if (gone.aborted) {
+    // The client left while the payment settled: there is nobody to send to.
+    captured.discard();
+    return;
+  }
   await captured.send(final);
 }
 
@@ -186,7 +298,9 @@ export function paywallListener(
         await sendWebResponse(res, head.response);
         return;
       }
-      const decision = await paywall.handle(head.request, { target: head.target });
+      const decision = await paywall.handle(withClientGoneSignal(head.request, res), {
+        target: head.target,
+      });
       await runWithPaywall({ paywall, res, decision, next: () => listener(req, res) });
     })().catch(() => {
       if (!res.headersSent) {

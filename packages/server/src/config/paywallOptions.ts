@@ -2,6 +2,7 @@ import type { NetworkRegistry } from "@tollgate/shared";
 import type { Store } from "../store/store.js";
 import type { DirectChain } from "../verify/direct/directChain.js";
 import type { SettlementCheck } from "../verify/facilitator/facilitatorLane.js";
+import type { PaymentSignatureCheck } from "../verify/facilitator/localChecks.js";
 import type { FacilitatorOption, InProcessFacilitator } from "../verify/fallback/facilitators.js";
 import type { FacilitatorTransport } from "../verify/fallback/transport.js";
 import type { PaywallEvent } from "../verify/laneContext.js";
@@ -205,11 +206,22 @@ export type CreatePaywallParameters = Readonly<{
    */
   registry?: NetworkRegistry;
   /**
-   * By CAIP-2 network: how to ask the chain whether a payment settled after a `/settle` answer was lost,
-   * e.g. `createEvmSettlementCheck` of `@tollgate/server/evm`.
-   * @default {}
+   * By network (CAIP-2 or v1 name): how to ask the chain whether a payment settled after a `/settle` answer was
+   * lost, e.g. `createEvmSettlementCheck` of `@tollgate/server/evm`. A direct-lane chain built with its RPC
+   * (`createEvmDirectChain` with a viem client, `createSvmDirectChain` with a `connection`) gives its network one
+   * by default. Fails closed: `createPaywall` throws `SERVER__INVALID_CONFIG` when a route takes facilitator-lane
+   * payments on a network with none, since a facilitator that settles and then loses its answer would leave the
+   * payer charged and answered `settlement_pending` for ever; `false` accepts exactly that for a network.
+   * @default the direct lane's chains' checks
    */
-  settlementChecks?: Readonly<Record<string, SettlementCheck>>;
+  settlementChecks?: Readonly<Record<string, SettlementCheck | false>>;
+  /**
+   * By network (CAIP-2 or v1 name): an EVM payer's signature check run before its proof is claimed, e.g.
+   * `createEvmPaymentSignatureCheck` of `@tollgate/server/evm`; a signature that certainly is not the payer's is
+   * refused without a claim or a facilitator call. Solana signatures are always checked in process.
+   * @default the direct lane's chains' checks (none on networks without a direct-lane chain)
+   */
+  signatureChecks?: Readonly<Record<string, PaymentSignatureCheck>>;
   /**
    * `Idempotency-Key` handling: one key runs the handler once. Its first request reserves it; a retry with the same
    * proof gets the kept response, or 402 `settlement_pending` with `Retry-After: 1` while the first still runs, or 409 `idempotency_response_not_kept` when that run was charged but its response was larger than

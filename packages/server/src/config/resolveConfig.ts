@@ -6,6 +6,7 @@ import type { ClosableTransport } from "../verify/fallback/transport.js";
 import type { PaywallEvent } from "../verify/laneContext.js";
 import { invalidConfig } from "./invalidConfig.js";
 import type { CreatePaywallParameters } from "./paywallOptions.js";
+import { requireSettlementChecks, resolveChainChecks } from "./resolveChainChecks.js";
 import { resolveDirectLane } from "./resolveDirectLane.js";
 import { resolveFacilitatorLane } from "./resolveFacilitatorLane.js";
 import { type RouteSettings, resolveRoutes } from "./resolveRoutes.js";
@@ -41,7 +42,8 @@ export type ResolveConfigParameters = Readonly<{
 /**
  * Validates `createPaywall`'s options and resolves them into settings: the facilitators and their failover,
  * the direct lane's chains, then the routes (each inheriting the paywall's networks, payees and lanes).
- * @throws `SERVER__INVALID_CONFIG` for a malformed route, price, network, payee or facilitator.
+ * @throws `SERVER__INVALID_CONFIG` for a malformed route, price, network, payee or facilitator, or a
+ * facilitator-lane network without a settlement check (see `settlementChecks`).
  */
 export function resolveConfig(parameters: ResolveConfigParameters): PaywallSettings {
   const { options, now, emit } = parameters;
@@ -57,6 +59,7 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
     lanes = {},
     registry = createNetworkRegistry(),
     settlementChecks = {},
+    signatureChecks = {},
     idempotency = {},
     retryAfterSeconds = {},
     supportedRefreshMs = 600_000,
@@ -68,11 +71,13 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
   const tokenTtlSeconds = tokens.ttlSeconds ?? 2_592_000;
   const { maxBodyBytes = 65_536, ttlSeconds = 86_400, inFlightSeconds = 300 } = idempotency;
 
+  const checks = resolveChainChecks({ settlementChecks, signatureChecks, direct, registry });
   const facilitator = resolveFacilitatorLane({
     facilitators,
     selfSettle,
     transport,
-    settlementChecks,
+    settlementChecks: checks.settlementChecks,
+    signatureChecks: checks.signatureChecks,
     retryAfterSeconds,
     supportedRefreshMs,
     now,
@@ -88,15 +93,17 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
       direct.networks.length > 0,
     token: lanes.token !== false && tokens.enabled !== false,
   };
+  const routeSettings = resolveRoutes({
+    routes,
+    networks,
+    payTo,
+    registry,
+    lanes: lanesOn,
+    bindingRequired: direct?.bindingRequired,
+  });
+  requireSettlementChecks({ routes: routeSettings, checks });
   return {
-    routes: resolveRoutes({
-      routes,
-      networks,
-      payTo,
-      registry,
-      lanes: lanesOn,
-      bindingRequired: direct?.bindingRequired,
-    }),
+    routes: routeSettings,
     unpricedMethods,
     facilitator: {
       ...facilitator.settings,

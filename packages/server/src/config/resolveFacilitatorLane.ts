@@ -1,4 +1,5 @@
 import type { FacilitatorLaneSettings, SettlementCheck } from "../verify/facilitator/facilitatorLane.js";
+import type { PaymentSignatureCheck } from "../verify/facilitator/localChecks.js";
 import {
   type FacilitatorEndpoint,
   type FacilitatorOption,
@@ -26,7 +27,10 @@ export type ResolveFacilitatorLaneParameters = Readonly<{
   selfSettle: InProcessFacilitator | undefined;
   /** How remote facilitators without their own transport are called; `undefined`: a new undici transport. */
   transport: FacilitatorTransport | undefined;
+  /** By CAIP-2 network, resolved (`resolveChainChecks`). */
   settlementChecks: Readonly<Record<string, SettlementCheck>>;
+  /** By CAIP-2 network, resolved (`resolveChainChecks`). */
+  signatureChecks: Readonly<Record<string, PaymentSignatureCheck>>;
   retryAfterSeconds: NonNullable<CreatePaywallParameters["retryAfterSeconds"]>;
   supportedRefreshMs: number;
   /** The clock, in milliseconds. */
@@ -56,6 +60,7 @@ export function resolveFacilitatorLane(
     selfSettle,
     transport: transportOption,
     settlementChecks,
+    signatureChecks,
     retryAfterSeconds,
     supportedRefreshMs,
     now,
@@ -79,6 +84,7 @@ export function resolveFacilitatorLane(
     settings: {
       failover,
       settlementChecks,
+      signatureChecks,
       unavailableRetryAfterSeconds: retryAfterSeconds.facilitatorUnavailable ?? 10,
       pendingRetryAfterSeconds: retryAfterSeconds.settlementPending ?? 5,
       validBeforeMarginSeconds: 6,

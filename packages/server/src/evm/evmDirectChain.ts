@@ -10,7 +10,9 @@ import {
   type TransactionReceipt,
 } from "viem";
 import type { DirectChain, DirectTransaction } from "../verify/direct/directChain.js";
+import { createEvmPaymentSignatureCheck, type EvmCodeReader } from "./paymentSignatureCheck.js";
 import { recoverSigner } from "./recoverSigner.js";
+import { createEvmSettlementCheck, type EvmSettlementReader } from "./settlementCheck.js";
 import { eip3009Abi } from "./usdcAbi.js";
 
 /** The reads the EVM direct lane makes (a viem `PublicClient` has them). */
@@ -25,8 +27,11 @@ export type EvmDirectReader = Readonly<{
 
 /** Parameters of `createEvmDirectChain`. */
 export type CreateEvmDirectChainParameters = Readonly<{
-  /** A client of the network, e.g. viem's `createPublicClient({ chain: base, transport: http(rpcUrl) })`. */
-  publicClient: EvmDirectReader;
+  /**
+   * A client of the network, e.g. viem's `createPublicClient({ chain: base, transport: http(rpcUrl) })`; with
+   * `readContract`, `getLogs` and `getCode` too (a viem client has them) it also serves the facilitator lane's checks.
+   */
+  publicClient: EvmDirectReader & Partial<EvmSettlementReader & EvmCodeReader>;
   /**
    * CAIP-2 id of the network.
    * @default `eip155:${publicClient.chain.id}`
@@ -51,7 +56,9 @@ function isNotFound(error: unknown): boolean {
  * The direct lane's view of an EVM network: reads a transaction's receipt (status, sender, `Transfer` logs with the
  * emitting contract, and `AuthorizationUsed` logs that mark a transfer as an executed EIP-3009 authorization), its
  * confirmations and block time, and checks EIP-191 binding signatures (libsecp256k1
- * when available). Pass it as `direct.networks[].chain` to `createPaywall`.
+ * when available). Pass it as `direct.networks[].chain` to `createPaywall`. Given a full viem client (with
+ * `readContract`, `getLogs`, `getCode`), it also carries the facilitator lane's checks for its network: a
+ * settlement check for lost `/settle` answers and the payer-signature check (see `DirectChain.facilitatorChecks`).
  *
  * @example
  * ```ts
@@ -72,8 +79,29 @@ export function createEvmDirectChain(parameters: CreateEvmDirectChainParameters)
       context: { option: "createEvmDirectChain.network", reason: "pass `network` or a client with a chain" },
     });
   }
+  // A full client (viem's PublicClient) also serves the facilitator lane on this network: its lost settle answers
+  // and its payers' signatures are checked over the same RPC.
+  const { readContract, getLogs, getCode } = publicClient;
+  const facilitatorChecks = {
+    ...(readContract !== undefined && getLogs !== undefined
+      ? {
+          settlementCheck: createEvmSettlementCheck({
+            publicClient: {
+              readContract: readContract.bind(publicClient),
+              getLogs: getLogs.bind(publicClient),
+              getBlockNumber: publicClient.getBlockNumber.bind(publicClient),
+              getTransactionReceipt: publicClient.getTransactionReceipt.bind(publicClient),
+            },
+          }),
+        }
+      : {}),
+    signatureCheck: createEvmPaymentSignatureCheck(
+      getCode === undefined ? {} : { publicClient: { getCode: getCode.bind(publicClient) } },
+    ),
+  };
   return Object.freeze({
     network,
+    facilitatorChecks,
     isTransactionId: (tx: string) => txHash.test(tx),
     canonicalTransactionId: (tx: string) => tx.toLowerCase(),
     async getTransaction({ tx }: { tx: string }): Promise<DirectTransaction> {

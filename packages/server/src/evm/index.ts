@@ -14,6 +14,11 @@ export {
   type EvmDirectReader,
 } from "./evmDirectChain.js";
 export { type CreateExactEvmSchemeParameters, createExactEvmScheme } from "./exactEvmScheme.js";
+export {
+  type CreateEvmPaymentSignatureCheckParameters,
+  createEvmPaymentSignatureCheck,
+  type EvmCodeReader,
+} from "./paymentSignatureCheck.js";
 export { nativeRecoveryAvailable, recoverSigner } from "./recoverSigner.js";
 export {
   type CreateEvmSettlementCheckParameters,

@@ -96,6 +96,7 @@ describe("the PayAI preset", () => {
       routes: { "GET /paid": "$0.01" },
       networks: ["base-sepolia", "solana-devnet"],
       payTo: { "base-sepolia": payee, "solana-devnet": solanaPayee },
+      settlementChecks: { "base-sepolia": false, "solana-devnet": false },
       facilitators: [
         payaiFacilitator({ apiKeyId, apiKeySecret, transport: createFetchTransport(), now: () => now }),
       ],
@@ -157,6 +158,7 @@ describe("the PayAI preset", () => {
       routes: { "GET /paid": "$0.01" },
       networks: ["base-sepolia"],
       payTo: payee,
+      settlementChecks: { "base-sepolia": false },
       facilitators: [
         payaiFacilitator({ transport: createFetchTransport() }),
         { url: local.url, name: "local" },
@@ -185,6 +187,7 @@ describe("the PayAI preset", () => {
       routes: { "GET /paid": "$0.01" },
       networks: ["base-sepolia"],
       payTo: payee,
+      settlementChecks: { "base-sepolia": false },
       facilitators: [payaiFacilitator({ enabled: false }), { url: local.url, name: "local" }],
     });
     await off.ready();

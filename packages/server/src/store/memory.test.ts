@@ -1,3 +1,4 @@
+import { isTollgateError } from "@tollgate/shared";
 import { describe, expect, it } from "vitest";
 import { createMemoryStore } from "./memory.js";
 
@@ -185,5 +186,62 @@ describe("createMemoryStore records", () => {
     const store = createMemoryStore({ maxRecords: 3 });
     for (let i = 0; i < 5; i++) await store.record({ at: i, type: "t" });
     expect(store.records().map((r) => r.at)).toEqual([2, 3, 4]);
+  });
+});
+
+describe("createMemoryStore bounds", () => {
+  const response = (bytes: number) => ({
+    proofHash: "p",
+    status: 200,
+    headers: [] as const,
+    body: new Uint8Array(bytes),
+  });
+  const full = (error: unknown) =>
+    isTollgateError(error, "SERVER__STORE_FULL") ? (error.context as { limit: string }).limit : error;
+
+  it("refuses a new claim when full of live claims, never evicting one, and takes it once one expired", async () => {
+    let now = 1_000_000;
+    const store = createMemoryStore({ now: () => now, maxClaims: 3 });
+    await store.claim({ key: "a", claim: claim("a"), expiresAt: 1_010 });
+    await store.claim({ key: "b", claim: claim("b") });
+    await store.claim({ key: "c", claim: claim("c") });
+    const refused = await store.claim({ key: "d", claim: claim("d") }).catch(full);
+    expect(refused).toBe("maxClaims");
+    // The live claims are all still there: their proofs are still refused.
+    for (const key of ["a", "b", "c"])
+      expect((await store.claim({ key, claim: claim("x") })).claimed).toBe(false);
+    now = 1_010_000; // "a" expired: its room is taken back when the store is full.
+    expect((await store.claim({ key: "d", claim: claim("d") })).claimed).toBe(true);
+  });
+
+  it("bounds bytes: kept responses are evicted oldest first, claims and keyed debits are refused", async () => {
+    const store = createMemoryStore({ maxBytes: 4_000 });
+    await store.putResponse({ key: "r1", response: response(1_500), expiresAt: 9e9 });
+    await store.putResponse({ key: "r2", response: response(1_500), expiresAt: 9e9 });
+    await store.putResponse({ key: "r3", response: response(1_500), expiresAt: 9e9 });
+    expect(await store.getResponse("r1")).toBeUndefined();
+    expect(await store.getResponse("r3")).toBeDefined();
+    // A response larger than the whole bound is not kept (and throws nothing).
+    await store.putResponse({ key: "huge", response: response(10_000), expiresAt: 9e9 });
+    expect(await store.getResponse("huge")).toBeUndefined();
+    // Claims make room by evicting kept responses, then are refused.
+    const key = "k".repeat(400);
+    const results: unknown[] = [];
+    for (let i = 0; i < 6; i++) {
+      results.push(
+        await store.claim({ key: `${key}${i}`, claim: claim(`o${i}`) }).then((r) => r.claimed, full),
+      );
+    }
+    expect(results).toEqual([true, true, true, true, "maxBytes", "maxBytes"]);
+    expect(await store.getResponse("r3")).toBeUndefined();
+    await store.credit({ tokenHash: "t", amount: 10n, expiresAt: 9e9 });
+    expect(
+      await store
+        .debit({ tokenHash: "t", amount: 1n, nowSeconds: 1, operationKey: "op".repeat(300) })
+        .catch(full),
+    ).toBe("maxBytes");
+    // Refused before anything moved: the balance is whole, and an unkeyed debit still works.
+    expect(store.tokenBalance("t")?.balance).toBe(10n);
+    expect((await store.debit({ tokenHash: "t", amount: 1n, nowSeconds: 1 })).ok).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { TollgateError } from "@tollgate/shared";
 import type {
   Claim,
   ClaimResult,
@@ -28,6 +29,21 @@ export type CreateMemoryStoreParameters = Readonly<{
    * @default 86_400
    */
   operationTtlSeconds?: number;
+  /**
+   * Most live claims and debit operation keys kept together. When full (after forgetting expired ones), a new
+   * claim or keyed debit is refused with `SERVER__STORE_FULL` (the paywall answers 503 `store_full`): a live
+   * claim is what refuses a replayed proof, so none is ever evicted. Direct-lane claims never expire: a
+   * long-running server that takes direct transfers wants a durable store.
+   * @default 100_000
+   */
+  maxClaims?: number;
+  /**
+   * Most bytes (estimated: keys, ids and kept response bodies) of claims, operation keys and kept responses.
+   * Kept `Idempotency-Key` responses are evicted oldest first to make room; claims and operation keys never
+   * are (see `maxClaims`).
+   * @default 67_108_864 (64 MiB)
+   */
+  maxBytes?: number;
 }>;
 
 /** A memory store, with a view of its analytics records for tests and reports. */
@@ -44,7 +60,10 @@ type Expiring<T> = { value: T; expiresAt: number | undefined };
 /**
  * A `Store` in process memory: the default for a single server process and for tests. Every method runs
  * without an `await` between its read and its write, so each is atomic within the process. Expired entries
- * are forgotten when read and swept every few thousand writes.
+ * are forgotten when read, swept every few thousand writes, and at once when the store is full. Bounded by
+ * `maxClaims` and `maxBytes`; when full of live claims it refuses new ones (`SERVER__STORE_FULL`, a 503 from
+ * the paywall) rather than evict one, since evicting a live claim would let its proof be served again.
+ * Prepaid-token balances are money and are neither bounded nor evicted.
  *
  * @example
  * ```ts
@@ -52,15 +71,82 @@ type Expiring<T> = { value: T; expiresAt: number | undefined };
  * const store = createMemoryStore();
  * const paywall = createPaywall({ routes: { "GET /paid": "$0.01" }, store, … });
  * ```
+ * @throws `SERVER__STORE_FULL` from `claim` and a keyed `debit` when the store is full of live entries.
  */
 export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}): MemoryStore {
-  const { now = Date.now, maxRecords = 10_000, operationTtlSeconds = 86_400 } = parameters;
+  const {
+    now = Date.now,
+    maxRecords = 10_000,
+    operationTtlSeconds = 86_400,
+    maxClaims = 100_000,
+    maxBytes = 67_108_864,
+  } = parameters;
   const claims = new Map<string, Expiring<Claim>>();
   const tokens = new Map<string, { balance: bigint; expiresAt: number }>();
   const operations = new Map<string, Expiring<DebitResult & { ok: true }>>();
   const responses = new Map<string, Expiring<StoredResponse>>();
   // Idempotency keys whose run is in flight or finished without a kept response (a kept one is in `responses`).
   const reservations = new Map<string, Expiring<Exclude<IdempotencyRecord, { state: "kept" }>>>();
+  const sizes = new WeakMap<object, number>();
+  let bytes = 0;
+  /** Sets an entry, keeping the byte count. */
+  const put = <T>(map: Map<string, Expiring<T>>, key: string, entry: Expiring<T>, size: number) => {
+    remove(map, key);
+    map.set(key, entry);
+    sizes.set(entry, size);
+    bytes += size;
+  };
+  /** Deletes an entry, keeping the byte count. */
+  const remove = <T>(map: Map<string, Expiring<T>>, key: string) => {
+    const entry = map.get(key);
+    if (entry === undefined) return;
+    bytes -= sizes.get(entry) ?? 0;
+    map.delete(key);
+  };
+  const claimSize = (key: string, claim: Claim) =>
+    96 + 2 * (key.length + claim.owner.length + claim.proofHash.length + (claim.idempotencyKey?.length ?? 0));
+  const responseSize = (key: string, response: StoredResponse) =>
+    96 +
+    2 * (key.length + response.proofHash.length) +
+    response.body.byteLength +
+    response.headers.reduce((sum, [name, value]) => sum + 2 * (name.length + value.length) + 32, 0);
+  const reservationSize = (key: string, owner: string, proofHash: string) =>
+    96 + 2 * (key.length + owner.length + proofHash.length);
+  /** Keeps a response for retries, evicting the oldest kept ones for room; `false` when there is none. */
+  const keepResponse = (key: string, response: StoredResponse, expiresAt: number): boolean => {
+    const size = responseSize(key, response);
+    remove(responses, key);
+    for (const oldest of responses.keys()) {
+      if (bytes + size <= maxBytes) break;
+      remove(responses, oldest);
+    }
+    if (bytes + size > maxBytes) return false;
+    put(responses, key, { value: response, expiresAt }, size);
+    return true;
+  };
+  let lastFullSweep = Number.NEGATIVE_INFINITY;
+  /**
+   * Room for a new claim or operation key of `size` bytes: expired entries are forgotten first (at most once a
+   * second while full), then kept responses evicted oldest first; live claims never.
+   * @throws `SERVER__STORE_FULL` when there is still no room.
+   */
+  const makeRoom = (operation: string, size: number) => {
+    const entries = () => claims.size + operations.size + reservations.size;
+    const full = () => entries() >= maxClaims || bytes + size > maxBytes;
+    if (!full()) return;
+    if (now() - lastFullSweep >= 1_000) {
+      lastFullSweep = now();
+      sweepExpired();
+    }
+    for (const key of responses.keys()) {
+      if (bytes + size <= maxBytes) break;
+      remove(responses, key);
+    }
+    if (entries() >= maxClaims)
+      throw new TollgateError("SERVER__STORE_FULL", { context: { operation, limit: "maxClaims" } });
+    if (bytes + size > maxBytes)
+      throw new TollgateError("SERVER__STORE_FULL", { context: { operation, limit: "maxBytes" } });
+  };
   // A ring buffer: appending never moves the records already kept.
   const records: StoreRecord[] = [];
   let oldest = 0;
@@ -71,25 +157,29 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
     const entry = map.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt !== undefined && entry.expiresAt <= nowSeconds()) {
-      map.delete(key);
+      remove(map, key);
       return undefined;
     }
     return entry.value;
   };
-  const sweep = () => {
-    if (++writes % 4096 !== 0) return;
+  function sweepExpired(): void {
     const t = nowSeconds();
     for (const map of [claims, operations, responses, reservations] as Map<string, Expiring<unknown>>[]) {
       for (const [key, entry] of map)
-        if (entry.expiresAt !== undefined && entry.expiresAt <= t) map.delete(key);
+        if (entry.expiresAt !== undefined && entry.expiresAt <= t) remove(map, key);
     }
+  }
+  const sweep = () => {
+    if (++writes % 4096 === 0) sweepExpired();
   };
 
   return Object.freeze({
     async claim({ key, claim, expiresAt }): Promise<ClaimResult> {
       const existing = live(claims, key);
       if (existing !== undefined) return { claimed: false, existing };
-      claims.set(key, { value: { ...claim }, expiresAt });
+      const size = claimSize(key, claim);
+      makeRoom("claim", size);
+      put(claims, key, { value: { ...claim }, expiresAt }, size);
       sweep();
       return { claimed: true };
     },
@@ -102,7 +192,7 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
       return true;
     },
     async releaseClaim({ key, owner }): Promise<void> {
-      if (live(claims, key)?.owner === owner) claims.delete(key);
+      if (live(claims, key)?.owner === owner) remove(claims, key);
     },
     async getClaim(key: string): Promise<Claim | undefined> {
       return live(claims, key);
@@ -125,6 +215,9 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
       if (token === undefined) return { ok: false, reason: "unknown" };
       if (token.expiresAt <= at) return { ok: false, reason: "expired", balance: token.balance };
       if (token.balance < amount) return { ok: false, reason: "insufficient", balance: token.balance };
+      const operationSize = operationKey === undefined ? 0 : 128 + 2 * operationKey.length;
+      // Room first: a debit whose key could not be kept would not be refused when replayed.
+      if (operationKey !== undefined) makeRoom("debit", operationSize);
       token.balance -= amount;
       const result = {
         ok: true as const,
@@ -133,20 +226,25 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
         replayed: false,
       };
       if (operationKey !== undefined) {
-        operations.set(operationKey, { value: result, expiresAt: nowSeconds() + operationTtlSeconds });
+        put(
+          operations,
+          operationKey,
+          { value: result, expiresAt: nowSeconds() + operationTtlSeconds },
+          operationSize,
+        );
         sweep();
       }
       return result;
     },
     async refund({ tokenHash, amount, operationKey }): Promise<TokenBalance | undefined> {
-      if (operationKey !== undefined) operations.delete(operationKey);
+      if (operationKey !== undefined) remove(operations, operationKey);
       const token = tokens.get(tokenHash);
       if (token === undefined) return undefined;
       token.balance += amount;
       return { ...token };
     },
     async putResponse({ key, response, expiresAt }): Promise<void> {
-      responses.set(key, { value: response, expiresAt });
+      keepResponse(key, response, expiresAt);
       sweep();
     },
     async reserveResponse({ key, owner, proofHash, expiresAt }): Promise<ReserveResponseResult> {
@@ -154,24 +252,31 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
       if (kept !== undefined) return { reserved: false, existing: { state: "kept", response: kept } };
       const held = live(reservations, key);
       if (held !== undefined) return { reserved: false, existing: held };
-      reservations.set(key, { value: { state: "in_flight", owner, proofHash }, expiresAt });
+      // An in-flight key guards one handler run, like a claim: it takes room and is never evicted.
+      const size = reservationSize(key, owner, proofHash);
+      makeRoom("reserve_response", size);
+      put(reservations, key, { value: { state: "in_flight", owner, proofHash }, expiresAt }, size);
       sweep();
       return { reserved: true };
     },
     async finishResponse({ key, owner, record, expiresAt }): Promise<boolean> {
       const held = live(reservations, key);
       if (held?.state !== "in_flight" || held.owner !== owner) return false;
-      if (record.state === "kept") {
-        reservations.delete(key);
-        responses.set(key, { value: record.response, expiresAt });
-      } else {
-        reservations.set(key, { value: { state: "not_kept", proofHash: record.proofHash }, expiresAt });
-      }
+      remove(reservations, key);
+      // A response there is no room to keep is remembered as not kept, so a retry is not run again for free.
+      if (record.state === "kept" && keepResponse(key, record.response, expiresAt)) return true;
+      const proofHash = record.state === "kept" ? record.response.proofHash : record.proofHash;
+      put(
+        reservations,
+        key,
+        { value: { state: "not_kept", proofHash }, expiresAt },
+        reservationSize(key, "", proofHash),
+      );
       return true;
     },
     async releaseResponse({ key, owner }): Promise<void> {
       const held = live(reservations, key);
-      if (held?.state === "in_flight" && held.owner === owner) reservations.delete(key);
+      if (held?.state === "in_flight" && held.owner === owner) remove(reservations, key);
     },
     async getResponse(key: string): Promise<StoredResponse | undefined> {
       return live(responses, key);

@@ -1,7 +1,8 @@
 import type { Connection } from "@solana/web3.js";
-import { decodeBase58 } from "@tollgate/shared";
+import { decodeBase58, TollgateError } from "@tollgate/shared";
 import type { DirectChain, DirectTransaction, DirectTransfer } from "../verify/direct/directChain.js";
 import { verifyEd25519 } from "./ed25519.js";
+import { createSvmSettlementCheck } from "./settlementCheck.js";
 
 /** One SPL token account's balance in a transaction, as `meta.pre/postTokenBalances` give it. */
 export type SolanaTokenBalance = Readonly<{
@@ -38,7 +39,22 @@ export type SolanaTransactionReader = (signature: string) => Promise<SolanaTrans
 export type CreateSvmDirectChainParameters = Readonly<{
   /** CAIP-2 id of the cluster, e.g. `"solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"`. */
   network: string;
-  read: SolanaTransactionReader;
+  /**
+   * How transactions are read.
+   * @default createConnectionTransactionReader({ connection, commitment }) (then `connection` is required)
+   */
+  read?: SolanaTransactionReader;
+  /**
+   * The cluster's RPC: reads transfers when `read` is not given, and gives the facilitator lane a settlement
+   * check on this network (`createSvmSettlementCheck`), so a lost `/settle` answer is resolved on chain.
+   * @default none
+   */
+  connection?: Pick<Connection, "getParsedTransaction" | "getSignaturesForAddress" | "getTransaction">;
+  /**
+   * The commitment of transfers and settlements read through `connection`.
+   * @default "confirmed"
+   */
+  commitment?: "confirmed" | "finalized";
 }>;
 
 /** Decodes base58, or `undefined` when it is not base58 (a malformed proof is a refusal, not an error). */
@@ -90,7 +106,9 @@ export function transfersOf(view: SolanaTransferView): DirectTransfer[] {
 /**
  * The direct lane's view of a Solana cluster: reads a transaction's token balance changes at the required
  * commitment, and checks the binding: base58 of the ed25519 signature by the owner of the transfer's source
- * token account over the binding message. Pass it as `direct.networks[].chain` to `createPaywall`.
+ * token account over the binding message. Pass it as `direct.networks[].chain` to `createPaywall`. Built with a
+ * `connection`, it also gives the facilitator lane a settlement check on its cluster.
+ * @throws `SERVER__INVALID_CONFIG` when neither `read` nor `connection` is given.
  *
  * @example
  * ```ts
@@ -105,9 +123,20 @@ export function transfersOf(view: SolanaTransferView): DirectTransfer[] {
  * ```
  */
 export function createSvmDirectChain(parameters: CreateSvmDirectChainParameters): DirectChain {
-  const { network, read } = parameters;
+  const { network, connection, commitment = "confirmed" } = parameters;
+  const read =
+    parameters.read ??
+    (connection === undefined ? undefined : createConnectionTransactionReader({ connection, commitment }));
+  if (read === undefined) {
+    throw new TollgateError("SERVER__INVALID_CONFIG", {
+      context: { option: "createSvmDirectChain.read", reason: "pass `read` or a `connection`" },
+    });
+  }
   return Object.freeze({
     network,
+    ...(connection === undefined
+      ? {}
+      : { facilitatorChecks: { settlementCheck: createSvmSettlementCheck({ connection, commitment }) } }),
     isTransactionId: (tx: string) =>
       /^[1-9A-HJ-NP-Za-km-z]{64,88}$/.test(tx) && decodeBase58OrUndefined(tx)?.length === 64,
     canonicalTransactionId: (tx: string) => tx,

@@ -8,6 +8,7 @@ const paywall = createPaywall({
   routes: { "GET /paid": { price: "$0.01", description: "bench" } },
   networks: ["base-sepolia"],
   payTo: "0x2222222222222222222222222222222222222222",
+  settlementChecks: { "base-sepolia": false },
   selfSettle: {
     verify: async () => ({
       status: 200,

@@ -78,6 +78,8 @@ export interface ErrorContexts {
   SERVER__INVALID_CONFIG: { option: string; reason: string };
   /** The store failed; the paywall fails closed. */
   SERVER__STORE_FAILED: { operation: string };
+  /** A bounded store is full of live entries and refuses a new one; the paywall answers 503 `store_full`. */
+  SERVER__STORE_FULL: { operation: string; limit: string };
   /** `paywall.settle` got a decision this paywall did not make, or one it already settled (caller mistake). */
   SERVER__UNKNOWN_DECISION: { action: string };
 }
@@ -142,6 +144,7 @@ export const errorMessages: { readonly [C in ErrorCode]: (context: ErrorContexts
   SERVER__REPLAYED_PAYMENT: (c) => `Payment proof ${c.claimKey} was already used.`,
   SERVER__INVALID_CONFIG: (c) => `Invalid configuration for ${c.option}: ${c.reason}.`,
   SERVER__STORE_FAILED: (c) => `The store failed during ${c.operation}.`,
+  SERVER__STORE_FULL: (c) => `The store is full (${c.limit}) and refused ${c.operation}.`,
   SERVER__UNKNOWN_DECISION: (c) =>
     `paywall.settle got a "${c.action}" decision this paywall did not make or already settled.`,
 };

@@ -154,6 +154,10 @@ export const refusalReasons = {
     v1: "invalid_exact_svm_payload_transaction_simulation_failed",
   },
   svm_transaction_failed: { v2: "transaction_failed", v1: "invalid_transaction_state" },
+  svm_signature: {
+    v2: "invalid_exact_svm_payload_signature_invalid",
+    v1: "invalid_exact_svm_payload_transaction",
+  },
   svm_confirmation_timed_out: {
     v2: "settlement_pending",
     v1: "settle_exact_svm_transaction_confirmation_timed_out",
@@ -225,6 +229,12 @@ export const paywallReasons = {
   token_expired: "The prepaid token has expired.",
   token_insufficient_balance: "The prepaid token's balance is below the price.",
   internal_error: "The paywall failed; nothing was charged and nothing was served.",
+  handler_failed:
+    "The paid handler failed (HTTP 5xx, status kept); nothing was charged, and nothing it wrote was sent. The proof stays usable.",
+  client_closed_request:
+    "The client closed its connection before its paid response was ready; nothing was settled (HTTP 499, seen only in events and logs).",
+  store_full:
+    "The server's store is full of live payment claims; nothing was charged. Retry after Retry-After (HTTP 503).",
 } as const;
 
 /** A reason a paywall gives on the wire. */

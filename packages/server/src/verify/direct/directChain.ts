@@ -1,3 +1,5 @@
+import type { FacilitatorChainChecks } from "../facilitatorChainChecks.js";
+
 /** One token transfer a transaction made, as the direct lane reads it. */
 export type DirectTransfer = Readonly<{
   /** Token contract (EVM) or mint (Solana). */
@@ -51,4 +53,10 @@ export type DirectChain = Readonly<{
   ): Promise<boolean>;
   /** Compares two addresses of this chain (EVM: case-insensitive). */
   sameAddress(a: string, b: string): boolean;
+  /**
+   * The facilitator lane's checks on this network, built from the same RPC: the paywall uses them unless
+   * `settlementChecks` / `signatureChecks` name the network.
+   * @default none
+   */
+  facilitatorChecks?: FacilitatorChainChecks;
 }>;

@@ -13,7 +13,7 @@ import type { Failover, PaymentKind } from "../fallback/failover.js";
 import type { ExpectedAnswer } from "../fallback/plausibleAnswer.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
 import { transferClaimKey } from "../transferClaimKey.js";
-import { checkPaymentLocally } from "./localChecks.js";
+import { checkPayerSignature, checkPaymentLocally, type PaymentSignatureCheck } from "./localChecks.js";
 import { isSettleOutcomeUnknown } from "./settleRefusal.js";
 
 /**
@@ -30,6 +30,8 @@ export type FacilitatorLaneSettings = Readonly<{
   failover: Failover;
   /** By CAIP-2 network. */
   settlementChecks: Readonly<Record<string, SettlementCheck>>;
+  /** By CAIP-2 network: EVM signature checks run before a proof is claimed (Solana's run in process). */
+  signatureChecks: Readonly<Record<string, PaymentSignatureCheck>>;
   unavailableRetryAfterSeconds: number;
   pendingRetryAfterSeconds: number;
   validBeforeMarginSeconds: number;
@@ -137,6 +139,15 @@ export async function facilitatorLane(
   });
   if (!local.ok) return respond(refuse(local.reason));
   const { claimKey, payer: localPayer } = local;
+  const signed = await checkPayerSignature({
+    x402Version,
+    family: matched.network.family,
+    requirement: matched.v2,
+    payload: paymentPayload,
+    evmCheck: settings.signatureChecks[matched.v2.network],
+    timeoutMs: settings.settlementCheckTimeoutMs,
+  });
+  if (!signed.ok) return respond(refuse(signed.reason));
 
   const body =
     x402Version === 2
@@ -326,6 +337,11 @@ export async function facilitatorLane(
 
   // 4a. Settlement before the handler, or resuming a settlement whose answer was lost.
   if (ctx.settlement === "before" || resumed) {
+    if (ctx.request.signal.aborted && !resumed) {
+      // The client left before anything was settled: nobody would receive what it pays for.
+      await release();
+      return respond(refuse("client_closed_request"));
+    }
     if (resumed && (await chainSaysSettled())) {
       await markSettled();
       return serveSettled(paid(confirmedReceipt()));

@@ -5,7 +5,16 @@ import {
   type RefusalReason,
   refusalReasonFor,
 } from "@tollgate/shared";
+import { withChainTimeout } from "../../internal/deadline.js";
 import { sha256Hex } from "../../internal/hash.js";
+import { verifyEd25519 } from "../../svm/ed25519.js";
+
+/**
+ * How far past `now + maxTimeoutSeconds` an authorization's `validBefore` may lie (payers' clocks run ahead). A
+ * later one is refused: its claim would have to live until then (issue 21: proofs valid for a year filled the
+ * store while the facilitator was down).
+ */
+export const validBeforeSkewSeconds = 60;
 
 /** What the cheap local checks found: the claim key and its expiry, or the reason to refuse. */
 export type LocalCheck =
@@ -57,13 +66,15 @@ export function checkPaymentLocally(parameters: CheckPaymentLocallyParameters): 
   if (x402Version === 2 ? value !== amount : value < amount) return refuse("evm_value_mismatch");
   const validBefore = BigInt(authorization.validBefore);
   if (validBefore < BigInt(nowSeconds + validBeforeMarginSeconds)) return refuse("evm_valid_before");
+  if (validBefore > BigInt(nowSeconds + requirement.maxTimeoutSeconds + validBeforeSkewSeconds))
+    return refuse("evm_valid_before");
   if (BigInt(authorization.validAfter) > BigInt(nowSeconds)) return refuse("evm_valid_after");
   const from = authorization.from.toLowerCase();
   return {
     ok: true,
     claimKey: `x402:${requirement.network}:${from}:${authorization.nonce.toLowerCase()}`,
-    // Past validBefore nobody can settle the authorization: the claim may be forgotten then (kept ≤ 1 year).
-    expiresAt: Math.min(Number(validBefore), nowSeconds + 31_536_000) + 60,
+    // Past validBefore nobody can settle the authorization: the claim may be forgotten then (minutes away).
+    expiresAt: Number(validBefore) + 60,
     payer: authorization.from,
   };
 }
@@ -82,4 +93,106 @@ export function solanaMessageBytes(base64: string): Uint8Array | undefined {
   const start = offset + count * 64;
   if (count === 0 || start >= bytes.length) return undefined;
   return bytes.subarray(start);
+}
+
+/**
+ * What a network's signature check says of an `exact` payload's signature, before anything is claimed:
+ * `payer` (it is the payer's), `not_payer` (it certainly is not: refused), or `unknown` (only the chain or the
+ * facilitator can tell, e.g. a smart wallet's ERC-1271 or ERC-6492 signature: passed on).
+ */
+export type PaymentSignatureVerdict = "payer" | "not_payer" | "unknown";
+
+/**
+ * Checks an `exact` payload's signature for one network, e.g. `createEvmPaymentSignatureCheck` of
+ * `@tollgate/server/evm` (EIP-712 recovery, and `eth_getCode` of `from` for a signature that does not recover).
+ */
+export type PaymentSignatureCheck = (
+  parameters: Readonly<{ requirement: PaymentRequirementsV2; payload: Readonly<Record<string, unknown>> }>,
+) => Promise<PaymentSignatureVerdict>;
+
+/** Parameters of `checkPayerSignature`. */
+export type CheckPayerSignatureParameters = Readonly<{
+  x402Version: 1 | 2;
+  family: "evm" | "svm";
+  requirement: PaymentRequirementsV2;
+  payload: Readonly<Record<string, unknown>>;
+  /** The network's EVM signature check; without one an EVM signature is left to the facilitator. */
+  evmCheck: PaymentSignatureCheck | undefined;
+  /** Deadline of the EVM check (it may read the chain), in milliseconds; past it nothing is decided. */
+  timeoutMs: number;
+}>;
+
+/**
+ * The payer's signature, checked before the proof is claimed, where that is cheap and decisive (issue 21: unsigned
+ * proofs left dead claims while the facilitator was down). Solana: every signature the transaction requires, but
+ * the fee payer's (the facilitator adds it), must be present and verify over the message (ed25519, in process).
+ * EVM: the network's `evmCheck`; a signature it cannot decide on (a smart wallet's) is passed on.
+ * A check that fails to run (RPC down) decides nothing: the payment goes on to the facilitator.
+ */
+export async function checkPayerSignature(
+  parameters: CheckPayerSignatureParameters,
+): Promise<Readonly<{ ok: true }> | Readonly<{ ok: false; reason: string }>> {
+  const { x402Version, family, requirement, payload, evmCheck, timeoutMs } = parameters;
+  const refused = (reason: RefusalReason) => ({
+    ok: false as const,
+    reason: refusalReasonFor(reason, x402Version),
+  });
+  if (family === "svm") {
+    const parsed = exactSvmPayloadSchema.safeParse(payload);
+    if (!parsed.success) return { ok: false, reason: "malformed_payment" };
+    return solanaSignersSigned(parsed.data.transaction) ? { ok: true } : refused("svm_signature");
+  }
+  if (evmCheck === undefined) return { ok: true };
+  let verdict: PaymentSignatureVerdict;
+  try {
+    verdict = await withChainTimeout(() => evmCheck({ requirement, payload }), {
+      network: requirement.network,
+      operation: "signatureCheck",
+      timeoutMs,
+    });
+  } catch {
+    verdict = "unknown"; // Undecided (RPC down or slow) is not refused: the facilitator still checks it.
+  }
+  return verdict === "not_payer" ? refused("evm_signature") : { ok: true };
+}
+
+/** Reads a compact-u16 at `offset`: `[value, next offset]`, or `undefined` past the end. */
+function compactU16(bytes: Uint8Array, offset: number): [number, number] | undefined {
+  let value = 0;
+  for (let i = 0; i < 3; i++) {
+    const byte = bytes[offset + i];
+    if (byte === undefined) return undefined;
+    value |= (byte & 0x7f) << (7 * i);
+    if ((byte & 0x80) === 0) return [value, offset + i + 1];
+  }
+  return undefined;
+}
+
+/**
+ * Whether a serialised Solana transaction carries a valid signature of every required signer but the fee payer
+ * (account 0, whose slot the facilitator fills): legacy and v0 messages alike.
+ */
+export function solanaSignersSigned(base64: string): boolean {
+  const bytes = new Uint8Array(Buffer.from(base64, "base64"));
+  const count = compactU16(bytes, 0);
+  if (count === undefined) return false;
+  const [signatures, signaturesStart] = count;
+  const messageStart = signaturesStart + signatures * 64;
+  const message = bytes.subarray(messageStart);
+  let offset = 0;
+  const first = message[0];
+  if (first === undefined) return false;
+  if ((first & 0x80) !== 0) offset = 1; // A versioned message: its version byte precedes the header.
+  const required = message[offset];
+  if (required === undefined || required !== signatures || required < 1) return false;
+  const keys = compactU16(message, offset + 3);
+  if (keys === undefined) return false;
+  const [keyCount, keysStart] = keys;
+  if (keyCount < required || keysStart + keyCount * 32 > message.length) return false;
+  for (let i = 1; i < required; i++) {
+    const signature = bytes.subarray(signaturesStart + i * 64, signaturesStart + (i + 1) * 64);
+    const key = message.subarray(keysStart + i * 32, keysStart + (i + 1) * 32);
+    if (signature.every((byte) => byte === 0) || !verifyEd25519(key, message, signature)) return false;
+  }
+  return true;
 }

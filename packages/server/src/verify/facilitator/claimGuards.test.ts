@@ -1,0 +1,269 @@
+import { encodeHeaderJson, isTollgateError, type PaymentRequirementsV2 } from "@tollgate/shared";
+import { evmPayerAccounts, type EvmChain as TestEvmChain } from "@tollgate/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  acceptingFacilitator,
+  closeAll,
+  ourFacilitator,
+  payee,
+  paymentRequiredOf,
+  receiptOf,
+  refusingUrl,
+  serve,
+  signPayment,
+  startChain,
+  unsignedPayment,
+} from "../../../test/fixtures.js";
+import { createEvmDirectChain } from "../../evm/evmDirectChain.js";
+import { type CreatePaywallParameters, createPaywall } from "../../paywall.js";
+import { createMemoryStore } from "../../store/memory.js";
+import type { Store } from "../../store/store.js";
+
+/**
+ * Issue 21 items 9 and 11 on anvil: what a facilitator-lane proof must pass before it is claimed (the payer's
+ * signature, a validBefore within the offer's timeout), and the settlement check a direct-lane chain brings.
+ */
+let evm: TestEvmChain;
+const closers: { close(): unknown }[] = [];
+const network = "eip155:84532";
+
+beforeAll(async () => {
+  evm = await startChain();
+});
+afterAll(async () => {
+  for (const c of closers) await c.close();
+  await closeAll();
+  await evm?.stop();
+});
+
+/** A store that counts the claims made through it. */
+function countingStore(): { store: Store; claims(): number } {
+  const inner = createMemoryStore();
+  let claims = 0;
+  return {
+    store: {
+      ...inner,
+      claim: (parameters) => {
+        claims++;
+        return inner.claim(parameters);
+      },
+    },
+    claims: () => claims,
+  };
+}
+
+async function paywallWith(parameters: Partial<CreatePaywallParameters> & { facilitatorUrl: string }) {
+  const { facilitatorUrl, ...rest } = parameters;
+  const paywall = createPaywall({
+    routes: { "GET /paid": "$0.01" },
+    networks: ["base-sepolia"],
+    payTo: payee,
+    facilitators: [{ url: facilitatorUrl }],
+    ...rest,
+  });
+  closers.push(paywall);
+  const app = paywall.fetch(() => Response.json({ content: "paid" }));
+  const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
+  if (requirement === undefined) throw new Error("no requirement");
+  const pay = (header: string) =>
+    app(new Request("http://api.test/paid", { headers: { "payment-signature": header } }));
+  return { paywall, app, requirement, pay };
+}
+
+const errorOf = async (response: Response) => ((await response.json()) as { error?: string }).error;
+
+/** The direct lane on anvil, built from the test chain's viem client: it carries the facilitator lane's checks. */
+const directOnAnvil = () => ({
+  networks: [{ chain: createEvmDirectChain({ publicClient: evm.publicClient }), payTo: payee }],
+});
+
+/** A v2 proof whose signature is replaced by `signature`. */
+function withSignature(header: string, signature: string): string {
+  const value = JSON.parse(Buffer.from(header, "base64").toString()) as { payload: { signature: string } };
+  value.payload.signature = signature;
+  return encodeHeaderJson({ header: "PAYMENT-SIGNATURE", value });
+}
+
+describe("a facilitator-lane proof is checked before it is claimed", () => {
+  it("refuses proofs whose signature does not recover to an EOA `from`, claiming nothing, while the facilitator is down", async () => {
+    const counted = countingStore();
+    const { requirement, pay } = await paywallWith({
+      facilitatorUrl: await refusingUrl(),
+      store: counted.store,
+      direct: directOnAnvil(),
+    });
+    const reasons = new Set<string | undefined>();
+    for (let i = 0; i < 30; i++) reasons.add(await errorOf(await pay(unsignedPayment(requirement))));
+    // A real signature by another key than `from` is refused the same way.
+    const signed = await signPayment({ evm, payer: evmPayerAccounts[0], requirement });
+    const foreign = withSignature(
+      unsignedPayment(requirement, { from: evmPayerAccounts[1].address }),
+      JSON.parse(Buffer.from(signed, "base64").toString()).payload.signature,
+    );
+    reasons.add(await errorOf(await pay(foreign)));
+    expect({ reasons: [...reasons], claims: counted.claims() }).toEqual({
+      reasons: ["invalid_exact_evm_signature"],
+      claims: 0,
+    });
+  });
+
+  it("serves a payer whose EIP-712 signature recovers, through our facilitator", async () => {
+    const facilitator = await serve(ourFacilitator(evm).fetch);
+    const { requirement, pay } = await paywallWith({
+      facilitatorUrl: facilitator.url,
+      direct: directOnAnvil(),
+    });
+    const payer = evmPayerAccounts[2];
+    const before = await evm.balanceOf(payer.address);
+    const paid = await pay(await signPayment({ evm, payer, requirement }));
+    expect(paid.status).toBe(200);
+    expect(receiptOf(paid)).toMatchObject({ success: true, network });
+    expect(await evm.balanceOf(payer.address)).toBe(before - 10_000n);
+  });
+
+  it("passes on a signature that can be a smart wallet's: `from` with code, or ERC-6492-wrapped", async () => {
+    const facilitator = await acceptingFacilitator();
+    const { requirement, pay } = await paywallWith({
+      facilitatorUrl: facilitator.url,
+      direct: directOnAnvil(),
+    });
+    // The token contract stands in for a deployed smart wallet: it has code.
+    const deployed = await pay(unsignedPayment(requirement, { from: evm.token }));
+    const wrapped = await pay(
+      withSignature(unsignedPayment(requirement), `0x${"ab".repeat(96)}${"6492".repeat(16)}`),
+    );
+    expect([deployed.status, wrapped.status]).toEqual([200, 200]);
+    expect(facilitator.calls.filter((c) => c.endsWith("/verify"))).toHaveLength(2);
+  });
+
+  it("refuses a validBefore beyond maxTimeoutSeconds plus 60 s of skew, claiming nothing (no RPC needed)", async () => {
+    const counted = countingStore();
+    const facilitator = await acceptingFacilitator();
+    const { requirement, pay } = await paywallWith({
+      facilitatorUrl: facilitator.url,
+      store: counted.store,
+      settlementChecks: { [network]: false },
+    });
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const aYearOut = await pay(
+      await signPayment({
+        evm,
+        payer: evmPayerAccounts[0],
+        requirement,
+        validBefore: BigInt(nowSeconds + 31_536_000),
+      }),
+    );
+    const justPast = await pay(
+      await signPayment({
+        evm,
+        payer: evmPayerAccounts[0],
+        requirement,
+        validBefore: BigInt(nowSeconds + requirement.maxTimeoutSeconds + 120),
+      }),
+    );
+    const withinSkew = await pay(
+      await signPayment({
+        evm,
+        payer: evmPayerAccounts[0],
+        requirement,
+        validBefore: BigInt(nowSeconds + requirement.maxTimeoutSeconds + 30),
+      }),
+    );
+    expect({
+      aYearOut: await errorOf(aYearOut),
+      justPast: await errorOf(justPast),
+      withinSkew: withinSkew.status,
+      claims: counted.claims(),
+    }).toEqual({
+      aYearOut: "invalid_exact_evm_payload_authorization_valid_before",
+      justPast: "invalid_exact_evm_payload_authorization_valid_before",
+      withinSkew: 200,
+      claims: 1,
+    });
+  });
+
+  it("answers 503 store_full with Retry-After when the memory store is full of live claims, and never evicts one", async () => {
+    const store = createMemoryStore({ maxClaims: 3 });
+    const facilitator = await acceptingFacilitator();
+    const { requirement, pay } = await paywallWith({
+      facilitatorUrl: facilitator.url,
+      store,
+      settlementChecks: { [network]: false },
+      // Settlement before the handler: a served proof keeps its claim (settled).
+      routes: { "GET /paid": { price: "$0.01", settlement: "before" } },
+    });
+    const headers = [0, 1, 2, 3].map(() => unsignedPayment(requirement as PaymentRequirementsV2));
+    const statuses = [];
+    for (const header of headers.slice(0, 3)) statuses.push((await pay(header)).status);
+    const full = await pay(headers[3] as string);
+    // The first proofs are still refused as replays: their claims were kept.
+    const replay = await pay(headers[0] as string);
+    expect({
+      statuses,
+      full: full.status,
+      fullError: await errorOf(full),
+      retryAfter: full.headers.get("retry-after"),
+      replay: await errorOf(replay),
+    }).toEqual({
+      statuses: [200, 200, 200],
+      full: 503,
+      fullError: "store_full",
+      retryAfter: "10",
+      replay: "replayed_payment",
+    });
+  });
+});
+
+describe("a lost /settle answer is resolved on chain by default", () => {
+  it("refuses to start when a facilitator-lane network has no settlement check, unless given one or `false`", async () => {
+    const facilitator = await acceptingFacilitator();
+    const base = {
+      routes: { "GET /paid": "$0.01" },
+      networks: ["base-sepolia"],
+      payTo: payee,
+      facilitators: [{ url: facilitator.url }],
+    };
+    let thrown: unknown;
+    try {
+      createPaywall(base);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isTollgateError(thrown, "SERVER__INVALID_CONFIG")).toBe(true);
+    expect((thrown as { context: { option: string } }).context.option).toBe("settlementChecks");
+    const optedOut = createPaywall({ ...base, settlementChecks: { "base-sepolia": false } });
+    const fromDirect = createPaywall({ ...base, direct: directOnAnvil() });
+    const directOnly = createPaywall({ ...base, lanes: { facilitator: false }, direct: directOnAnvil() });
+    await Promise.all([optedOut.close(), fromDirect.close(), directOnly.close()]);
+  });
+
+  it("serves a payer whose facilitator settled and then answered 500, from the direct lane's RPC (anvil)", async () => {
+    const ours = ourFacilitator(evm);
+    let settles = 0;
+    const lossy = await serve(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path.endsWith("/supported")) return Response.json(ours.supported());
+      const body = (await request.json()) as unknown;
+      if (path.endsWith("/verify")) return Response.json((await ours.verify(body)).body);
+      settles++;
+      await ours.settle(body);
+      return new Response("internal error", { status: 500 });
+    });
+    const { requirement, pay } = await paywallWith({ facilitatorUrl: lossy.url, direct: directOnAnvil() });
+    const payer = evmPayerAccounts[3];
+    const before = await evm.balanceOf(payer.address);
+    const header = await signPayment({ evm, payer, requirement });
+    const statuses: number[] = [];
+    let served: Response | undefined;
+    for (let i = 0; i < 3 && served === undefined; i++) {
+      const response = await pay(header);
+      statuses.push(response.status);
+      if (response.status === 200) served = response;
+    }
+    expect(served?.status).toBe(200);
+    expect(await served?.json()).toEqual({ content: "paid" });
+    expect(await evm.balanceOf(payer.address)).toBe(before - 10_000n);
+    expect(settles).toBe(1);
+    expect(await errorOf(await pay(header))).toBe("replayed_payment");
+  });
+});
