@@ -5,7 +5,7 @@ import {
   type NetworkRegistry,
   TollgateError,
 } from "@tollgate/shared";
-import { createEmit, entrySummary, type PayingFetchEvent } from "./events.js";
+import { createEmit, entrySummary, eventUrls, type PayingFetchEvent } from "./events.js";
 import { broadcastDirectPayment } from "./lanes/direct/broadcastDirectPayment.js";
 import { prepareTokenPayment } from "./lanes/token/prepareTokenPayment.js";
 import { createMemoryTokenStore, type TokenStore } from "./lanes/token/tokenStore.js";
@@ -16,6 +16,7 @@ import { createRequirementCache } from "./parse/createRequirementCache.js";
 import { type PaymentRequiredResponse, readOffers } from "./parse/readOffers.js";
 import type { PaymentContext } from "./paymentContext.js";
 import { createBudgetTracker, type Hold } from "./policy/budgets.js";
+import { createFeeTracker } from "./policy/directFees.js";
 import { defaultMaxPerRequest, type SpendingPolicy } from "./policy/policy.js";
 import { reserveOffer } from "./policy/reserveOffer.js";
 import { type Receipt, receiptFromHeaders } from "./receipt/getReceipt.js";
@@ -136,6 +137,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     ledger,
     tokens,
     budgets: createBudgetTracker({ budgets: policy.budgets ?? [], now }),
+    fees: createFeeTracker({ limits: policy.direct?.fees ?? [], now }),
     receipts: new WeakMap<Response, Receipt>(),
     now,
     emit: createEmit(onEvent),
@@ -262,7 +264,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     throwIfAborted(request, "select");
     emit({
       type: "payment.required",
-      url: request.url,
+      ...eventUrls(url, request.url),
       offers: reading.offers.map(summarize),
       problems: reading.problems,
     });
@@ -276,8 +278,14 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
 
     const origin = new URL(url).origin;
     const selection = selectOffers({ ...context, offers: reading.offers, exclude: attempt.exclude, origin });
-    const { candidate, hold, rejected } = reserveOffer({ context, url: request.url, origin, selection });
-    emit({ type: "offer.selected", url: request.url, offer: summarize(candidate.offer), rejected });
+    // Events, the confirm hook and the budgets all name where the money goes: the 402's URL, after any redirect.
+    const { candidate, hold, rejected } = reserveOffer({ context, url, origin, selection });
+    emit({
+      type: "offer.selected",
+      ...eventUrls(url, request.url),
+      offer: summarize(candidate.offer),
+      rejected,
+    });
     const entry = await recordPayment({ context, request, key, url, candidate, hold, origin });
     // Kept for a later call that re-sends this proof: if the server then promises it never settles, it is released.
     pendingHolds.set(key, hold);
@@ -312,7 +320,12 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     step: Readonly<{ request: BufferedRequest; key: string; entry: LedgerEntry }>,
   ): Promise<Response> {
     const { request, key, entry } = step;
-    emit({ type: "payment.reused", url: request.url, offer: entrySummary(entry), claim: entry.claim });
+    emit({
+      type: "payment.reused",
+      ...eventUrls(entry.url, request.url),
+      offer: entrySummary(entry),
+      claim: entry.claim,
+    });
     const hold = pendingHolds.get(key);
     const outcome = await presentProof({ request, key, entry, wallet: undefined, hold, reused: true });
     if (outcome.kind === "answered") return outcome.response;

@@ -3,6 +3,7 @@ import type { Emit } from "./events.js";
 import type { TokenStore } from "./lanes/token/tokenStore.js";
 import type { PaymentLedger } from "./ledger/ledger.js";
 import type { BudgetTracker } from "./policy/budgets.js";
+import type { FeeTracker } from "./policy/directFees.js";
 import type { SpendingPolicy } from "./policy/policy.js";
 import type { Receipt } from "./receipt/getReceipt.js";
 import type { PayingWallet } from "./wallet.js";
@@ -26,6 +27,8 @@ export type PaymentContext = Readonly<{
   ledger: PaymentLedger;
   tokens: TokenStore;
   budgets: BudgetTracker;
+  /** The fee (gas) limits of the direct lane, `policy.direct.fees`, in native units. */
+  fees: FeeTracker;
   /** What was paid for each response the paying fetch returned. */
   receipts: WeakMap<Response, Receipt>;
   now: () => number;

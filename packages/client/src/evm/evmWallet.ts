@@ -17,15 +17,23 @@ import {
   isAddress,
   keccak256,
   type LocalAccount,
+  parseTransaction,
+  TransactionNotFoundError,
+  TransactionReceiptNotFoundError,
   type Transport,
   toHex,
 } from "viem";
 import {
+  getBlockNumber,
+  getTransaction,
+  getTransactionCount,
   getTransactionReceipt,
   prepareTransactionRequest,
   sendRawTransaction,
-  waitForTransactionReceipt,
 } from "viem/actions";
+import { abortableSleep } from "../request/abortableSleep.js";
+import { createKeyLock } from "../request/createKeyLock.js";
+import { untilAborted } from "../request/untilAborted.js";
 import type {
   CreateExactPaymentParameters,
   ExactPayment,
@@ -33,6 +41,7 @@ import type {
   PrepareDirectTransferParameters,
   PreparedDirectTransfer,
   SendDirectTransferParameters,
+  SentDirectTransfer,
 } from "../wallet.js";
 
 /**
@@ -84,6 +93,35 @@ const erc20TransferAbi = [
 ] as const;
 
 const defaultRandomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
+
+/** One account's direct transfers on one chain: sent one at a time, each with the next nonce. */
+type AccountSending = {
+  /** Runs a task after every earlier one of this account and chain. */
+  readonly lock: <T>(task: () => Promise<T>) => Promise<T>;
+  /** The nonce after the last transfer this process broadcast. */
+  nextNonce: number;
+};
+
+const accountLocks = createKeyLock();
+const sendingByAccount = new Map<string, AccountSending>();
+
+/** The shared send state of an account on a chain (`<chainId>:<address>`). */
+function accountSending(key: string): AccountSending {
+  let state = sendingByAccount.get(key);
+  if (state === undefined) {
+    state = { lock: (task) => accountLocks(key, task), nextNonce: 0 };
+    sendingByAccount.set(key, state);
+  }
+  return state;
+}
+
+/** The most a prepared transaction can cost: its gas limit times its max fee (or price) per gas. */
+function maxFeeOf(
+  request: Readonly<{ gas?: bigint; maxFeePerGas?: bigint; gasPrice?: bigint }>,
+): bigint | undefined {
+  const perGas = request.maxFeePerGas ?? request.gasPrice;
+  return request.gas === undefined || perGas === undefined ? undefined : request.gas * perGas;
+}
 
 /** The v1 reference clients (x402 1.2.0) start an authorization's validity 10 minutes in the past. */
 const v1ValidAfterSkewSeconds = 600;
@@ -212,81 +250,158 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     return undefined;
   }
 
+  /** The account's send lock and next nonce on this chain, shared by every wallet of the account in this process. */
+  const sending = direct === undefined ? undefined : accountSending(`${direct.chain.id}:${from}`);
+
   async function prepareDirectTransfer(p: PrepareDirectTransferParameters): Promise<PreparedDirectTransfer> {
-    const { offer, amount, origin } = p;
+    const { offer, amount, origin, record, signal } = p;
     const reason = checkDirectOffer(offer);
     const signTransaction = account.signTransaction;
-    if (reason !== undefined || direct === undefined || signTransaction === undefined) {
+    if (
+      reason !== undefined ||
+      direct === undefined ||
+      sending === undefined ||
+      signTransaction === undefined
+    ) {
       throw new TollgateError("CLIENT__WALLET_FAILED", {
         context: { network: offer.network, operation: "transfer" },
         cause: new Error(reason ?? "offer not payable"),
       });
     }
-    try {
-      const request = await prepareTransactionRequest(direct, {
-        account: account as LocalAccount,
-        chain: direct.chain,
-        to: getAddress(offer.asset),
-        data: encodeFunctionData({
-          abi: erc20TransferAbi,
-          functionName: "transfer",
-          args: [getAddress(offer.payTo), amount],
-        }),
-      });
-      const raw = await signTransaction(request as Parameters<typeof signTransaction>[0]);
-      const tx = keccak256(raw).toLowerCase();
-      const network = `eip155:${direct.chain.id}`;
-      const bindingSignature =
-        account.signMessage === undefined
-          ? undefined
-          : await account.signMessage({ message: directBindingMessage({ network, tx, origin }) });
-      return { tx, network, raw, ...(bindingSignature === undefined ? {} : { bindingSignature }) };
-    } catch (cause) {
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: offer.network, operation: "transfer" },
-        cause,
-      });
-    }
+    const network = `eip155:${direct.chain.id}`;
+    // From choosing the nonce until the node has the transaction, no other transfer of this account is prepared.
+    return sending.lock(async () => {
+      let prepared: PreparedDirectTransfer;
+      let nonce: number;
+      try {
+        const pending = await untilAborted(
+          getTransactionCount(direct, { address: from, blockTag: "pending" }),
+          signal,
+        );
+        // A lagging node may not count the transfer this process broadcast a moment ago yet.
+        nonce = Math.max(pending, sending.nextNonce);
+        const request = await untilAborted(
+          prepareTransactionRequest(direct, {
+            account: account as LocalAccount,
+            chain: direct.chain,
+            to: getAddress(offer.asset),
+            nonce,
+            data: encodeFunctionData({
+              abi: erc20TransferAbi,
+              functionName: "transfer",
+              args: [getAddress(offer.payTo), amount],
+            }),
+          }),
+          signal,
+        );
+        const raw = await signTransaction(request as Parameters<typeof signTransaction>[0]);
+        const tx = keccak256(raw).toLowerCase();
+        const bindingSignature =
+          account.signMessage === undefined
+            ? undefined
+            : await account.signMessage({ message: directBindingMessage({ network, tx, origin }) });
+        prepared = {
+          tx,
+          network,
+          raw,
+          maxFee: maxFeeOf(request),
+          ...(bindingSignature === undefined ? {} : { bindingSignature }),
+        };
+      } catch (cause) {
+        throw new TollgateError("CLIENT__WALLET_FAILED", {
+          context: { network: offer.network, operation: "transfer" },
+          cause: signal?.aborted === true ? signal.reason : cause,
+        });
+      }
+      if (record === undefined) return prepared;
+      // Recorded first (its failure is the caller's, thrown unchanged), then broadcast under the same lock.
+      await record(prepared);
+      const accepted = await sendRawTransaction(direct, { serializedTransaction: prepared.raw as Hex }).then(
+        () => true,
+        // Not decided here: the transfer is recorded, and `sendDirectTransfer` broadcasts it again and tells a
+        // landed, pending, replaced or dropped transfer apart. The nonce stays free for the next transfer.
+        () => false,
+      );
+      if (accepted) sending.nextNonce = Math.max(sending.nextNonce, nonce + 1);
+      return prepared;
+    });
   }
 
-  async function sendDirectTransfer(p: SendDirectTransferParameters): Promise<void> {
-    const { network, raw, tx, confirmations } = p;
+  async function sendDirectTransfer(p: SendDirectTransferParameters): Promise<SentDirectTransfer> {
+    const { network, raw, tx, confirmations, signal } = p;
     if (direct === undefined) {
       throw new TollgateError("CLIENT__WALLET_FAILED", { context: { network, operation: "broadcast" } });
     }
     const hash = tx as Hex;
-    const known = await getTransactionReceipt(direct, { hash }).catch(() => undefined);
-    if (known === undefined) {
-      try {
-        await sendRawTransaction(direct, { serializedTransaction: raw as Hex });
-      } catch (cause) {
-        // Already in the pool (a retry after a lost answer) is fine; anything else is the RPC's failure.
-        const already = await getTransactionReceipt(direct, { hash }).catch(() => undefined);
-        if (already === undefined && !/already known|known transaction/i.test(String(cause))) {
-          throw new TollgateError("CHAIN__CALL_FAILED", {
-            context: { network, operation: "send_transaction" },
-            cause,
-          });
-        }
-      }
-    }
-    let status: "success" | "reverted";
+    let nonce: number;
     try {
-      ({ status } = await waitForTransactionReceipt(direct, {
-        hash,
-        confirmations: Math.max(1, confirmations),
-        pollingInterval: direct.pollingInterval,
-      }));
+      nonce = parseTransaction(raw as Hex).nonce ?? 0;
     } catch (cause) {
-      throw new TollgateError("CHAIN__CALL_FAILED", {
-        context: { network, operation: "wait_for_receipt" },
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network, operation: "broadcast" },
         cause,
       });
     }
-    if (status !== "success") {
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network, operation: "transfer_reverted" },
-      });
+    const call = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+      try {
+        return await untilAborted(run(), signal);
+      } catch (cause) {
+        if (signal?.aborted === true) throw signal.reason;
+        throw new TollgateError("CHAIN__CALL_FAILED", { context: { network, operation }, cause });
+      }
+    };
+    const receiptOf = () =>
+      call("get_receipt", () =>
+        getTransactionReceipt(direct, { hash }).catch((error: unknown) => {
+          if (error instanceof TransactionReceiptNotFoundError) return undefined;
+          throw error;
+        }),
+      );
+    const broadcast = () =>
+      untilAborted(sendRawTransaction(direct, { serializedTransaction: raw as Hex }), signal).then(
+        () => undefined,
+        (error: unknown) => {
+          if (signal?.aborted === true) throw signal.reason;
+          // "already known", "nonce too low", "replacement underpriced": the loop below reads the chain to decide.
+          return error;
+        },
+      );
+    const required = BigInt(Math.max(1, confirmations));
+    let broadcastError = (await receiptOf()) === undefined ? await broadcast() : undefined;
+    for (;;) {
+      signal?.throwIfAborted();
+      const receipt = await receiptOf();
+      if (receipt !== undefined) {
+        if (receipt.status !== "success") {
+          throw new TollgateError("CLIENT__WALLET_FAILED", {
+            context: { network, operation: "transfer_reverted" },
+          });
+        }
+        const head = await call("get_block_number", () => getBlockNumber(direct, { cacheTime: 0 }));
+        if (head - receipt.blockNumber + 1n >= required) {
+          return { fee: receipt.gasUsed * receipt.effectiveGasPrice };
+        }
+      } else {
+        const mined = await call("get_transaction_count", () =>
+          getTransactionCount(direct, { address: from, blockTag: "latest" }),
+        );
+        if (mined > nonce && (await receiptOf()) === undefined) {
+          // Another transaction of this nonce landed: this one can never land, and moved nothing.
+          throw new TollgateError("CLIENT__WALLET_FAILED", {
+            context: { network, operation: "transfer_replaced" },
+            ...(broadcastError === undefined ? {} : { cause: broadcastError }),
+          });
+        }
+        const known = await call("get_transaction", () =>
+          getTransaction(direct, { hash }).catch((error: unknown) => {
+            if (error instanceof TransactionNotFoundError) return undefined;
+            throw error;
+          }),
+        );
+        // Dropped from the node's pool (or never accepted) while its nonce is still free: broadcast it again.
+        if (known === undefined) broadcastError = await broadcast();
+      }
+      await abortableSleep(direct.pollingInterval, signal);
     }
   }
 

@@ -1,5 +1,5 @@
 import { TollgateError } from "@tollgate/shared";
-import { entrySummary } from "../events.js";
+import { entrySummary, eventUrls } from "../events.js";
 import { keepTokens } from "../lanes/token/keepTokens.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { putEntryState } from "../ledger/putEntryState.js";
@@ -70,7 +70,12 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     if (gatewayStatuses.has(response.status) && header?.settle?.success !== true) {
       // A gateway answered: the server behind it may have settled. The entry stays pending (and on the budget), so
       // the next call sends this very proof again.
-      emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds: 1 });
+      emit({
+        type: "payment.pending",
+        ...eventUrls(entry.url, request.url),
+        offer: summary,
+        retryAfterSeconds: 1,
+      });
       return { kind: "answered", response };
     }
     // Any other answer: the server took the proof. An error status may still have been charged (settlement before
@@ -78,7 +83,7 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     await putEntryState({ ledger, now, entry, state: "settled" });
     emit({
       type: "payment.settled",
-      url: request.url,
+      ...eventUrls(entry.url, request.url),
       offer: summary,
       status: response.status,
       ...(header?.transaction ? { transaction: header.transaction } : {}),
@@ -91,10 +96,21 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
   const reason = refusalReason(reading);
   if (reason === settlementPendingReason) {
     const retryAfterSeconds = reading.retryAfterSeconds ?? 1;
-    emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds });
+    emit({
+      type: "payment.pending",
+      ...eventUrls(entry.url, request.url),
+      offer: summary,
+      retryAfterSeconds,
+    });
     return { kind: "pending", retryAfterSeconds };
   }
-  emit({ type: "payment.refused", url: request.url, offer: summary, status: response.status, reason });
+  emit({
+    type: "payment.refused",
+    ...eventUrls(entry.url, request.url),
+    offer: summary,
+    status: response.status,
+    reason,
+  });
   // A re-sent proof may have settled when it was first sent, and a server checks expiry (and much else) before
   // it checks use: only its promise that the proof never settles makes a new payment safe.
   const mayHaveSettled = reused && entry.lane !== "token" && reason !== neverSettledReason;

@@ -41,6 +41,8 @@ export function noPayableOfferError(parameters: NoPayableOfferErrorParameters): 
 export function isWalletReason(reason: string): boolean {
   return !(
     reason === "amount_exceeds_max" ||
+    reason === "confirmations_exceed_max" ||
+    reason === "direct_amount_below_minimum" ||
     reason.startsWith("budget_exhausted") ||
     reason.endsWith("_denied") ||
     reason.endsWith("_not_allowed") ||
