@@ -322,7 +322,11 @@ describe("fees of direct transfers stay within limits (High 4)", () => {
     const before = { nonce: await nonceOf(payer.address), eth: await ethOf(payer.address) };
     const error = await failure(payingFetch(`${server.url}/r`));
     expect(error.code).toBe("CLIENT__FEE_LIMIT_EXCEEDED");
-    expect(error.context).toMatchObject({ network: "eip155:84532", limit: "maxPerPayment", remaining: "1000" });
+    expect(error.context).toMatchObject({
+      network: "eip155:84532",
+      limit: "maxPerPayment",
+      remaining: "1000",
+    });
     expect(await nonceOf(payer.address)).toBe(before.nonce);
     expect(await ethOf(payer.address)).toBe(before.eth);
     expect(await ledger.pending()).toHaveLength(0);
