@@ -437,6 +437,8 @@ describe("the confirm hook and the events are told where the money goes", () => 
       })),
     );
     expect(target.payments).toHaveLength(1);
+    // quote too says where a payment would go.
+    expect((await payingFetch.quote(`${first.url}/r`)).url).toBe(`${target.url}/r`);
   });
 });
 

@@ -271,6 +271,13 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     const network = `eip155:${direct.chain.id}`;
     // From choosing the nonce until the node has the transaction, no other transfer of this account is prepared.
     return sending.lock(async () => {
+      // A call that gave up while waiting for the lock prepares nothing.
+      if (signal?.aborted === true) {
+        throw new TollgateError("CLIENT__WALLET_FAILED", {
+          context: { network: offer.network, operation: "transfer" },
+          cause: signal.reason,
+        });
+      }
       let prepared: PreparedDirectTransfer;
       let nonce: number;
       try {
@@ -310,7 +317,7 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
       } catch (cause) {
         throw new TollgateError("CLIENT__WALLET_FAILED", {
           context: { network: offer.network, operation: "transfer" },
-          cause: signal?.aborted === true ? signal.reason : cause,
+          cause,
         });
       }
       if (record === undefined) return prepared;

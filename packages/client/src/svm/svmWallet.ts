@@ -195,9 +195,9 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
   const programIdOf = (mint: SvmMintInfo) =>
     mint.tokenProgram === "token-2022" ? TOKEN_2022_PROGRAM_ID : TOKEN_PROGRAM_ID;
 
-  async function latestBlockhash(network: string): Promise<string> {
+  async function latestBlockhash(network: string, signal: AbortSignal | undefined): Promise<string> {
     try {
-      return (await rpc.getLatestBlockhash()).blockhash;
+      return (await untilAborted(rpc.getLatestBlockhash(), signal)).blockhash;
     } catch (cause) {
       throw new TollgateError("CLIENT__WALLET_FAILED", {
         context: { network, operation: "get_latest_blockhash" },
@@ -261,7 +261,7 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
         }),
       );
     }
-    const blockhash = await latestBlockhash(offer.network);
+    const blockhash = await latestBlockhash(offer.network, p.signal);
     try {
       const message = new TransactionMessage({
         payerKey: new PublicKey(extra.data.feePayer),
@@ -309,7 +309,7 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
     const programId = programIdOf(mint);
     const mintKey = new PublicKey(offer.asset);
     const payee = new PublicKey(offer.payTo);
-    const blockhash = await latestBlockhash(offer.network);
+    const blockhash = await latestBlockhash(offer.network, p.signal);
     try {
       const message = new TransactionMessage({
         payerKey: owner,

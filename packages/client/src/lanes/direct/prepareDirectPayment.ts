@@ -2,7 +2,7 @@ import type { DirectOffer } from "@tollgate/shared";
 import type { LedgerEntry } from "../../ledger/ledger.js";
 import type { LanePayment } from "../../ledger/newLedgerEntry.js";
 import type { FeeTracker } from "../../policy/directFees.js";
-import { throwIfAborted } from "../../request/aborted.js";
+import { aborted, throwIfAborted } from "../../request/aborted.js";
 import type { BufferedRequest } from "../../request/bufferRequest.js";
 import { callWallet, type PayingWallet, type PreparedDirectTransfer } from "../../wallet.js";
 
@@ -70,7 +70,8 @@ export async function prepareDirectPayment(parameters: PrepareDirectPaymentParam
   } catch (error) {
     // Recorded, so it may be broadcast: the recorded proof is what counts, whatever the wallet did after.
     if (entry !== undefined) return entry;
-    throw recordFailure === undefined ? error : recordFailure.error;
+    if (recordFailure !== undefined) throw recordFailure.error;
+    throw aborted(request, "sign") ?? error;
   }
   return entry ?? keep(prepared);
 }
