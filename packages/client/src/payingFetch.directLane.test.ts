@@ -134,10 +134,11 @@ function paying(
     route?: (raw: Hex) => Broadcast;
     onEvent?: (e: PayingFetchEvent) => void;
     ledger?: ReturnType<typeof createMemoryLedger>;
+    wallet?: Pick<Parameters<typeof createEvmWallet>[0], "confirmationTimeoutMs" | "now">;
   }> = {},
 ) {
   return createPayingFetch({
-    wallets: [createEvmWallet({ account: payer, direct: chainClient(options.route) })],
+    wallets: [createEvmWallet({ account: payer, direct: chainClient(options.route), ...options.wallet })],
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
     ...(options.ledger === undefined ? {} : { ledger: options.ledger }),
@@ -172,6 +173,23 @@ describe("waits for confirmations honour the caller's signal (High 2)", () => {
     expect(await response.text()).toBe("paid /r");
     expect(server.received).toHaveLength(1);
     expect(await nonceOf(payer.address)).toBe(nonce + 1);
+  }, 20_000);
+
+  it("without a signal, the wait ends at the wallet's timeout with the transfer pending, not at viem's 180 s", async () => {
+    const payer = payers[7]!;
+    const server = await hostileServer(() => ({ confirmations: 5 }));
+    const ledger = createMemoryLedger();
+    // A clock that runs a minute per look: the two-minute timeout passes after a few polls.
+    let clock = 0;
+    const payingFetch = paying(payer, {
+      ledger,
+      wallet: { confirmationTimeoutMs: 120_000, now: () => (clock += 60_000) },
+    });
+    const error = await failure(payingFetch(`${server.url}/r`));
+    expect(error.code).toBe("CLIENT__SETTLEMENT_PENDING");
+    expect(error.cause).toMatchObject({ code: "CHAIN__TIMEOUT" });
+    expect(await ledger.pending()).toHaveLength(1);
+    expect(server.received).toHaveLength(0);
   }, 20_000);
 
   it("the confirm hook gets the caller's signal, and an abort ends a hook that never answers", async () => {
@@ -269,29 +287,28 @@ describe("concurrent direct payments from one account (High 3)", () => {
       payer: await evm.balanceOf(payer.address),
       payees: await Promise.all(payees.slice(0, 2).map((p) => evm.balanceOf(p))),
     };
-    const outcomes = await Promise.all(
-      [0, 1].map((i) =>
-        payingFetch(`${server.url}/${i}`).then(
-          (r) => ({ i, status: r.status }),
-          (e: unknown) => ({ i, error: e as TollgateError }),
-        ),
-      ),
-    );
-    const failed = outcomes.filter((o) => "error" in o);
-    expect(failed).toHaveLength(1);
-    const dead = failed[0] as { i: number; error: TollgateError };
-    expect(dead.error.code).toBe("CLIENT__WALLET_FAILED");
-    expect(dead.error.context).toMatchObject({ operation: "transfer_replaced" });
-    expect(await ledger.pending()).toHaveLength(0);
+    // The first transfer never reaches the chain: it may still, so its request is pending.
+    const pending = await failure(payingFetch(`${server.url}/0`));
+    expect(pending.code).toBe("CLIENT__SETTLEMENT_PENDING");
+    expect(await ledger.pending()).toHaveLength(1);
+    // The next transfer of the account takes the nonce the first one never used.
+    expect((await payingFetch(`${server.url}/1`)).status).toBe(200);
     expect(await nonceOf(payer.address)).toBe(before.nonce + 1);
+
+    // The first one can now never land ("nonce too low"): its request is told so, and holds nothing.
+    const dead = await failure(payingFetch(`${server.url}/0`));
+    expect(dead.code).toBe("CLIENT__WALLET_FAILED");
+    expect(dead.context).toMatchObject({ operation: "transfer_replaced" });
+    expect(await ledger.pending()).toHaveLength(0);
     expect(await evm.balanceOf(payer.address)).toBe(before.payer - 10_000n);
 
-    // The dead transfer moved nothing: the retry of its request pays with a new one.
-    expect((await payingFetch(`${server.url}/${dead.i}`)).status).toBe(200);
+    // It moved nothing: the retry of its request pays with a new transfer, once.
+    expect((await payingFetch(`${server.url}/0`)).status).toBe(200);
     expect(await nonceOf(payer.address)).toBe(before.nonce + 2);
     for (const [i, p] of payees.slice(0, 2).entries()) {
       expect(await evm.balanceOf(p)).toBe(before.payees[i]! + 10_000n);
     }
+    expect(server.received.map((r) => r.path)).toEqual(["/1", "/0"]);
   }, 30_000);
 });
 

@@ -73,6 +73,14 @@ export type CreateEvmWalletParameters = Readonly<{
    */
   direct?: Client<Transport, Chain>;
   /**
+   * How long `sendDirectTransfer` waits for a transfer's confirmations before it gives up with `CHAIN__TIMEOUT` (the
+   * transfer stays pending: the same request waits for it again). The caller's signal ends the wait sooner.
+   * @default 180_000 (viem's default for receipts)
+   */
+  confirmationTimeoutMs?: number;
+  /** The clock of that timeout, milliseconds. @default Date.now */
+  now?: () => number;
+  /**
    * Source of the 32-byte authorization nonces.
    * @default crypto.getRandomValues
    */
@@ -123,6 +131,9 @@ function maxFeeOf(
   return request.gas === undefined || perGas === undefined ? undefined : request.gas * perGas;
 }
 
+/** Refused broadcasts of a transfer the node does not have, in a row, before the wait reports it as pending. */
+const maxRefusedBroadcasts = 3;
+
 /** The v1 reference clients (x402 1.2.0) start an authorization's validity 10 minutes in the past. */
 const v1ValidAfterSkewSeconds = 600;
 
@@ -150,6 +161,8 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     registry = defaultNetworkRegistry,
     randomBytes = defaultRandomBytes,
     direct,
+    confirmationTimeoutMs = 180_000,
+    now = Date.now,
   } = parameters;
   const from = getAddress(account.address);
 
@@ -374,9 +387,17 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
         },
       );
     const required = BigInt(Math.max(1, confirmations));
+    const deadline = now() + confirmationTimeoutMs;
     let broadcastError = (await receiptOf()) === undefined ? await broadcast() : undefined;
+    /** Broadcasts the node refused in a row while it did not have the transfer. */
+    let refused = 0;
     for (;;) {
       signal?.throwIfAborted();
+      if (now() > deadline) {
+        throw new TollgateError("CHAIN__TIMEOUT", {
+          context: { network, operation: "wait_for_receipt", timeoutMs: confirmationTimeoutMs },
+        });
+      }
       const receipt = await receiptOf();
       if (receipt !== undefined) {
         if (receipt.status !== "success") {
@@ -405,8 +426,20 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
             throw error;
           }),
         );
-        // Dropped from the node's pool (or never accepted) while its nonce is still free: broadcast it again.
-        if (known === undefined) broadcastError = await broadcast();
+        if (known === undefined) {
+          // The node does not have it and keeps refusing it (no ETH for gas, say): it may still land once the
+          // cause is gone, so it is pending, and the caller hears of it now rather than after a long wait.
+          if (broadcastError !== undefined && ++refused >= maxRefusedBroadcasts) {
+            throw new TollgateError("CHAIN__CALL_FAILED", {
+              context: { network, operation: "send_transaction" },
+              cause: broadcastError,
+            });
+          }
+          // Dropped from the node's pool (or never accepted) while its nonce is still free: broadcast it again.
+          broadcastError = await broadcast();
+        } else {
+          refused = 0;
+        }
       }
       await abortableSleep(direct.pollingInterval, signal);
     }
