@@ -102,26 +102,12 @@ const erc20TransferAbi = [
 
 const defaultRandomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
 
-/** One account's direct transfers on one chain: sent one at a time, each with the next nonce. */
-type AccountSending = {
-  /** Runs a task after every earlier one of this account and chain. */
-  readonly lock: <T>(task: () => Promise<T>) => Promise<T>;
-  /** The nonce after the last transfer this process broadcast. */
-  nextNonce: number;
-};
-
-const accountLocks = createKeyLock();
-const sendingByAccount = new Map<string, AccountSending>();
-
-/** The shared send state of an account on a chain (`<chainId>:<address>`). */
-function accountSending(key: string): AccountSending {
-  let state = sendingByAccount.get(key);
-  if (state === undefined) {
-    state = { lock: (task) => accountLocks(key, task), nextNonce: 0 };
-    sendingByAccount.set(key, state);
-  }
-  return state;
-}
+/**
+ * Runs a task after every earlier one of the same account and chain (`<chainId>:<address>`), shared by every wallet of
+ * that account in this process: direct transfers are prepared and broadcast one at a time, each taking the nonce the
+ * node counts once the previous one is in its pool.
+ */
+const accountLock = createKeyLock();
 
 /** The most a prepared transaction can cost: its gas limit times its max fee (or price) per gas. */
 function maxFeeOf(
@@ -263,19 +249,11 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     return undefined;
   }
 
-  /** The account's send lock and next nonce on this chain, shared by every wallet of the account in this process. */
-  const sending = direct === undefined ? undefined : accountSending(`${direct.chain.id}:${from}`);
-
   async function prepareDirectTransfer(p: PrepareDirectTransferParameters): Promise<PreparedDirectTransfer> {
     const { offer, amount, origin, record, signal } = p;
     const reason = checkDirectOffer(offer);
     const signTransaction = account.signTransaction;
-    if (
-      reason !== undefined ||
-      direct === undefined ||
-      sending === undefined ||
-      signTransaction === undefined
-    ) {
+    if (reason !== undefined || direct === undefined || signTransaction === undefined) {
       throw new TollgateError("CLIENT__WALLET_FAILED", {
         context: { network: offer.network, operation: "transfer" },
         cause: new Error(reason ?? "offer not payable"),
@@ -283,7 +261,7 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     }
     const network = `eip155:${direct.chain.id}`;
     // From choosing the nonce until the node has the transaction, no other transfer of this account is prepared.
-    return sending.lock(async () => {
+    return accountLock(`${direct.chain.id}:${from}`, async () => {
       // A call that gave up while waiting for the lock prepares nothing.
       if (signal?.aborted === true) {
         throw new TollgateError("CLIENT__WALLET_FAILED", {
@@ -292,14 +270,14 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
         });
       }
       let prepared: PreparedDirectTransfer;
-      let nonce: number;
       try {
-        const pending = await untilAborted(
+        // The previous transfer of this account is in the node's pool by now, so the pending count is past it. (A node
+        // behind a load balancer that lags may count one short: then the two share a nonce, and the one that does not
+        // land is told apart as replaced, never paid twice.)
+        const nonce = await untilAborted(
           getTransactionCount(direct, { address: from, blockTag: "pending" }),
           signal,
         );
-        // A lagging node may not count the transfer this process broadcast a moment ago yet.
-        nonce = Math.max(pending, sending.nextNonce);
         const request = await untilAborted(
           prepareTransactionRequest(direct, {
             account: account as LocalAccount,
@@ -336,13 +314,11 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
       if (record === undefined) return prepared;
       // Recorded first (its failure is the caller's, thrown unchanged), then broadcast under the same lock.
       await record(prepared);
-      const accepted = await sendRawTransaction(direct, { serializedTransaction: prepared.raw as Hex }).then(
-        () => true,
+      await sendRawTransaction(direct, { serializedTransaction: prepared.raw as Hex }).catch(
         // Not decided here: the transfer is recorded, and `sendDirectTransfer` broadcasts it again and tells a
-        // landed, pending, replaced or dropped transfer apart. The nonce stays free for the next transfer.
-        () => false,
+        // landed, pending, replaced or dropped transfer apart.
+        () => undefined,
       );
-      if (accepted) sending.nextNonce = Math.max(sending.nextNonce, nonce + 1);
       return prepared;
     });
   }
