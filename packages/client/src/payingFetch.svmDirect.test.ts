@@ -194,6 +194,24 @@ describe("payingFetch on the Solana direct lane (bank)", () => {
     expect(await bank.tokenBalance(payee)).toBe(before.payee + 50_000n);
   });
 
+  it("five concurrent payments from one account land five distinct transfers, each paid once", async () => {
+    const url = await startPaidApi();
+    sent.length = 0;
+    const forgetful = {
+      get: async () => undefined,
+      put: async () => undefined,
+      delete: async () => undefined,
+    };
+    const payingFetch = createPayingFetch({ wallets: [directWallet(payer)], tokens: forgetful });
+    const before = { payer: await bank.tokenBalance(payer.publicKey), payee: await bank.tokenBalance(payee) };
+    const responses = await Promise.all([0, 1, 2, 3, 4].map((i) => payingFetch(`${url}/report?call=${i}`)));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(new Set(sent).size).toBe(5);
+    for (const signature of sent) expect(bank.getRecordedTransaction(signature)?.err).toBeNull();
+    expect(await bank.tokenBalance(payee)).toBe(before.payee + 250_000n);
+    expect(await bank.tokenBalance(payer.publicKey)).toBe(before.payer - 250_000n);
+  });
+
   it("refuses direct offers without chain access", () => {
     const wallet = createSvmWallet({ keypair: payer, rpc: connection });
     expect(wallet.checkDirectOffer).toBeUndefined();
