@@ -110,9 +110,9 @@ type PayStep = Paying & Readonly<{ reading: PaymentRequiredResponse; attempt: At
  * const response = await payingFetch("https://api.example.com/v1/search", { method: "POST", body: "{}" });
  * console.log(payingFetch.getReceipt(response)?.transaction);
  * ```
- * @throws `CLIENT__AMOUNT_EXCEEDS_MAX`, `CLIENT__BUDGET_EXHAUSTED`, `CLIENT__FEE_LIMIT_EXCEEDED`, `CLIENT__NO_PAYABLE_OFFER`,
- *   `CLIENT__CONFIRM_DECLINED`, `CLIENT__PAYMENT_REFUSED`, `CLIENT__SETTLEMENT_PENDING`, `CLIENT__ABORTED`,
- *   `CLIENT__WALLET_FAILED`, `WIRE__NO_PAYMENT_REQUIRED`, `WIRE__ENCODE_FAILED` (from the returned function);
+ * @throws `CLIENT__AMOUNT_EXCEEDS_MAX`, `CLIENT__BUDGET_EXHAUSTED`, `CLIENT__FEE_LIMIT_EXCEEDED`,
+ *   `CLIENT__NO_PAYABLE_OFFER`, `CLIENT__CONFIRM_DECLINED`, `CLIENT__PAYMENT_REFUSED`, `CLIENT__SETTLEMENT_PENDING`,
+ *   `CLIENT__ABORTED`, `CLIENT__WALLET_FAILED`, `WIRE__NO_PAYMENT_REQUIRED`, `WIRE__ENCODE_FAILED` (from the returned function);
  *   errors of the underlying `fetch` for requests that never reached a 402.
  */
 export function createPayingFetch(parameters: CreatePayingFetchParameters): PayingFetch {

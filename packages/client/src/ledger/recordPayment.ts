@@ -31,8 +31,8 @@ export type RecordPaymentParameters = Readonly<{
  * a crash, the next call finds it and re-sends it). When any of that fails nothing left the wallet, so the hold is
  * released.
  *
- * @throws `CLIENT__CONFIRM_DECLINED`, `CLIENT__ABORTED`, `CLIENT__WALLET_FAILED`, `CLIENT__FEE_LIMIT_EXCEEDED`, `WIRE__ENCODE_FAILED`, and
- *   whatever the ledger throws
+ * @throws `CLIENT__CONFIRM_DECLINED`, `CLIENT__ABORTED`, `CLIENT__WALLET_FAILED`, `CLIENT__FEE_LIMIT_EXCEEDED`,
+ *   `WIRE__ENCODE_FAILED`, and whatever the ledger throws
  */
 export async function recordPayment(parameters: RecordPaymentParameters): Promise<LedgerEntry> {
   const { context, request, key, url, candidate, hold, origin } = parameters;

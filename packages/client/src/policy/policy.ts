@@ -92,9 +92,12 @@ export type SpendingPolicy = Readonly<{
  * ```
  */
 export type DirectFeeLimit = Readonly<{
-  /** The CAIP-2 network it applies to, or a family (`eip155:*`, `solana:*`: mind that EVM chains differ in gas token). */
+  /** The CAIP-2 network it applies to, or a family (`eip155:*`, `solana:*`; EVM chains differ in gas token). */
   network: string;
-  /** The most one transfer may cost, checked against the signed transaction's maximum before it is broadcast. @default no cap */
+  /**
+   * The most one transfer may cost, checked against the signed transaction's maximum fee before it is broadcast.
+   * @default undefined (no cap)
+   */
   maxPerPayment?: bigint;
   /**
    * Cumulative fee limits: a transfer's maximum fee is held before it is broadcast and replaced by what it paid once it
