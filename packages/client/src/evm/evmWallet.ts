@@ -358,7 +358,9 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
         () => undefined,
         (error: unknown) => {
           if (signal?.aborted === true) throw signal.reason;
-          // "already known", "nonce too low", "replacement underpriced": the loop below reads the chain to decide.
+          // The node has it already (a re-send): as good as accepted.
+          if (/already known|known transaction|already imported/i.test(String(error))) return undefined;
+          // "nonce too low", "replacement underpriced", an RPC failure: the loop below reads the chain to decide.
           return error;
         },
       );
