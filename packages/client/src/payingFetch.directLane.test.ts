@@ -4,9 +4,11 @@
  * balances and nonces on chain. The wallet is the real EVM wallet over a viem client whose transport can drop or fail
  * the broadcasts of chosen transactions, as a flaky RPC would.
  */
+
+import type { DirectOffer, FacilitatorOffer } from "@tollgate/shared";
 import { isTollgateError, type TollgateError } from "@tollgate/shared";
 import { deriveEvmTestPrivateKey, type EvmChain, startEvmChain } from "@tollgate/testing";
-import { type Address, createPublicClient, custom, type Hex, keccak256 } from "viem";
+import { type Address, createPublicClient, custom, type Hex, keccak256, parseTransaction } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { getTransactionCount } from "viem/actions";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -40,8 +42,11 @@ afterAll(async () => {
 /** What the broadcasts of a transaction meet at the RPC: forwarded, dropped (answered but never sent on), or failed. */
 type Broadcast = "forward" | "drop" | "fail";
 
-/** A viem client on anvil whose `eth_sendRawTransaction` goes through `route`. */
-function chainClient(route: (raw: Hex) => Broadcast = () => "forward") {
+/** A viem client on anvil whose `eth_sendRawTransaction` goes through `route`; `observe` sees every method called. */
+function chainClient(
+  route: (raw: Hex) => Broadcast = () => "forward",
+  observe: (method: string) => void = () => undefined,
+) {
   const forward = async (method: string, params: unknown) => {
     const response = await fetch(evm.rpcUrl, {
       method: "POST",
@@ -58,6 +63,7 @@ function chainClient(route: (raw: Hex) => Broadcast = () => "forward") {
     transport: custom(
       {
         async request({ method, params }: { method: string; params?: unknown }) {
+          observe(method);
           if (method === "eth_sendRawTransaction") {
             const raw = (params as [Hex])[0];
             const fate = route(raw);
@@ -372,5 +378,96 @@ describe("fees of direct transfers stay within limits (High 4)", () => {
     expect(await nonceOf(payer.address)).toBe(before.nonce + paid);
     // Gas is the only ETH that left the wallet, and it stays within the fee budget.
     expect(before.eth - (await ethOf(payer.address))).toBeLessThanOrEqual(limit);
+  }, 30_000);
+});
+
+describe("a cancellation and a direct transfer of one account share its send lock", () => {
+  it("a cancelAuthorization asked for while a direct transfer holds its nonce takes the next one: both mine", async () => {
+    const payer = payers[8]!;
+    let cancelling = false;
+    let nonceReadWhileTransferUnsent: () => void = () => undefined;
+    const readNonce = new Promise<void>((resolve) => {
+      nonceReadWhileTransferUnsent = resolve;
+    });
+    const client = chainClient(undefined, (method) => {
+      if (cancelling && method === "eth_getTransactionCount") nonceReadWhileTransferUnsent();
+    });
+    const wallet = createEvmWallet({ account: payer, direct: client });
+    // An authorization a server holds and refused: the payer cancels it on chain.
+    const nowSeconds = Number((await evm.publicClient.getBlock()).timestamp);
+    const authorization = await wallet.createExactPayment!({
+      offer: {
+        lane: "facilitator",
+        x402Version: 2,
+        scheme: "exact",
+        network: "eip155:84532",
+        asset: evm.token,
+        payTo: payees[1]!,
+        amount: 10_000n,
+        maxTimeoutSeconds: 300,
+        extra: { name: evm.eip712Domain.name, version: evm.eip712Domain.version },
+        priority: 1,
+        resource: { url: "http://127.0.0.1/r" },
+        requirement: {} as FacilitatorOffer["requirement"],
+        source: "header",
+      },
+      nowSeconds,
+    });
+    const offer: DirectOffer = {
+      lane: "direct",
+      network: "eip155:84532",
+      asset: evm.token,
+      payTo: payees[2]!,
+      amount: 10_000n,
+      minAmount: 10_000n,
+      confirmations: 1,
+      maxAgeSeconds: 600,
+      bindingRequired: false,
+      priority: 2,
+      headers: { tx: "X-PAYMENT-TX", chain: "X-PAYMENT-CHAIN", signature: "X-PAYMENT-TX-SIG" },
+      option: {} as DirectOffer["option"],
+    };
+    const before = { nonce: await nonceOf(payer.address), payee: await evm.balanceOf(payees[2]!) };
+    let cancelled: Promise<string> | undefined;
+    const prepared = await wallet.prepareDirectTransfer!({
+      offer,
+      amount: 10_000n,
+      origin: "http://127.0.0.1",
+      record: async () => {
+        // The transfer has its nonce and is not broadcast yet: the cancellation starts now. Without a shared lock it
+        // reads the same pending nonce (then the transfer goes on at once); with it, it waits (bounded here).
+        cancelling = true;
+        cancelled = wallet.cancelExactProof!({
+          network: "eip155:84532",
+          asset: evm.token,
+          claim: authorization.claim,
+          validBefore: authorization.validBefore,
+          laneData: authorization.laneData,
+        });
+        await Promise.race([
+          readNonce,
+          cancelled.catch(() => undefined),
+          new Promise((r) => setTimeout(r, 1_500)),
+        ]);
+      },
+    });
+    const sent = wallet.sendDirectTransfer!({
+      network: prepared.network,
+      raw: prepared.raw,
+      tx: prepared.tx,
+      confirmations: 1,
+    });
+    await expect(sent).resolves.toBeDefined();
+    await expect(cancelled).resolves.toBe("dead");
+    expect(parseTransaction(prepared.raw as Hex).nonce).toBe(before.nonce);
+    expect(await nonceOf(payer.address)).toBe(before.nonce + 2);
+    expect(await evm.balanceOf(payees[2]!)).toBe(before.payee + 10_000n);
+    const used = await evm.publicClient.readContract({
+      address: evm.token,
+      abi: evm.abi,
+      functionName: "authorizationState",
+      args: [payer.address, authorization.claim as Hex],
+    });
+    expect(used).toBe(true);
   }, 30_000);
 });

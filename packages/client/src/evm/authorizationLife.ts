@@ -19,6 +19,7 @@ import {
   waitForTransactionReceipt,
 } from "viem/actions";
 import type { ExactProofParameters, ExactProofState } from "../wallet.js";
+import { withAccountLock } from "./accountLock.js";
 import type { EvmSigner } from "./evmWallet.js";
 
 /** Parameters of `createAuthorizationLife`. */
@@ -46,8 +47,9 @@ function chainFailed(network: string, operation: string, cause: unknown): Tollga
  * `live`, and cannot be cancelled here). An authorization is `settled` when its nonce is
  * used (and this wallet did not cancel it), `dead` when the latest block's timestamp reached its `validBefore` with
  * the nonce unused (no later block can include it), else `live`. `cancelExactProof` signs `CancelAuthorization`
- * with the authorization's own EIP-712 domain (kept as the proof's `laneData`), simulates, sends and waits for one
- * confirmation; a cancellation that the chain refuses because the nonce was used means the proof `settled`.
+ * with the authorization's own EIP-712 domain (kept as the proof's `laneData`), simulates, sends (under the account's
+ * send lock, shared with the wallet's direct transfers) and waits for one confirmation; a cancellation that the chain
+ * refuses because the nonce was used means the proof `settled`.
  *
  * @example
  * ```ts
@@ -139,14 +141,17 @@ export function createAuthorizationLife(parameters: CreateAuthorizationLifeParam
     }
     let status: "success" | "reverted";
     try {
-      const request = await prepareTransactionRequest(client, {
-        account: account as LocalAccount,
-        chain: client.chain,
-        to: asset,
-        data: encodeFunctionData({ abi: eip3009LifeAbi, functionName: "cancelAuthorization", args }),
+      // Under the account's send lock, as a direct transfer is: the two never take the same nonce.
+      const hash = await withAccountLock({ chainId: client.chain.id, address: authorizer }, async () => {
+        const request = await prepareTransactionRequest(client, {
+          account: account as LocalAccount,
+          chain: client.chain,
+          to: asset,
+          data: encodeFunctionData({ abi: eip3009LifeAbi, functionName: "cancelAuthorization", args }),
+        });
+        const raw = await signTransaction(request as Parameters<typeof signTransaction>[0]);
+        return sendRawTransaction(client, { serializedTransaction: raw });
       });
-      const raw = await signTransaction(request as Parameters<typeof signTransaction>[0]);
-      const hash = await sendRawTransaction(client, { serializedTransaction: raw });
       ({ status } = await waitForTransactionReceipt(client, {
         hash,
         pollingInterval: client.pollingInterval,

@@ -32,7 +32,6 @@ import {
   sendRawTransaction,
 } from "viem/actions";
 import { abortableSleep } from "../request/abortableSleep.js";
-import { createKeyLock } from "../request/createKeyLock.js";
 import { untilAborted } from "../request/untilAborted.js";
 import type {
   CreateExactPaymentParameters,
@@ -43,6 +42,7 @@ import type {
   SendDirectTransferParameters,
   SentDirectTransfer,
 } from "../wallet.js";
+import { withAccountLock } from "./accountLock.js";
 import { createAuthorizationLife } from "./authorizationLife.js";
 
 /**
@@ -110,13 +110,6 @@ const erc20TransferAbi = [
 ] as const;
 
 const defaultRandomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
-
-/**
- * Runs a task after every earlier one of the same account and chain (`<chainId>:<address>`), shared by every wallet of
- * that account in this process: direct transfers are prepared and broadcast one at a time, each taking the nonce the
- * node counts once the previous one is in its pool.
- */
-const accountLock = createKeyLock();
 
 /** The most a prepared transaction can cost: its gas limit times its max fee (or price) per gas. */
 function maxFeeOf(
@@ -279,7 +272,7 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     }
     const network = `eip155:${direct.chain.id}`;
     // From choosing the nonce until the node has the transaction, no other transfer of this account is prepared.
-    return accountLock(`${direct.chain.id}:${from}`, async () => {
+    return withAccountLock({ chainId: direct.chain.id, address: from }, async () => {
       // A call that gave up while waiting for the lock prepares nothing.
       if (signal?.aborted === true) {
         throw new TollgateError("CLIENT__WALLET_FAILED", {
