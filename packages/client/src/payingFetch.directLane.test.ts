@@ -20,7 +20,7 @@ import { createPayingFetch } from "./payingFetch.js";
 import type { SpendingPolicy } from "./policy/policy.js";
 
 const account = (label: string) => privateKeyToAccount(deriveEvmTestPrivateKey({ label }));
-const payers = Array.from({ length: 9 }, (_, i) => account(`client-direct-lane/payer/${i}`));
+const payers = Array.from({ length: 10 }, (_, i) => account(`client-direct-lane/payer/${i}`));
 const payees = Array.from({ length: 5 }, (_, i) => account(`client-direct-lane/payee/${i}`).address);
 
 let evm: EvmChain;
@@ -381,6 +381,25 @@ describe("fees of direct transfers stay within limits (High 4)", () => {
   }, 30_000);
 });
 
+/** A facilitator-lane offer of 10000 on anvil's USDC, to sign an authorization that a server holds. */
+function authorizationOffer(): FacilitatorOffer {
+  return {
+    lane: "facilitator",
+    x402Version: 2,
+    scheme: "exact",
+    network: "eip155:84532",
+    asset: evm.token,
+    payTo: payees[1]!,
+    amount: 10_000n,
+    maxTimeoutSeconds: 300,
+    extra: { name: evm.eip712Domain.name, version: evm.eip712Domain.version },
+    priority: 1,
+    resource: { url: "http://127.0.0.1/r" },
+    requirement: {} as FacilitatorOffer["requirement"],
+    source: "header",
+  };
+}
+
 describe("a cancellation and a direct transfer of one account share its send lock", () => {
   it("a cancelAuthorization asked for while a direct transfer holds its nonce takes the next one: both mine", async () => {
     const payer = payers[8]!;
@@ -395,24 +414,7 @@ describe("a cancellation and a direct transfer of one account share its send loc
     const wallet = createEvmWallet({ account: payer, direct: client });
     // An authorization a server holds and refused: the payer cancels it on chain.
     const nowSeconds = Number((await evm.publicClient.getBlock()).timestamp);
-    const authorization = await wallet.createExactPayment!({
-      offer: {
-        lane: "facilitator",
-        x402Version: 2,
-        scheme: "exact",
-        network: "eip155:84532",
-        asset: evm.token,
-        payTo: payees[1]!,
-        amount: 10_000n,
-        maxTimeoutSeconds: 300,
-        extra: { name: evm.eip712Domain.name, version: evm.eip712Domain.version },
-        priority: 1,
-        resource: { url: "http://127.0.0.1/r" },
-        requirement: {} as FacilitatorOffer["requirement"],
-        source: "header",
-      },
-      nowSeconds,
-    });
+    const authorization = await wallet.createExactPayment!({ offer: authorizationOffer(), nowSeconds });
     const offer: DirectOffer = {
       lane: "direct",
       network: "eip155:84532",
@@ -470,4 +472,41 @@ describe("a cancellation and a direct transfer of one account share its send loc
     });
     expect(used).toBe(true);
   }, 30_000);
+});
+
+describe("a cancellation honours the caller's signal", () => {
+  it("an abort while waiting for a cancelAuthorization the RPC dropped ends the wait with the signal's reason", async () => {
+    const payer = payers[9]!;
+    const controller = new AbortController();
+    const reason = new Error("caller gave up");
+    // The RPC answers the broadcast but never sends it on: the receipt never comes.
+    const client = chainClient(() => {
+      setTimeout(() => controller.abort(reason), 50);
+      return "drop";
+    });
+    const wallet = createEvmWallet({ account: payer, direct: client });
+    const nowSeconds = Number((await evm.publicClient.getBlock()).timestamp);
+    const authorization = await wallet.createExactPayment!({ offer: authorizationOffer(), nowSeconds });
+    const nonce = await nonceOf(payer.address);
+    const cancelling = wallet.cancelExactProof!({
+      network: "eip155:84532",
+      asset: evm.token,
+      claim: authorization.claim,
+      validBefore: authorization.validBefore,
+      laneData: authorization.laneData,
+      signal: controller.signal,
+    });
+    await expect(cancelling).rejects.toBe(reason);
+    expect(await nonceOf(payer.address)).toBe(nonce);
+    // Still live: the server that holds it could settle it, so nothing counts it dead.
+    expect(
+      await wallet.checkExactProof!({
+        network: "eip155:84532",
+        asset: evm.token,
+        claim: authorization.claim,
+        validBefore: authorization.validBefore,
+        laneData: authorization.laneData,
+      }),
+    ).toBe("live");
+  }, 10_000);
 });

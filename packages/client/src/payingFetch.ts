@@ -317,7 +317,12 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const blocked = selection.rejected.some((r) => r.reason === "earlier_proof_live");
     if (selection.candidates.length > 0 || !blocked || !proofs.canCancel(key)) return selection;
     throwIfAborted(request, "cancel_authorization");
-    await proofs.cancelDoubts(key, request.signal);
+    try {
+      await proofs.cancelDoubts(key, request.signal);
+    } catch (cause) {
+      // An abort while the cancellation waits its turn or its receipt: the earlier proof stays live.
+      throw aborted(request, "cancel_authorization") ?? cause;
+    }
     return select();
   }
 

@@ -141,8 +141,8 @@ export type PayingWallet = Readonly<{
   /**
    * Kills a proof this wallet signed on chain (EVM: sends `cancelAuthorization`, paying gas), so that a second
    * payment for the same request may be made: `dead` once the cancellation is mined, `settled` when the proof had
-   * already moved the money.
-   * @throws `CLIENT__WALLET_FAILED`, `CHAIN__CALL_FAILED` (the proof stays live)
+   * already moved the money. Its waits (for the account's send lock, for the receipt) end when `signal` aborts.
+   * @throws `CLIENT__WALLET_FAILED`, `CHAIN__CALL_FAILED`, the signal's reason (the proof stays live)
    */
   cancelExactProof?(parameters: ExactProofParameters): Promise<Exclude<ExactProofState, "live">>;
   /** Why this wallet cannot pay a direct-lane offer, or `undefined` when it can. */

@@ -18,6 +18,7 @@ import {
   simulateContract,
   waitForTransactionReceipt,
 } from "viem/actions";
+import { untilAborted } from "../request/untilAborted.js";
 import type { ExactProofParameters, ExactProofState } from "../wallet.js";
 import { withAccountLock } from "./accountLock.js";
 import type { EvmSigner } from "./evmWallet.js";
@@ -61,7 +62,7 @@ function chainFailed(network: string, operation: string, cause: unknown): Tollga
  * await life.checkExactProof({ network, asset, claim: nonce, validBefore, laneData: undefined });
  * ```
  * @throws `CHAIN__CALL_FAILED` (a read or the cancellation failed), `CLIENT__WALLET_FAILED` (the domain is unknown or
- *   signing failed)
+ *   signing failed), the signal's reason (the wait for the send lock or the receipt was aborted: the proof stays live)
  */
 export function createAuthorizationLife(parameters: CreateAuthorizationLifeParameters): AuthorizationLife {
   const { account, reader, sender } = parameters;
@@ -142,7 +143,9 @@ export function createAuthorizationLife(parameters: CreateAuthorizationLifeParam
     let status: "success" | "reverted";
     try {
       // Under the account's send lock, as a direct transfer is: the two never take the same nonce.
-      const hash = await withAccountLock({ chainId: client.chain.id, address: authorizer }, async () => {
+      const locked = withAccountLock({ chainId: client.chain.id, address: authorizer }, async () => {
+        // A caller that gave up while waiting for the lock sends nothing.
+        p.signal?.throwIfAborted();
         const request = await prepareTransactionRequest(client, {
           account: account as LocalAccount,
           chain: client.chain,
@@ -152,11 +155,14 @@ export function createAuthorizationLife(parameters: CreateAuthorizationLifeParam
         const raw = await signTransaction(request as Parameters<typeof signTransaction>[0]);
         return sendRawTransaction(client, { serializedTransaction: raw });
       });
-      ({ status } = await waitForTransactionReceipt(client, {
-        hash,
-        pollingInterval: client.pollingInterval,
-      }));
+      const hash = await untilAborted(locked, p.signal);
+      ({ status } = await untilAborted(
+        waitForTransactionReceipt(client, { hash, pollingInterval: client.pollingInterval }),
+        p.signal,
+      ));
     } catch (cause) {
+      // The caller gave up: the proof stays live (a cancellation that lands later reads as settled: it keeps counting).
+      if (p.signal?.aborted === true) throw p.signal.reason;
       const after = await checkExactProof(p).catch(() => "live" as const);
       if (after !== "live") return after;
       throw chainFailed(p.network, "cancel_authorization", cause);
