@@ -18,7 +18,9 @@ import {
   simulateContract,
   waitForTransactionReceipt,
 } from "viem/actions";
+import { untilAborted } from "../request/untilAborted.js";
 import type { ExactProofParameters, ExactProofState } from "../wallet.js";
+import { withAccountLock } from "./accountLock.js";
 import type { EvmSigner } from "./evmWallet.js";
 
 /** Parameters of `createAuthorizationLife`. */
@@ -46,8 +48,9 @@ function chainFailed(network: string, operation: string, cause: unknown): Tollga
  * `live`, and cannot be cancelled here). An authorization is `settled` when its nonce is
  * used (and this wallet did not cancel it), `dead` when the latest block's timestamp reached its `validBefore` with
  * the nonce unused (no later block can include it), else `live`. `cancelExactProof` signs `CancelAuthorization`
- * with the authorization's own EIP-712 domain (kept as the proof's `laneData`), simulates, sends and waits for one
- * confirmation; a cancellation that the chain refuses because the nonce was used means the proof `settled`.
+ * with the authorization's own EIP-712 domain (kept as the proof's `laneData`), simulates, sends (under the account's
+ * send lock, shared with the wallet's direct transfers) and waits for one confirmation; a cancellation that the chain
+ * refuses because the nonce was used means the proof `settled`.
  *
  * @example
  * ```ts
@@ -59,7 +62,7 @@ function chainFailed(network: string, operation: string, cause: unknown): Tollga
  * await life.checkExactProof({ network, asset, claim: nonce, validBefore, laneData: undefined });
  * ```
  * @throws `CHAIN__CALL_FAILED` (a read or the cancellation failed), `CLIENT__WALLET_FAILED` (the domain is unknown or
- *   signing failed)
+ *   signing failed), the signal's reason (the wait for the send lock or the receipt was aborted: the proof stays live)
  */
 export function createAuthorizationLife(parameters: CreateAuthorizationLifeParameters): AuthorizationLife {
   const { account, reader, sender } = parameters;
@@ -139,19 +142,27 @@ export function createAuthorizationLife(parameters: CreateAuthorizationLifeParam
     }
     let status: "success" | "reverted";
     try {
-      const request = await prepareTransactionRequest(client, {
-        account: account as LocalAccount,
-        chain: client.chain,
-        to: asset,
-        data: encodeFunctionData({ abi: eip3009LifeAbi, functionName: "cancelAuthorization", args }),
+      // Under the account's send lock, as a direct transfer is: the two never take the same nonce.
+      const locked = withAccountLock({ chainId: client.chain.id, address: authorizer }, async () => {
+        // A caller that gave up while waiting for the lock sends nothing.
+        p.signal?.throwIfAborted();
+        const request = await prepareTransactionRequest(client, {
+          account: account as LocalAccount,
+          chain: client.chain,
+          to: asset,
+          data: encodeFunctionData({ abi: eip3009LifeAbi, functionName: "cancelAuthorization", args }),
+        });
+        const raw = await signTransaction(request as Parameters<typeof signTransaction>[0]);
+        return sendRawTransaction(client, { serializedTransaction: raw });
       });
-      const raw = await signTransaction(request as Parameters<typeof signTransaction>[0]);
-      const hash = await sendRawTransaction(client, { serializedTransaction: raw });
-      ({ status } = await waitForTransactionReceipt(client, {
-        hash,
-        pollingInterval: client.pollingInterval,
-      }));
+      const hash = await untilAborted(locked, p.signal);
+      ({ status } = await untilAborted(
+        waitForTransactionReceipt(client, { hash, pollingInterval: client.pollingInterval }),
+        p.signal,
+      ));
     } catch (cause) {
+      // The caller gave up: the proof stays live (a cancellation that lands later reads as settled: it keeps counting).
+      if (p.signal?.aborted === true) throw p.signal.reason;
       const after = await checkExactProof(p).catch(() => "live" as const);
       if (after !== "live") return after;
       throw chainFailed(p.network, "cancel_authorization", cause);
