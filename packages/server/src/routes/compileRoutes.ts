@@ -122,7 +122,9 @@ export type MatchRouteReturnType<T> =
       match: RouteMatch<T>;
       /**
        * Set when the match is a route without a method that a route for the same path with another method came
-       * before (`"GET /paid"` then `"/*"`, asked with POST): the methods of those routes, to refuse the request
+       * before (`"GET /paid"` then `"/*"`, asked with POST), or when another reading of the request (a method
+       * override, another path form) reaches a priced path under a method no route prices (`"GET /paid"` and
+       * `"POST /paid"`, asked as POST with an override to PUT): the methods of those routes, to refuse the request
        * as an unpriced method of theirs, since a handler that routes on the path alone serves their content.
        */
       skippedMethods?: readonly string[];
@@ -165,6 +167,9 @@ export function matchRoute<T>(
   const matches = new Map<CompiledPattern<T>, RouteMatch<T>>();
   const otherMethods = new Map<CompiledPattern<T>, string>();
   const skipped = new Set<string>();
+  // Routes of a priced path that a reading (a method, a path form) passed over without finding its own route: a
+  // handler routing on the path alone serves their content to that reading, whatever another reading matched.
+  const passedByUnmatched = new Set<CompiledPattern<T>>();
   const forms = pathForms({
     pathname,
     ...(target === undefined ? {} : { target }),
@@ -173,18 +178,24 @@ export function matchRoute<T>(
   for (const form of forms) {
     const parts = form === "/" ? [] : form.slice(1).split("/");
     for (const method of methods) {
-      const passed: string[] = [];
+      const passed: CompiledPattern<T>[] = [];
+      let found = false;
       for (const route of routes) {
         const params = matchSegments(route.segments, parts);
         if (params === undefined) continue;
         if (route.method !== undefined && route.method !== method) {
-          passed.push(route.method);
+          passed.push(route);
           continue;
         }
         // The parsed pathname's forms come first, so a route's parameters are read from them.
         if (!matches.has(route)) matches.set(route, { pattern: route.pattern, value: route.value, params });
-        if (route.method === undefined) for (const m of passed) skipped.add(m);
+        if (route.method === undefined) for (const p of passed) skipped.add(p.method as string);
+        found = true;
         break;
+      }
+      // HEAD is read as GET (`requestMethods` adds it): its own reading adds nothing.
+      if (!found && !(method === "HEAD" && methods.includes("GET"))) {
+        for (const p of passed) passedByUnmatched.add(p);
       }
     }
     if (matches.size === 0) {
@@ -205,6 +216,11 @@ export function matchRoute<T>(
     };
   }
   if (matches.size > 1) return { kind: "ambiguous", patterns: [...matches.values()].map((m) => m.pattern) };
+  // Another reading reached a priced path under a method no route prices (an override, a path form of it): a
+  // path-only handler would serve that path's routes for the price of the one matched.
+  for (const route of passedByUnmatched) {
+    if (!matches.has(route)) skipped.add(route.method as string);
+  }
   if (skipped.size === 0) return { kind: "match", match: first };
   return { kind: "match", match: first, skippedMethods: withHead(skipped) };
 }
