@@ -132,6 +132,12 @@ export type MatchRouteReturnType<T> =
   | Readonly<{ kind: "ambiguous"; patterns: readonly string[] }>
   | Readonly<{ kind: "unpriced_method"; patterns: readonly string[]; allow: readonly string[] }>;
 
+/**
+ * The most methods a request is read as (its own, GET for HEAD, and its overrides) before `matchRoute` calls a
+ * priced path `ambiguous` without trying each: the cost of matching grows with methods × path forms × routes.
+ */
+export const maxRequestMethods = 8;
+
 /** Parameters of `matchRoute`. */
 export type MatchRouteParameters = Readonly<{
   /** The methods the request may be routed as (`requestMethods`). */
@@ -150,7 +156,8 @@ export type MatchRouteParameters = Readonly<{
  * order given, that it matches, so a specific route before a catch-all still wins. When two readings reach
  * different routes, the request is `ambiguous`: the paywall cannot know which handler the app will run, and
  * pricing it by either would let a client pick the cheaper one. When no reading matches but a path form matches
- * a route of another method, it is `unpriced_method`.
+ * a route of another method, it is `unpriced_method`. A request read as more than `maxRequestMethods` methods (a
+ * header full of overrides) is `ambiguous` when any path form reaches a route, `none` otherwise.
  *
  * @example
  * ```ts
@@ -164,17 +171,27 @@ export function matchRoute<T>(
   parameters: MatchRouteParameters,
 ): MatchRouteReturnType<T> {
   const { methods, pathname, target, otherTargets } = parameters;
+  const forms = pathForms({
+    pathname,
+    ...(target === undefined ? {} : { target }),
+    ...(otherTargets === undefined ? {} : { otherTargets }),
+  });
+  if (methods.length > maxRequestMethods) {
+    // Every reading costs a pass over the routes: a 16 KiB header of overrides would cost thousands of them. No
+    // app routes a request as that many methods, so a priced path asked so is ambiguous, without reading further.
+    const reached = routes.filter((route) =>
+      forms.some((form) => matchSegments(route.segments, form === "/" ? [] : form.slice(1).split("/"))),
+    );
+    return reached.length === 0
+      ? { kind: "none" }
+      : { kind: "ambiguous", patterns: reached.map((r) => r.pattern) };
+  }
   const matches = new Map<CompiledPattern<T>, RouteMatch<T>>();
   const otherMethods = new Map<CompiledPattern<T>, string>();
   const skipped = new Set<string>();
   // Routes of a priced path that a reading (a method, a path form) passed over without finding its own route: a
   // handler routing on the path alone serves their content to that reading, whatever another reading matched.
   const passedByUnmatched = new Set<CompiledPattern<T>>();
-  const forms = pathForms({
-    pathname,
-    ...(target === undefined ? {} : { target }),
-    ...(otherTargets === undefined ? {} : { otherTargets }),
-  });
   for (const form of forms) {
     const parts = form === "/" ? [] : form.slice(1).split("/");
     for (const method of methods) {

@@ -4,7 +4,12 @@
 // make the paywall charge the cheaper price for it.
 import { describe, expect, it } from "vitest";
 import { createPaywall } from "../../src/paywall.js";
-import { compileRoutes, matchRoute } from "../../src/routes/compileRoutes.js";
+import {
+  type CompiledPattern,
+  compileRoutes,
+  matchRoute,
+  requestMethods,
+} from "../../src/routes/compileRoutes.js";
 
 /** A handler that routes on the path alone (the premise of the 405 rule): `/report` is the $5 report. */
 function pathOnlyApp(routes: Record<string, string>) {
@@ -71,5 +76,44 @@ describe("a reading with an unpriced method, next to a reading that matches a ch
       kind: "match",
       match: { value: "cheap" },
     });
+  });
+});
+
+describe("a request read as thousands of methods (one 15 kB method-override header)", () => {
+  const overrides = Array.from({ length: 4_800 }, (_, i) => `${i.toString(36)}X`).join(",");
+  const longPath = `/v1/r1/${"a%2e%2E%5c%2f%252e/".repeat(60)}paid`;
+
+  it("costs a bounded number of route passes, not methods x path forms x routes", () => {
+    const entries: [string, string][] = Array.from({ length: 20 }, (_, i) => [
+      `GET /v1/r${i}/:id/*`,
+      `r${i}`,
+    ]);
+    const compiled = compileRoutes([...entries, ["GET /paid", "paid"]]);
+    let reads = 0;
+    const counted = new Proxy(compiled as CompiledPattern<string>[], {
+      get(target, key, receiver) {
+        if (typeof key === "string" && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const methods = requestMethods("POST", new Headers({ "x-http-method-override": overrides }));
+    expect(methods.length).toBeGreaterThan(4_000);
+    const matched = matchRoute(counted, { methods, pathname: longPath, target: longPath });
+    expect(reads).toBeLessThan(20_000);
+    expect(matched.kind).toBe("ambiguous");
+  });
+
+  it("is refused 400 ambiguous_route on a priced path, and passes on a free one", async () => {
+    const app = createPaywall({ routes: { "GET /paid": "$0.01" } }).fetch(() =>
+      Response.json({ served: true }),
+    );
+    const headers = { "x-http-method-override": overrides };
+    const priced = await app(new Request("http://api.test/paid", { method: "POST", headers }));
+    expect({ status: priced.status, body: await priced.json() }).toEqual({
+      status: 400,
+      body: { error: "ambiguous_route" },
+    });
+    const free = await app(new Request("http://api.test/free", { method: "POST", headers }));
+    expect(free.status).toBe(200);
   });
 });
