@@ -122,13 +122,21 @@ export type MatchRouteReturnType<T> =
       match: RouteMatch<T>;
       /**
        * Set when the match is a route without a method that a route for the same path with another method came
-       * before (`"GET /paid"` then `"/*"`, asked with POST): the methods of those routes, to refuse the request
+       * before (`"GET /paid"` then `"/*"`, asked with POST), or when another reading of the request (a method
+       * override, another path form) reaches a priced path under a method no route prices (`"GET /paid"` and
+       * `"POST /paid"`, asked as POST with an override to PUT): the methods of those routes, to refuse the request
        * as an unpriced method of theirs, since a handler that routes on the path alone serves their content.
        */
       skippedMethods?: readonly string[];
     }>
   | Readonly<{ kind: "ambiguous"; patterns: readonly string[] }>
   | Readonly<{ kind: "unpriced_method"; patterns: readonly string[]; allow: readonly string[] }>;
+
+/**
+ * The most methods a request is read as (its own, GET for HEAD, and its overrides) before `matchRoute` calls a
+ * priced path `ambiguous` without trying each: the cost of matching grows with methods × path forms × routes.
+ */
+export const maxRequestMethods = 8;
 
 /** Parameters of `matchRoute`. */
 export type MatchRouteParameters = Readonly<{
@@ -148,7 +156,8 @@ export type MatchRouteParameters = Readonly<{
  * order given, that it matches, so a specific route before a catch-all still wins. When two readings reach
  * different routes, the request is `ambiguous`: the paywall cannot know which handler the app will run, and
  * pricing it by either would let a client pick the cheaper one. When no reading matches but a path form matches
- * a route of another method, it is `unpriced_method`.
+ * a route of another method, it is `unpriced_method`. A request read as more than `maxRequestMethods` methods (a
+ * header full of overrides) is `ambiguous` when any path form reaches a route, `none` otherwise.
  *
  * @example
  * ```ts
@@ -162,29 +171,48 @@ export function matchRoute<T>(
   parameters: MatchRouteParameters,
 ): MatchRouteReturnType<T> {
   const { methods, pathname, target, otherTargets } = parameters;
-  const matches = new Map<CompiledPattern<T>, RouteMatch<T>>();
-  const otherMethods = new Map<CompiledPattern<T>, string>();
-  const skipped = new Set<string>();
   const forms = pathForms({
     pathname,
     ...(target === undefined ? {} : { target }),
     ...(otherTargets === undefined ? {} : { otherTargets }),
   });
+  if (methods.length > maxRequestMethods) {
+    // Every reading costs a pass over the routes: a 16 KiB header of overrides would cost thousands of them. No
+    // app routes a request as that many methods, so a priced path asked so is ambiguous, without reading further.
+    const reached = routes.filter((route) =>
+      forms.some((form) => matchSegments(route.segments, form === "/" ? [] : form.slice(1).split("/"))),
+    );
+    return reached.length === 0
+      ? { kind: "none" }
+      : { kind: "ambiguous", patterns: reached.map((r) => r.pattern) };
+  }
+  const matches = new Map<CompiledPattern<T>, RouteMatch<T>>();
+  const otherMethods = new Map<CompiledPattern<T>, string>();
+  const skipped = new Set<string>();
+  // Routes of a priced path that a reading (a method, a path form) passed over without finding its own route: a
+  // handler routing on the path alone serves their content to that reading, whatever another reading matched.
+  const passedByUnmatched = new Set<CompiledPattern<T>>();
   for (const form of forms) {
     const parts = form === "/" ? [] : form.slice(1).split("/");
     for (const method of methods) {
-      const passed: string[] = [];
+      const passed: CompiledPattern<T>[] = [];
+      let found = false;
       for (const route of routes) {
         const params = matchSegments(route.segments, parts);
         if (params === undefined) continue;
         if (route.method !== undefined && route.method !== method) {
-          passed.push(route.method);
+          passed.push(route);
           continue;
         }
         // The parsed pathname's forms come first, so a route's parameters are read from them.
         if (!matches.has(route)) matches.set(route, { pattern: route.pattern, value: route.value, params });
-        if (route.method === undefined) for (const m of passed) skipped.add(m);
+        if (route.method === undefined) for (const p of passed) skipped.add(p.method as string);
+        found = true;
         break;
+      }
+      // HEAD is read as GET (`requestMethods` adds it): its own reading adds nothing.
+      if (!found && !(method === "HEAD" && methods.includes("GET"))) {
+        for (const p of passed) passedByUnmatched.add(p);
       }
     }
     if (matches.size === 0) {
@@ -205,6 +233,11 @@ export function matchRoute<T>(
     };
   }
   if (matches.size > 1) return { kind: "ambiguous", patterns: [...matches.values()].map((m) => m.pattern) };
+  // Another reading reached a priced path under a method no route prices (an override, a path form of it): a
+  // path-only handler would serve that path's routes for the price of the one matched.
+  for (const route of passedByUnmatched) {
+    if (!matches.has(route)) skipped.add(route.method as string);
+  }
   if (skipped.size === 0) return { kind: "match", match: first };
   return { kind: "match", match: first, skippedMethods: withHead(skipped) };
 }
