@@ -17,6 +17,8 @@ export type DescribeStoreConformanceParameters = Readonly<{
 /** Unix milliseconds each test starts at (the suite moves its clock forward to test expiry). */
 const start = 1_900_000_000_000;
 const startSeconds = start / 1000;
+/** Unix seconds `offset` after the start (tokens expire relative to it, as a real clock would see them). */
+const at = (offset: number) => startSeconds + offset;
 
 /**
  * The ONE conformance suite of the `Store` contract: every implementation runs these same cases, including the
@@ -188,29 +190,29 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
     describe("credit / debit / refund", () => {
       it("creates a token, adds to it and keeps the later expiry, exactly beyond 64 bits", async () => {
         const huge = 2n ** 100n + 7n;
-        expect(await store().credit({ tokenHash: k("t"), amount: huge, expiresAt: 2_000 })).toEqual({
+        expect(await store().credit({ tokenHash: k("t"), amount: huge, expiresAt: at(2_000) })).toEqual({
           balance: huge,
-          expiresAt: 2_000,
+          expiresAt: at(2_000),
         });
-        expect(await store().credit({ tokenHash: k("t"), amount: 1n, expiresAt: 1_500 })).toEqual({
+        expect(await store().credit({ tokenHash: k("t"), amount: 1n, expiresAt: at(1_500) })).toEqual({
           balance: huge + 1n,
-          expiresAt: 2_000,
+          expiresAt: at(2_000),
         });
-        expect(await store().credit({ tokenHash: k("t"), amount: 0n, expiresAt: 3_000 })).toEqual({
+        expect(await store().credit({ tokenHash: k("t"), amount: 0n, expiresAt: at(3_000) })).toEqual({
           balance: huge + 1n,
-          expiresAt: 3_000,
+          expiresAt: at(3_000),
         });
-        const debited = await store().debit({ tokenHash: k("t"), amount: huge, nowSeconds: 1_000 });
-        expect(debited).toEqual({ ok: true, balance: 1n, expiresAt: 3_000, replayed: false });
+        const debited = await store().debit({ tokenHash: k("t"), amount: huge, nowSeconds: at(1_000) });
+        expect(debited).toEqual({ ok: true, balance: 1n, expiresAt: at(3_000), replayed: false });
       });
 
       it("adds every one of 50 concurrent credits", async () => {
         await Promise.all(
           Array.from({ length: 50 }, () =>
-            store().credit({ tokenHash: k("t"), amount: 3n, expiresAt: 2_000 }),
+            store().credit({ tokenHash: k("t"), amount: 3n, expiresAt: at(2_000) }),
           ),
         );
-        expect(await store().debit({ tokenHash: k("t"), amount: 0n, nowSeconds: 1_000 })).toMatchObject({
+        expect(await store().debit({ tokenHash: k("t"), amount: 0n, nowSeconds: at(1_000) })).toMatchObject({
           ok: true,
           balance: 150n,
         });
@@ -218,28 +220,28 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
 
       it("debits all or nothing: unknown, expired, insufficient, then exact", async () => {
         const debit = store().debit;
-        expect(await debit({ tokenHash: k("t"), amount: 1n, nowSeconds: 1_000 })).toEqual({
+        expect(await debit({ tokenHash: k("t"), amount: 1n, nowSeconds: at(1_000) })).toEqual({
           ok: false,
           reason: "unknown",
         });
-        await store().credit({ tokenHash: k("t"), amount: 25n, expiresAt: 2_000 });
-        expect(await debit({ tokenHash: k("t"), amount: 1n, nowSeconds: 2_000 })).toEqual({
+        await store().credit({ tokenHash: k("t"), amount: 25n, expiresAt: at(2_000) });
+        expect(await debit({ tokenHash: k("t"), amount: 1n, nowSeconds: at(2_000) })).toEqual({
           ok: false,
           reason: "expired",
           balance: 25n,
         });
-        expect(await debit({ tokenHash: k("t"), amount: 26n, nowSeconds: 1_999 })).toEqual({
+        expect(await debit({ tokenHash: k("t"), amount: 26n, nowSeconds: at(1_999) })).toEqual({
           ok: false,
           reason: "insufficient",
           balance: 25n,
         });
-        expect(await debit({ tokenHash: k("t"), amount: 25n, nowSeconds: 1_999 })).toEqual({
+        expect(await debit({ tokenHash: k("t"), amount: 25n, nowSeconds: at(1_999) })).toEqual({
           ok: true,
           balance: 0n,
-          expiresAt: 2_000,
+          expiresAt: at(2_000),
           replayed: false,
         });
-        expect(await debit({ tokenHash: k("t"), amount: 1n, nowSeconds: 1_999 })).toEqual({
+        expect(await debit({ tokenHash: k("t"), amount: 1n, nowSeconds: at(1_999) })).toEqual({
           ok: false,
           reason: "insufficient",
           balance: 0n,
@@ -247,10 +249,10 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
       });
 
       it("lets exactly 10 of 100 concurrent debits through a balance worth 10, never below zero", async () => {
-        await store().credit({ tokenHash: k("t"), amount: 10n, expiresAt: 2_000 });
+        await store().credit({ tokenHash: k("t"), amount: 10n, expiresAt: at(2_000) });
         const results = await Promise.all(
           Array.from({ length: 100 }, () =>
-            store().debit({ tokenHash: k("t"), amount: 1n, nowSeconds: 1_000 }),
+            store().debit({ tokenHash: k("t"), amount: 1n, nowSeconds: at(1_000) }),
           ),
         );
         const ok = results.filter((r) => r.ok);
@@ -259,17 +261,27 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
           Array.from({ length: 10 }, (_, i) => BigInt(i)),
         );
         for (const r of results) if (!r.ok) expect(r.reason).toBe("insufficient");
-        expect(await store().debit({ tokenHash: k("t"), amount: 0n, nowSeconds: 1_000 })).toMatchObject({
+        expect(await store().debit({ tokenHash: k("t"), amount: 0n, nowSeconds: at(1_000) })).toMatchObject({
           ok: true,
           balance: 0n,
         });
       });
 
       it("takes a debit once per operation key, and answers a replay with the first result", async () => {
-        await store().credit({ tokenHash: k("t"), amount: 10n, expiresAt: 2_000 });
-        const op = { tokenHash: k("t"), amount: 4n, nowSeconds: 1_000, operationKey: k("op") };
-        expect(await store().debit(op)).toEqual({ ok: true, balance: 6n, expiresAt: 2_000, replayed: false });
-        expect(await store().debit(op)).toEqual({ ok: true, balance: 6n, expiresAt: 2_000, replayed: true });
+        await store().credit({ tokenHash: k("t"), amount: 10n, expiresAt: at(2_000) });
+        const op = { tokenHash: k("t"), amount: 4n, nowSeconds: at(1_000), operationKey: k("op") };
+        expect(await store().debit(op)).toEqual({
+          ok: true,
+          balance: 6n,
+          expiresAt: at(2_000),
+          replayed: false,
+        });
+        expect(await store().debit(op)).toEqual({
+          ok: true,
+          balance: 6n,
+          expiresAt: at(2_000),
+          replayed: true,
+        });
         expect(await store().debit({ ...op, amount: 1n, operationKey: k("other") })).toMatchObject({
           ok: true,
           balance: 5n,
@@ -277,49 +289,59 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
       });
 
       it("takes one debit of 50 concurrent ones under one operation key", async () => {
-        await store().credit({ tokenHash: k("t"), amount: 100n, expiresAt: 2_000 });
+        await store().credit({ tokenHash: k("t"), amount: 100n, expiresAt: at(2_000) });
         const results = await Promise.all(
           Array.from({ length: 50 }, () =>
-            store().debit({ tokenHash: k("t"), amount: 7n, nowSeconds: 1_000, operationKey: k("op") }),
+            store().debit({ tokenHash: k("t"), amount: 7n, nowSeconds: at(1_000), operationKey: k("op") }),
           ),
         );
         expect(results.filter((r) => r.ok && !r.replayed)).toHaveLength(1);
         expect(results.filter((r) => r.ok && r.replayed)).toHaveLength(49);
         for (const r of results) expect(r).toMatchObject({ ok: true, balance: 93n });
-        expect(await store().debit({ tokenHash: k("t"), amount: 0n, nowSeconds: 1_000 })).toMatchObject({
+        expect(await store().debit({ tokenHash: k("t"), amount: 0n, nowSeconds: at(1_000) })).toMatchObject({
           balance: 93n,
         });
       });
 
       it("does not spend an operation key on a refused debit", async () => {
-        const op = { tokenHash: k("t"), amount: 5n, nowSeconds: 1_000, operationKey: k("op") };
+        const op = { tokenHash: k("t"), amount: 5n, nowSeconds: at(1_000), operationKey: k("op") };
         expect(await store().debit(op)).toEqual({ ok: false, reason: "unknown" });
-        await store().credit({ tokenHash: k("t"), amount: 3n, expiresAt: 2_000 });
+        await store().credit({ tokenHash: k("t"), amount: 3n, expiresAt: at(2_000) });
         expect(await store().debit(op)).toEqual({ ok: false, reason: "insufficient", balance: 3n });
-        await store().credit({ tokenHash: k("t"), amount: 3n, expiresAt: 2_000 });
-        expect(await store().debit(op)).toEqual({ ok: true, balance: 1n, expiresAt: 2_000, replayed: false });
+        await store().credit({ tokenHash: k("t"), amount: 3n, expiresAt: at(2_000) });
+        expect(await store().debit(op)).toEqual({
+          ok: true,
+          balance: 1n,
+          expiresAt: at(2_000),
+          replayed: false,
+        });
       });
 
       it("forgets an operation key after a day", async () => {
-        await store().credit({ tokenHash: k("t"), amount: 10n, expiresAt: 2_000_000_000 });
-        const op = { tokenHash: k("t"), amount: 1n, nowSeconds: 1_000, operationKey: k("op") };
+        await store().credit({ tokenHash: k("t"), amount: 10n, expiresAt: at(1_000_000) });
+        const op = { tokenHash: k("t"), amount: 1n, nowSeconds: at(1_000), operationKey: k("op") };
         await store().debit(op);
         clock = start + 86_400_000;
         expect(await store().debit(op)).toMatchObject({ ok: true, balance: 8n, replayed: false });
       });
 
       it("refunds a debit and forgets its operation key; a refund of an unknown token is undefined", async () => {
-        await store().credit({ tokenHash: k("t"), amount: 10n, expiresAt: 2_000 });
-        const op = { tokenHash: k("t"), amount: 4n, nowSeconds: 1_000, operationKey: k("op") };
+        await store().credit({ tokenHash: k("t"), amount: 10n, expiresAt: at(2_000) });
+        const op = { tokenHash: k("t"), amount: 4n, nowSeconds: at(1_000), operationKey: k("op") };
         await store().debit(op);
         expect(await store().refund({ tokenHash: k("t"), amount: 4n, operationKey: k("op") })).toEqual({
           balance: 10n,
-          expiresAt: 2_000,
+          expiresAt: at(2_000),
         });
-        expect(await store().debit(op)).toEqual({ ok: true, balance: 6n, expiresAt: 2_000, replayed: false });
+        expect(await store().debit(op)).toEqual({
+          ok: true,
+          balance: 6n,
+          expiresAt: at(2_000),
+          replayed: false,
+        });
         expect(await store().refund({ tokenHash: k("t"), amount: 1n })).toEqual({
           balance: 7n,
-          expiresAt: 2_000,
+          expiresAt: at(2_000),
         });
         expect(await store().refund({ tokenHash: k("none"), amount: 1n })).toBeUndefined();
       });
