@@ -1,4 +1,4 @@
-import { type Lane, parseUsd, TollgateError } from "@tollgate/shared";
+import { isTollgateError, type Lane, parseUsd, TollgateError } from "@tollgate/shared";
 import { createEmitter } from "./analytics/createEmitter.js";
 import { invalidConfig } from "./config/invalidConfig.js";
 import type { CreatePaywallParameters, RouteContext } from "./config/paywallOptions.js";
@@ -117,6 +117,7 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   const serving = new WeakMap<Decision, Serving>();
   const respond = (response: Response): Decision => ({ action: "respond", response });
   const internalError = () => jsonResponse(500, { error: "internal_error" });
+  const storeUnavailable = () => jsonResponse(503, { error: "internal_error" }, { "retry-after": "1" });
 
   /** The decision for a request on a priced route: 402 without a proof, else its lane's outcome. */
   async function decide(
@@ -255,6 +256,8 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       return await decide({ url, target, route: match.value, context });
     } catch (error) {
       emit({ type: "error", where: "handle", error });
+      // Fail closed; a store that is down (SERVER__STORE_FAILED) is temporary: 503, retry the same proof.
+      if (isTollgateError(error, "SERVER__STORE_FAILED")) return respond(storeUnavailable());
       return respond(internalError());
     }
   }

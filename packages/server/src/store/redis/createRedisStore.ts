@@ -50,6 +50,12 @@ export type CreateRedisStoreParameters = Readonly<{
    * @default true
    */
   checkEvictionPolicy?: boolean;
+  /**
+   * Receives the connection errors of a client the store opened (it reconnects on its own; meanwhile every
+   * method rejects with `SERVER__STORE_FAILED`).
+   * @default console.warn
+   */
+  onBackgroundError?: (error: unknown) => void;
 }>;
 
 /** A Redis store: a `Store`, and `close` (quits the client it opened). */
@@ -95,6 +101,7 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
     expiredTokenRetentionSeconds = 2_592_000,
     maxRecords = 100_000,
     checkEvictionPolicy = true,
+    onBackgroundError = (error: unknown) => console.warn(error),
   } = parameters;
   if (/[{}]/.test(prefix)) {
     throw new TollgateError("SERVER__INVALID_CONFIG", {
@@ -110,6 +117,7 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
       : typeof clientOrOptions === "string"
         ? new Redis(clientOrOptions, bounded)
         : new Redis({ ...bounded, ...clientOrOptions });
+  if (owned) redis.on("error", onBackgroundError);
   for (const [name, { lua, keys }] of Object.entries(scripts)) {
     redis.defineCommand(name, { lua, numberOfKeys: keys });
   }
