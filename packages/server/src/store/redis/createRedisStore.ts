@@ -25,7 +25,9 @@ export type CreateRedisStoreParameters = Readonly<{
    */
   prefix?: string;
   /**
-   * The clock, in milliseconds since the epoch: expiries are compared with it (not with Redis's clock).
+   * The clock, in milliseconds since the epoch: expiries are compared with it (not with Redis's clock). Redis
+   * also frees each key at its expiry by its own clock (`EXPIREAT`), so this clock may run ahead of real time
+   * (tests) but never behind it.
    * @default Date.now
    */
   now?: () => number;
