@@ -135,7 +135,6 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   const serving = new WeakMap<Decision, Serving>();
   const respond = (response: Response): Decision => ({ action: "respond", response });
   const internalError = () => jsonResponse(500, { error: "internal_error" });
-  /** What a lane finishes when the client closed its connection before the response was ready (nginx's 499). */
   /**
    * What an unpaid handler answer may carry to the client (settlement `after`; it is never charged): a 5xx is a
    * failure, whose headers and body (a partial body, a framework's error page, cookies set before it threw) are
@@ -158,7 +157,9 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     return response;
   };
   const storeFullRetryAfter = parameters.retryAfterSeconds?.facilitatorUnavailable ?? 10;
+  /** What a lane finishes when the client closed its connection before the response was ready (nginx's 499). */
   const clientGoneResponse = () => jsonResponse(499, { error: "client_closed_request" });
+  const storeUnavailable = () => jsonResponse(503, { error: "internal_error" }, { "retry-after": "1" });
 
   /** The decision for a request on a priced route: 402 without a proof, else its lane's outcome. */
   async function decide(
@@ -313,6 +314,8 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
           jsonResponse(503, { error: "store_full" }, { "retry-after": String(storeFullRetryAfter) }),
         );
       }
+      // Fail closed; a store that is down (SERVER__STORE_FAILED) is temporary: 503, retry the same proof.
+      if (isTollgateError(error, "SERVER__STORE_FAILED")) return respond(storeUnavailable());
       return respond(internalError());
     }
   }

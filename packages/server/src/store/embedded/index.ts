@@ -1,0 +1,6 @@
+export {
+  type CreateEmbeddedStoreParameters,
+  createEmbeddedStore,
+  type EmbeddedStore,
+  pgliteExecutor,
+} from "./createEmbeddedStore.js";

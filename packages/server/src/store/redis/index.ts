@@ -1,0 +1,1 @@
+export { type CreateRedisStoreParameters, createRedisStore, type RedisStore } from "./createRedisStore.js";

@@ -1,0 +1,85 @@
+import { createServer, type Server } from "node:net";
+import { isTollgateError } from "@tollgate/shared";
+import { afterAll, describe, expect, it } from "vitest";
+import { createPaywall } from "../../paywall.js";
+import type { PaywallEvent } from "../../verify/laneContext.js";
+import { createRedisStore } from "./createRedisStore.js";
+
+const servers: Server[] = [];
+afterAll(() => {
+  for (const server of servers) server.close();
+});
+
+/** A loopback server speaking just enough RESP for a client's start: INFO, and CONFIG GET with `policy`. */
+async function redisAnsweringPolicy(policy: string): Promise<number> {
+  const server = createServer((socket) => {
+    socket.on("data", (data) => {
+      // A chunk may hold several pipelined commands: one answer each.
+      for (const command of data
+        .toString("utf8")
+        .toUpperCase()
+        .split(/(?=\*\d+\r\n\$)/)) {
+        if (command.includes("INFO")) socket.write("$21\r\n# Server\r\nloading:0\r\n\r\n");
+        else if (command.includes("CONFIG")) {
+          socket.write(`*2\r\n$16\r\nmaxmemory-policy\r\n$${policy.length}\r\n${policy}\r\n`);
+        } else socket.write("+OK\r\n");
+      }
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as { port: number }).port;
+}
+
+describe("createRedisStore", () => {
+  it.each(["allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru"])(
+    "refuses a Redis whose maxmemory-policy is %s (it may evict claims and balances)",
+    async (policy) => {
+      const port = await redisAnsweringPolicy(policy);
+      const failure = await createRedisStore({ redis: `redis://127.0.0.1:${port}` }).catch((e) => e);
+      expect(isTollgateError(failure, "SERVER__INVALID_CONFIG")).toBe(true);
+      expect(failure.context.option).toBe("Redis maxmemory-policy");
+    },
+  );
+
+  it("refuses a prefix with a brace (the store owns the hash tags)", async () => {
+    const failure = await createRedisStore({ redis: "redis://127.0.0.1:9", prefix: "a{b}" }).catch((e) => e);
+    expect(isTollgateError(failure, "SERVER__INVALID_CONFIG")).toBe(true);
+  });
+
+  it("fails to start with SERVER__STORE_FAILED when Redis is unreachable", async () => {
+    const failure = await createRedisStore({
+      redis: "redis://127.0.0.1:9",
+      onBackgroundError: () => {},
+    }).catch((e) => e);
+    expect(isTollgateError(failure, "SERVER__STORE_FAILED")).toBe(true);
+  });
+
+  it("makes the paywall fail closed when Redis goes away: 503, no content", async () => {
+    const store = await createRedisStore({
+      redis: "redis://127.0.0.1:9",
+      checkEvictionPolicy: false,
+      onBackgroundError: () => {},
+    });
+    const events: PaywallEvent[] = [];
+    const paywall = createPaywall({
+      routes: { "GET /paid": "$0.01" },
+      store,
+      onEvent: (e) => events.push(e),
+    });
+    let served = 0;
+    const app = paywall.fetch(() => {
+      served++;
+      return new Response("the paid content");
+    });
+    const response = await app(
+      new Request("http://api.test/paid", { headers: { "x-payment-token": "a".repeat(43) } }),
+    );
+    expect(response.status).toBe(503);
+    expect(served).toBe(0);
+    expect(events.some((e) => e.type === "error" && isTollgateError(e.error, "SERVER__STORE_FAILED"))).toBe(
+      true,
+    );
+    await store.close().catch(() => undefined);
+  });
+});
