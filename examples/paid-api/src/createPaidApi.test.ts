@@ -28,6 +28,8 @@ beforeAll(async () => {
       X402_DIRECT_ENABLED: "false",
     }),
     chains: {},
+    // No facilitator settles here (the stub is never asked to verify): no lost /settle answer to resolve.
+    settlementChecks: { "eip155:8453": false },
   });
   served = await serveFetch({ fetch: api.fetch });
 });

@@ -42,13 +42,19 @@ export type CreatePaidApiParameters = Readonly<{
   now?: () => number;
   /** Sees every paywall event. */
   onEvent?: (event: PaywallEvent) => void;
+  /**
+   * How many payments `payments()` keeps: the latest ones, older ones dropped, so a long-running server's
+   * memory stays bounded (it is an operator's view, not a ledger: `onEvent` sees every payment).
+   * @default 1_000
+   */
+  maxPaymentRecords?: number;
 }>;
 
 /** The reference paid API: a Web handler, its paywall, and the payments it took. */
 export type PaidApi = Readonly<{
   fetch: (request: Request) => Promise<Response>;
   paywall: Paywall;
-  /** Every payment taken since start, oldest first. */
+  /** The latest payments taken (at most `maxPaymentRecords`), oldest first. */
   payments(): readonly PaymentRecord[];
 }>;
 
@@ -70,11 +76,22 @@ const routes = {
  * ```
  */
 export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
-  const { config, chains, selfSettle, settlementChecks = {}, now = Date.now, onEvent } = parameters;
+  const {
+    config,
+    chains,
+    selfSettle,
+    settlementChecks = {},
+    now = Date.now,
+    onEvent,
+    maxPaymentRecords = 1_000,
+  } = parameters;
+  if (!Number.isSafeInteger(maxPaymentRecords) || maxPaymentRecords < 1) {
+    throw new RangeError("maxPaymentRecords must be a positive integer");
+  }
   const registry = createNetworkRegistry();
   const base = registry.get(config.X402_BASE_NETWORK);
   const solana = registry.get(config.X402_SOLANA_NETWORK);
-  const payments: PaymentRecord[] = [];
+  const payments = latestRecords<PaymentRecord>(maxPaymentRecords);
 
   const facilitators = [
     // PayAI first, with its Ed25519 JWT when the merchant key is configured.
@@ -171,5 +188,22 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     return Response.json({ error: "not_found" }, { status: 404 });
   };
 
-  return Object.freeze({ fetch: paywall.fetch(app), paywall, payments: () => [...payments] });
+  return Object.freeze({ fetch: paywall.fetch(app), paywall, payments: () => payments.list() });
+}
+
+/**
+ * A ring buffer of the latest `capacity` records: `push` is O(1) and overwrites the oldest once full; `list`
+ * copies them out, oldest first.
+ */
+function latestRecords<T>(capacity: number): { push(record: T): void; list(): T[] } {
+  const ring: T[] = [];
+  let next = 0; // Where the next record goes once the ring is full: the oldest record's slot.
+  return {
+    push(record) {
+      if (ring.length < capacity) ring.push(record);
+      else ring[next] = record;
+      next = (next + 1) % capacity;
+    },
+    list: () => (ring.length < capacity ? [...ring] : [...ring.slice(next), ...ring.slice(0, next)]),
+  };
 }

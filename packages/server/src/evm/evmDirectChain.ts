@@ -10,7 +10,7 @@ import {
   type TransactionReceipt,
 } from "viem";
 import type { DirectChain, DirectTransaction } from "../verify/direct/directChain.js";
-import { createEvmPaymentSignatureCheck, type EvmCodeReader } from "./paymentSignatureCheck.js";
+import { createEvmPaymentSignatureCheck, type EvmSignatureReader } from "./paymentSignatureCheck.js";
 import { recoverSigner } from "./recoverSigner.js";
 import { createEvmSettlementCheck, type EvmSettlementReader } from "./settlementCheck.js";
 import { eip3009Abi } from "./usdcAbi.js";
@@ -31,7 +31,7 @@ export type CreateEvmDirectChainParameters = Readonly<{
    * A client of the network, e.g. viem's `createPublicClient({ chain: base, transport: http(rpcUrl) })`; with
    * `readContract`, `getLogs` and `getCode` too (a viem client has them) it also serves the facilitator lane's checks.
    */
-  publicClient: EvmDirectReader & Partial<EvmSettlementReader & EvmCodeReader>;
+  publicClient: EvmDirectReader & Partial<EvmSettlementReader & EvmSignatureReader>;
   /**
    * CAIP-2 id of the network.
    * @default `eip155:${publicClient.chain.id}`
@@ -81,7 +81,7 @@ export function createEvmDirectChain(parameters: CreateEvmDirectChainParameters)
   }
   // A full client (viem's PublicClient) also serves the facilitator lane on this network: its lost settle answers
   // and its payers' signatures are checked over the same RPC.
-  const { readContract, getLogs, getCode } = publicClient;
+  const { readContract, getLogs, getCode, call } = publicClient;
   const facilitatorChecks = {
     ...(readContract !== undefined && getLogs !== undefined
       ? {
@@ -96,7 +96,14 @@ export function createEvmDirectChain(parameters: CreateEvmDirectChainParameters)
         }
       : {}),
     signatureCheck: createEvmPaymentSignatureCheck(
-      getCode === undefined ? {} : { publicClient: { getCode: getCode.bind(publicClient) } },
+      getCode === undefined
+        ? {}
+        : {
+            publicClient: {
+              getCode: getCode.bind(publicClient),
+              ...(call === undefined ? {} : { call: call.bind(publicClient) }),
+            },
+          },
     ),
   };
   return Object.freeze({

@@ -18,6 +18,7 @@ export {
   type CreateEvmPaymentSignatureCheckParameters,
   createEvmPaymentSignatureCheck,
   type EvmCodeReader,
+  type EvmSignatureReader,
 } from "./paymentSignatureCheck.js";
 export { nativeRecoveryAvailable, recoverSigner } from "./recoverSigner.js";
 export {

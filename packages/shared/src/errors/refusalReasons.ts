@@ -201,7 +201,7 @@ export const paywallReasons = {
   no_matching_requirements: "The payment does not match any requirement this route currently offers.",
   facilitator_lane_disabled: "The facilitator lane is switched off on this server.",
   facilitator_unavailable:
-    "No facilitator could be reached; the proof was never sent to /settle and never will be. Use another lane.",
+    "No facilitator could be reached (or no chain RPC, to check a smart wallet's signature before the proof is taken); the proof was never sent to /settle and never will be by this request. Use another lane, or retry after Retry-After.",
   settlement_pending:
     "A settlement may be in flight, or the first request with this Idempotency-Key is still running; retry the same proof and key after Retry-After. Do not pay again.",
   settlement_failed: "The facilitator refused to settle the payment.",

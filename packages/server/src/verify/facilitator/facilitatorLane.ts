@@ -147,7 +147,14 @@ export async function facilitatorLane(
     evmCheck: settings.signatureChecks[matched.v2.network],
     timeoutMs: settings.settlementCheckTimeoutMs,
   });
-  if (!signed.ok) return respond(refuse(signed.reason));
+  if (!signed.ok) {
+    return respond(
+      refuse(
+        signed.reason,
+        signed.unavailable ? { retryAfterSeconds: settings.unavailableRetryAfterSeconds } : {},
+      ),
+    );
+  }
 
   const body =
     x402Version === 2

@@ -97,14 +97,15 @@ export function solanaMessageBytes(base64: string): Uint8Array | undefined {
 
 /**
  * What a network's signature check says of an `exact` payload's signature, before anything is claimed:
- * `payer` (it is the payer's), `not_payer` (it certainly is not: refused), or `unknown` (only the chain or the
- * facilitator can tell, e.g. a smart wallet's ERC-1271 or ERC-6492 signature: passed on).
+ * `payer` (it is the payer's), `not_payer` (it certainly is not: refused), or `unknown` (only the facilitator
+ * can tell, e.g. a smart wallet's signature when the check has no chain reader: passed on). A check that cannot
+ * reach the chain throws.
  */
 export type PaymentSignatureVerdict = "payer" | "not_payer" | "unknown";
 
 /**
  * Checks an `exact` payload's signature for one network, e.g. `createEvmPaymentSignatureCheck` of
- * `@tollgate/server/evm` (EIP-712 recovery, and `eth_getCode` of `from` for a signature that does not recover).
+ * `@tollgate/server/evm` (EIP-712 recovery, then ERC-1271 or ERC-6492 by `eth_call` for a smart wallet).
  */
 export type PaymentSignatureCheck = (
   parameters: Readonly<{ requirement: PaymentRequirementsV2; payload: Readonly<Record<string, unknown>> }>,
@@ -126,12 +127,14 @@ export type CheckPayerSignatureParameters = Readonly<{
  * The payer's signature, checked before the proof is claimed, where that is cheap and decisive (issue 21: unsigned
  * proofs left dead claims while the facilitator was down). Solana: every signature the transaction requires, but
  * the fee payer's (the facilitator adds it), must be present and verify over the message (ed25519, in process).
- * EVM: the network's `evmCheck`; a signature it cannot decide on (a smart wallet's) is passed on.
- * A check that fails to run (RPC down) decides nothing: the payment goes on to the facilitator.
+ * EVM: the network's `evmCheck`; a signature it answers `unknown` for (no chain reader to ask) is passed on.
+ * A check that fails to run or misses its deadline (RPC down or slow) is refused `facilitator_unavailable` with
+ * `unavailable: true` (the lane adds `Retry-After`), claiming nothing: an unchecked proof could be anyone's
+ * garbage, and passing it on while the facilitator is down too is how free proofs filled the store (issue 21).
  */
 export async function checkPayerSignature(
   parameters: CheckPayerSignatureParameters,
-): Promise<Readonly<{ ok: true }> | Readonly<{ ok: false; reason: string }>> {
+): Promise<Readonly<{ ok: true }> | Readonly<{ ok: false; reason: string; unavailable?: true }>> {
   const { x402Version, family, requirement, payload, evmCheck, timeoutMs } = parameters;
   const refused = (reason: RefusalReason) => ({
     ok: false as const,
@@ -151,7 +154,8 @@ export async function checkPayerSignature(
       timeoutMs,
     });
   } catch {
-    verdict = "unknown"; // Undecided (RPC down or slow) is not refused: the facilitator still checks it.
+    // Undecided (RPC down or slow): not claimed and not passed on; the payer may retry the same proof later.
+    return { ok: false, reason: "facilitator_unavailable", unavailable: true };
   }
   return verdict === "not_payer" ? refused("evm_signature") : { ok: true };
 }

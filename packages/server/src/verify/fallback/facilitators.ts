@@ -102,15 +102,20 @@ function parseAnswer<T>(endpoint: "verify" | "settle", json: unknown): T | undef
 }
 
 /**
- * Classifies a facilitator's HTTP answer (DESIGN §4): a body that parses as a verify/settle answer is
- * definitive at any status; otherwise 401/403/404/408/429, 5xx, a 2xx without an answer, or a body that is not
- * JSON mean "unavailable"; any other 4xx with a JSON body is a definitive refusal of our request.
+ * Classifies a facilitator's HTTP answer (DESIGN §4): a redirect (3xx) or a status below 200 is never an
+ * answer, whatever its body: "unavailable" (malformed) and it may have arrived, since a facilitator may redirect
+ * after it settled. Otherwise a body that parses as a verify/settle answer is definitive at any status;
+ * 401/403/404/408/429, 5xx, a 2xx without an answer, or a body that is not JSON mean "unavailable"; any other 4xx
+ * with a JSON body is a definitive refusal of our request.
  */
 export function interpretAnswer<T extends VerifyResponse | SettleResponse>(
   endpoint: "verify" | "settle",
   status: number,
   json: unknown,
 ): CallOutcome<T> {
+  if (status < 200 || (status >= 300 && status < 400)) {
+    return { kind: "unavailable", reason: "malformed", status, mayHaveArrived: true };
+  }
   const answer = parseAnswer<T>(endpoint, json);
   if (answer !== undefined) return { kind: "answer", answer, status };
   const isObject = typeof json === "object" && json !== null;

@@ -34,7 +34,8 @@ export type TransportResult =
   | Readonly<{ ok: false; failure: "too_large"; status: number; mayHaveArrived: true }>;
 
 /**
- * How the paywall talks to facilitators. Never rejects: every failure is a `TransportResult`.
+ * How the paywall talks to facilitators. Never rejects: every failure is a `TransportResult`. A transport must not
+ * follow redirects (a redirect could send a proof elsewhere): it returns the 3xx as the answer.
  * `createUndiciTransport` is the fast default on Node; `createFetchTransport` works on any runtime and with msw.
  */
 export type FacilitatorTransport = (request: TransportRequest) => Promise<TransportResult>;
@@ -99,6 +100,8 @@ export type CreateFetchTransportParameters = Readonly<{
 /**
  * A facilitator transport over `fetch`: any runtime, and interceptable by msw in tests. The answer is read
  * incrementally up to `maxBodyBytes`; past it the body is cancelled and the request aborted (`too_large`).
+ * Redirects are not followed (`redirect: "manual"`): a 3xx is returned as the answer, which the paywall counts as
+ * that facilitator being unavailable (malformed, and it may have arrived).
  *
  * @example
  * ```ts
@@ -121,7 +124,14 @@ export function createFetchTransport(parameters: CreateFetchTransportParameters 
         headers: request.headers,
         ...(request.body === undefined ? {} : { body: request.body }),
         signal: controller.signal,
+        // A redirect is never followed: it could send the proof elsewhere, or loop. The 3xx is the answer.
+        redirect: "manual",
       });
+      if (response.type === "opaqueredirect") {
+        // Browsers and some runtimes hide a manual redirect's status (0) and body: report it as a redirect.
+        controller.abort();
+        return { ok: true, status: 302, text: "" };
+      }
       const limit = request.maxBodyBytes ?? defaultMaxBodyBytes;
       const bytes = declaredOver(response.headers.get("content-length"), limit)
         ? undefined
@@ -165,7 +175,7 @@ type UndiciPool = InstanceType<UndiciModule["Pool"]>;
  * A facilitator transport over one undici `Pool` per facilitator origin (keep-alive, `request`): the cheapest
  * path on Node, about a third of the CPU of `fetch` per call. undici is loaded on the first call. The answer is
  * read chunk by chunk up to `maxBodyBytes`; past it the body is destroyed, which closes that connection
- * (`too_large`).
+ * (`too_large`). A `Pool` does not follow redirects: a 3xx is returned as the answer.
  *
  * @example
  * ```ts
