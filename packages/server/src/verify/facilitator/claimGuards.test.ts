@@ -161,6 +161,7 @@ describe("a facilitator-lane proof is checked before it is claimed", () => {
         validBefore: BigInt(nowSeconds + requirement.maxTimeoutSeconds + 120),
       }),
     );
+    const claimsOfRefused = counted.claims();
     const withinSkew = await pay(
       await signPayment({
         evm,
@@ -172,18 +173,22 @@ describe("a facilitator-lane proof is checked before it is claimed", () => {
     expect({
       aYearOut: await errorOf(aYearOut),
       justPast: await errorOf(justPast),
+      claimsOfRefused,
       withinSkew: withinSkew.status,
       claims: counted.claims(),
     }).toEqual({
       aYearOut: "invalid_exact_evm_payload_authorization_valid_before",
       justPast: "invalid_exact_evm_payload_authorization_valid_before",
+      claimsOfRefused: 0,
       withinSkew: 200,
-      claims: 1,
+      // The served proof's claim, and its settled transaction's under the direct lane's key.
+      claims: 2,
     });
   });
 
   it("answers 503 store_full with Retry-After when the memory store is full of live claims, and never evicts one", async () => {
-    const store = createMemoryStore({ maxClaims: 3 });
+    // A served payment holds two claims: its proof, and its settled transaction under the direct lane's key.
+    const store = createMemoryStore({ maxClaims: 6 });
     const facilitator = await acceptingFacilitator();
     const { requirement, pay } = await paywallWith({
       facilitatorUrl: facilitator.url,
