@@ -28,6 +28,8 @@ beforeAll(async () => {
       X402_DIRECT_ENABLED: "false",
     }),
     chains: {},
+    // No settle is ever asked for here, so no lost answer to resolve on chain.
+    settlementChecks: { "eip155:8453": false },
   });
   served = await serveFetch({ fetch: api.fetch });
 });
