@@ -219,6 +219,46 @@ describe("a facilitator-lane proof is checked before it is claimed", () => {
   });
 });
 
+describe("an Idempotency-Key in a bounded store", () => {
+  it("is refused 503 store_full when its proof finds no room, and gives its reservation back (a retry is not told to wait)", async () => {
+    // One served keyed payment holds two live entries (its proof's claim, its settled transaction's); its key's
+    // reservation counts while it runs and is freed once its response is kept.
+    const store = createMemoryStore({ maxClaims: 3 });
+    const facilitator = await acceptingFacilitator();
+    const { app, requirement } = await paywallWith({
+      facilitatorUrl: facilitator.url,
+      store,
+      settlementChecks: { [network]: false },
+      routes: { "GET /paid": { price: "$0.01", settlement: "before" } },
+    });
+    const send = (header: string, key: string) =>
+      app(
+        new Request("http://api.test/paid", {
+          headers: { "payment-signature": header, "idempotency-key": key },
+        }),
+      );
+    const first = unsignedPayment(requirement as PaymentRequirementsV2);
+    const second = unsignedPayment(requirement as PaymentRequirementsV2);
+    const served = await send(first, "order-1");
+    const full = await send(second, "order-2");
+    const retried = await send(second, "order-2");
+    const replayed = await send(first, "order-1");
+    expect({
+      served: served.status,
+      full: [full.status, await errorOf(full)],
+      retried: [retried.status, await errorOf(retried)],
+      replayed: [replayed.status, replayed.headers.get("idempotent-replayed"), await replayed.json()],
+      settles: facilitator.calls.filter((c) => c.endsWith("/settle")).length,
+    }).toEqual({
+      served: 200,
+      full: [503, "store_full"],
+      retried: [503, "store_full"],
+      replayed: [200, "true", { content: "paid" }],
+      settles: 1,
+    });
+  });
+});
+
 describe("a lost /settle answer is resolved on chain by default", () => {
   it("refuses to start when a facilitator-lane network has no settlement check, unless given one or `false`", async () => {
     const facilitator = await acceptingFacilitator();
