@@ -34,7 +34,8 @@ export type CreatePaidApiParameters = Readonly<{
   selfSettle?: InProcessFacilitator;
   /**
    * Chain checks for a facilitator-lane settlement whose answer was lost, by CAIP-2 network, so the payer is
-   * served instead of being left pending.
+   * served instead of being left pending. Each network the facilitator lane offers needs one, or `false`
+   * (`createPaywall` refuses to start otherwise).
    * @default {}
    */
   settlementChecks?: Readonly<Record<string, SettlementCheck | false>>;

@@ -220,13 +220,14 @@ export function unsignedPayment(
   });
 }
 
-/** A facilitator stub that accepts every payment (`settle` answers `settleAnswer`), counting its calls. */
+/**
+ * A facilitator stub that accepts every payment, counting its calls. Its `/verify` names the proof's own payer
+ * (the authorization's `from`), as an honest facilitator does, since the paywall refuses an answer naming
+ * another one. `settle` answers `settleAnswer`, by default a success with a fresh transaction hash each time:
+ * the paywall claims each settled transaction, so one hash for two payments would be a collision.
+ */
 export async function acceptingFacilitator(
-  settleAnswer: Record<string, unknown> = {
-    success: true,
-    transaction: `0x${"cd".repeat(32)}`,
-    network: "eip155:84532",
-  },
+  settleAnswer?: Record<string, unknown>,
 ): Promise<{ url: string; calls: string[] }> {
   const calls: string[] = [];
   const served = await serve(async (request) => {
@@ -239,9 +240,19 @@ export async function acceptingFacilitator(
       ];
       return Response.json({ kinds, extensions: [], signers: {} });
     }
-    if (path.endsWith("/verify"))
-      return Response.json({ isValid: true, payer: "0x1111111111111111111111111111111111111111" });
-    return Response.json(settleAnswer);
+    if (path.endsWith("/verify")) {
+      const body = (await request.json()) as {
+        paymentPayload?: { payload?: { authorization?: { from?: unknown } } };
+      };
+      const from = body.paymentPayload?.payload?.authorization?.from;
+      return Response.json({
+        isValid: true,
+        payer: typeof from === "string" ? from : "0x1111111111111111111111111111111111111111",
+      });
+    }
+    return Response.json(
+      settleAnswer ?? { success: true, transaction: toHex(randomBytes(32)), network: "eip155:84532" },
+    );
   });
   return { url: served.url, calls };
 }

@@ -214,6 +214,45 @@ describe("createMemoryStore bounds", () => {
     expect((await store.claim({ key: "d", claim: claim("d") })).claimed).toBe(true);
   });
 
+  it("counts an Idempotency-Key's reservation as a live entry: refused when full, never evicted, freed when kept", async () => {
+    const store = createMemoryStore({ maxClaims: 2 });
+    const reserve = (key: string) =>
+      store
+        .reserveResponse({ key, owner: "a", proofHash: "p", expiresAt: 2_000_000_000 })
+        .then((r) => r.reserved, full);
+    expect([
+      await reserve("k1"),
+      await store.claim({ key: "c", claim: claim("c") }).then((r) => r.claimed),
+    ]).toEqual([true, true]);
+    // Full of one in-flight key and one claim: neither a new key nor a new claim gets in, and both stay.
+    expect([await reserve("k2"), await store.claim({ key: "d", claim: claim("d") }).catch(full)]).toEqual([
+      "maxClaims",
+      "maxClaims",
+    ]);
+    expect(
+      await store.reserveResponse({ key: "k1", owner: "b", proofHash: "p", expiresAt: 2_000_000_000 }),
+    ).toEqual({ reserved: false, existing: { state: "in_flight", owner: "a", proofHash: "p" } });
+    // A kept response is evictable, not a live entry: finishing k1 frees its room for another key.
+    const kept = { state: "kept" as const, response: response(10) };
+    expect(
+      await store.finishResponse({ key: "k1", owner: "a", record: kept, expiresAt: 2_000_000_000 }),
+    ).toBe(true);
+    expect(await reserve("k2")).toBe(true);
+  });
+
+  it("remembers a finished key as not kept when its response has no room, so a retry is not run again", async () => {
+    const store = createMemoryStore({ maxBytes: 2_000 });
+    await store.reserveResponse({ key: "k", owner: "a", proofHash: "p", expiresAt: 2_000_000_000 });
+    const kept = { state: "kept" as const, response: response(5_000) };
+    expect(await store.finishResponse({ key: "k", owner: "a", record: kept, expiresAt: 2_000_000_000 })).toBe(
+      true,
+    );
+    expect(await store.getResponse("k")).toBeUndefined();
+    expect(
+      await store.reserveResponse({ key: "k", owner: "b", proofHash: "p", expiresAt: 2_000_000_000 }),
+    ).toEqual({ reserved: false, existing: { state: "not_kept", proofHash: "p" } });
+  });
+
   it("bounds bytes: kept responses are evicted oldest first, claims and keyed debits are refused", async () => {
     const store = createMemoryStore({ maxBytes: 4_000 });
     await store.putResponse({ key: "r1", response: response(1_500), expiresAt: 9e9 });

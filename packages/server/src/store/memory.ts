@@ -30,9 +30,11 @@ export type CreateMemoryStoreParameters = Readonly<{
    */
   operationTtlSeconds?: number;
   /**
-   * Most live claims and debit operation keys kept together. When full (after forgetting expired ones), a new
-   * claim or keyed debit is refused with `SERVER__STORE_FULL` (the paywall answers 503 `store_full`): a live
-   * claim is what refuses a replayed proof, so none is ever evicted. Direct-lane claims never expire: a
+   * Most live claims, debit operation keys and `Idempotency-Key` reservations (in flight, or finished without
+   * a kept response) kept together. When full (after forgetting expired ones), a new claim, keyed debit or
+   * reservation is refused with `SERVER__STORE_FULL` (the paywall answers 503 `store_full`): a live claim is what
+   * refuses a replayed proof, and a reservation what keeps a key from running twice, so none is ever evicted. A
+   * served facilitator-lane payment holds two claims (its proof, its settled transaction). Direct-lane claims never expire: a
    * long-running server that takes direct transfers wants a durable store.
    * @default 100_000
    */
@@ -71,7 +73,8 @@ type Expiring<T> = { value: T; expiresAt: number | undefined };
  * const store = createMemoryStore();
  * const paywall = createPaywall({ routes: { "GET /paid": "$0.01" }, store, … });
  * ```
- * @throws `SERVER__STORE_FULL` from `claim` and a keyed `debit` when the store is full of live entries.
+ * @throws `SERVER__STORE_FULL` from `claim`, a keyed `debit` and `reserveResponse` when the store is full of live
+ * entries.
  */
 export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}): MemoryStore {
   const {

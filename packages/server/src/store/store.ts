@@ -129,7 +129,10 @@ export type Store = Readonly<{
    * others the record that holds it (`in_flight`, `kept` or `not_kept`). The reservation is forgotten at
    * `expiresAt` (Unix seconds) unless `finishResponse` replaces it first. One atomic step: SQL `INSERT … ON
    * CONFLICT (key) DO UPDATE SET …` that takes the row over only when it expired, `RETURNING` the row and whether
-   * it is now the caller's; Redis one Lua script (`GET`, else `SET … EXAT expiresAt`).
+   * it is now the caller's; Redis one Lua script (`GET`, else `SET … EXAT expiresAt`). A bounded store refuses a
+   * new reservation it has no room for with `SERVER__STORE_FULL` (the paywall answers 503 `store_full`), as it
+   * refuses a claim.
+   * @throws `SERVER__STORE_FULL` from a bounded store (e.g. the memory store) that is full of live entries.
    *
    * @example
    * ```ts

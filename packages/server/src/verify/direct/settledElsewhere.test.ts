@@ -39,7 +39,7 @@ import { createMemoryStore, type MemoryStore } from "../../store/memory.js";
 import { encodeBase58 } from "../../svm/base58.js";
 import { keypairSigner } from "../../svm/ed25519.js";
 import { createExactSvmScheme } from "../../svm/exactSvmScheme.js";
-import { createConnectionTransactionReader, createSvmDirectChain } from "../../svm/svmDirectChain.js";
+import { createSvmDirectChain } from "../../svm/svmDirectChain.js";
 import { transferClaimKey } from "../transferClaimKey.js";
 
 const errorOf = async (response: Response) => ((await response.json()) as { error: string }).error;
@@ -251,14 +251,16 @@ describe("a facilitator settlement presented on the direct lane, Solana (bank)",
 
   async function server(selfSettle: Facilitator | undefined, store: MemoryStore = createMemoryStore()) {
     let runs = 0;
-    // The production reader, over the kit's JSON-RPC view of the bank.
-    const read = createConnectionTransactionReader({ connection: new Connection(rpc.url, "confirmed") });
+    // The production reader (and settlement check), over the kit's JSON-RPC view of the bank.
+    const connection = new Connection(rpc.url, "confirmed");
     const paywall = createPaywall({
       routes: { "GET /dear": "$1", "GET /cheap": "$0.01" },
       networks: ["solana-devnet"],
       payTo: { "solana-devnet": svmPayee },
       ...(selfSettle === undefined ? {} : { selfSettle }),
-      direct: { networks: [{ chain: createSvmDirectChain({ network: devnet, read }), payTo: svmPayee }] },
+      direct: {
+        networks: [{ chain: createSvmDirectChain({ network: devnet, connection }), payTo: svmPayee }],
+      },
       store,
     });
     paywalls.push(paywall);

@@ -161,6 +161,7 @@ describe("a facilitator-lane proof is checked before it is claimed", () => {
         validBefore: BigInt(nowSeconds + requirement.maxTimeoutSeconds + 120),
       }),
     );
+    const claimsOfRefused = counted.claims();
     const withinSkew = await pay(
       await signPayment({
         evm,
@@ -172,18 +173,22 @@ describe("a facilitator-lane proof is checked before it is claimed", () => {
     expect({
       aYearOut: await errorOf(aYearOut),
       justPast: await errorOf(justPast),
+      claimsOfRefused,
       withinSkew: withinSkew.status,
       claims: counted.claims(),
     }).toEqual({
       aYearOut: "invalid_exact_evm_payload_authorization_valid_before",
       justPast: "invalid_exact_evm_payload_authorization_valid_before",
+      claimsOfRefused: 0,
       withinSkew: 200,
-      claims: 1,
+      // The served proof's claim, and its settled transaction's under the direct lane's key.
+      claims: 2,
     });
   });
 
   it("answers 503 store_full with Retry-After when the memory store is full of live claims, and never evicts one", async () => {
-    const store = createMemoryStore({ maxClaims: 3 });
+    // A served payment holds two claims: its proof, and its settled transaction under the direct lane's key.
+    const store = createMemoryStore({ maxClaims: 6 });
     const facilitator = await acceptingFacilitator();
     const { requirement, pay } = await paywallWith({
       facilitatorUrl: facilitator.url,
@@ -210,6 +215,46 @@ describe("a facilitator-lane proof is checked before it is claimed", () => {
       fullError: "store_full",
       retryAfter: "10",
       replay: "replayed_payment",
+    });
+  });
+});
+
+describe("an Idempotency-Key in a bounded store", () => {
+  it("is refused 503 store_full when its proof finds no room, and gives its reservation back (a retry is not told to wait)", async () => {
+    // One served keyed payment holds two live entries (its proof's claim, its settled transaction's); its key's
+    // reservation counts while it runs and is freed once its response is kept.
+    const store = createMemoryStore({ maxClaims: 3 });
+    const facilitator = await acceptingFacilitator();
+    const { app, requirement } = await paywallWith({
+      facilitatorUrl: facilitator.url,
+      store,
+      settlementChecks: { [network]: false },
+      routes: { "GET /paid": { price: "$0.01", settlement: "before" } },
+    });
+    const send = (header: string, key: string) =>
+      app(
+        new Request("http://api.test/paid", {
+          headers: { "payment-signature": header, "idempotency-key": key },
+        }),
+      );
+    const first = unsignedPayment(requirement as PaymentRequirementsV2);
+    const second = unsignedPayment(requirement as PaymentRequirementsV2);
+    const served = await send(first, "order-1");
+    const full = await send(second, "order-2");
+    const retried = await send(second, "order-2");
+    const replayed = await send(first, "order-1");
+    expect({
+      served: served.status,
+      full: [full.status, await errorOf(full)],
+      retried: [retried.status, await errorOf(retried)],
+      replayed: [replayed.status, replayed.headers.get("idempotent-replayed"), await replayed.json()],
+      settles: facilitator.calls.filter((c) => c.endsWith("/settle")).length,
+    }).toEqual({
+      served: 200,
+      full: [503, "store_full"],
+      retried: [503, "store_full"],
+      replayed: [200, "true", { content: "paid" }],
+      settles: 1,
     });
   });
 });

@@ -14,6 +14,7 @@ import {
   signPayment,
   startChain,
 } from "../../../test/fixtures.js";
+import { createEvmSettlementCheck } from "../../evm/settlementCheck.js";
 import { createPaywall, type Paywall } from "../../paywall.js";
 import type { FacilitatorOption } from "../fallback/facilitators.js";
 
@@ -63,6 +64,8 @@ async function paidApp(facilitators: FacilitatorOption[], settlement: "before" |
     networks: ["base-sepolia"],
     payTo: payee,
     facilitators,
+    // The chain decides after a malformed answer: here it finds no transfer, so the payment stays pending.
+    settlementChecks: { "base-sepolia": createEvmSettlementCheck({ publicClient: evm.publicClient }) },
   });
   paywalls.push(paywall);
   await paywall.ready();
