@@ -121,19 +121,23 @@ describe("a facilitator-lane proof is checked before it is claimed", () => {
     expect(await evm.balanceOf(payer.address)).toBe(before - 10_000n);
   });
 
-  it("passes on a signature that can be a smart wallet's: `from` with code, or ERC-6492-wrapped", async () => {
+  it("refuses garbage that only looks like a smart wallet's signature (`from` with code, ERC-6492-wrapped), claiming nothing", async () => {
+    // Real smart-wallet signatures (ERC-1271, ERC-6492) are passed on: see smartWalletSignature.test.ts.
     const facilitator = await acceptingFacilitator();
+    const counted = countingStore();
     const { requirement, pay } = await paywallWith({
       facilitatorUrl: facilitator.url,
+      store: counted.store,
       direct: directOnAnvil(),
     });
-    // The token contract stands in for a deployed smart wallet: it has code.
+    // The token contract has code but answers no ERC-1271 check: not a wallet that signed this.
     const deployed = await pay(unsignedPayment(requirement, { from: evm.token }));
     const wrapped = await pay(
       withSignature(unsignedPayment(requirement), `0x${"ab".repeat(96)}${"6492".repeat(16)}`),
     );
-    expect([deployed.status, wrapped.status]).toEqual([200, 200]);
-    expect(facilitator.calls.filter((c) => c.endsWith("/verify"))).toHaveLength(2);
+    expect([deployed.status, wrapped.status]).toEqual([402, 402]);
+    expect(counted.claims()).toBe(0);
+    expect(facilitator.calls.filter((c) => c.endsWith("/verify"))).toHaveLength(0);
   });
 
   it("refuses a validBefore beyond maxTimeoutSeconds plus 60 s of skew, claiming nothing (no RPC needed)", async () => {
