@@ -15,6 +15,18 @@ export {
   type StartLocalFacilitatorParameters,
   startLocalFacilitator,
 } from "./facilitator/localFacilitator.js";
+export type { Hostile402, HostileOffer } from "./hostile/hostileOffers.js";
+export {
+  type HostileAnswer,
+  type HostileBehaviour,
+  type HostileCall,
+  type HostileServer,
+  type ReceivedProof,
+  type SettledAuthorization,
+  type StartHostileServerParameters,
+  startHostileServer,
+} from "./hostile/hostileServer.js";
+export type { SettleOutcome } from "./hostile/settleAuthorization.js";
 export {
   type DeriveEvmTestPrivateKeyParameters,
   type DeriveSvmTestKeypairParameters,

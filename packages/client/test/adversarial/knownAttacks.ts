@@ -1,0 +1,122 @@
+import { payees } from "./arbitraries.js";
+import type { Scenario } from "./scenario.js";
+
+const [payee, otherPayee] = payees as [`0x${string}`, `0x${string}`, `0x${string}`];
+
+const once = [{ method: "GET", explicitKey: false, attempts: 1 }] as const;
+const retried = (explicitKey: boolean) => [{ method: "GET", explicitKey, attempts: 2 }] as const;
+
+/** A facilitator offer of 10000 in the v2 header and a direct transfer of 10000 to another payee. */
+const facilitatorAndDirect = [
+  [
+    { lane: "facilitator", form: "header", amount: 10_000n, payTo: payee },
+    { lane: "direct", amount: 10_000n, payTo: otherPayee, priority: 2 },
+  ],
+] as const;
+
+/** The attacks of issue 14 that moved more than the owner allowed on 6ab15bf, as scenarios. */
+export const knownAttacks: Readonly<Record<string, Scenario>> = {
+  // Critical: the server settles the proof, answers facilitator_unavailable, and gets a direct transfer too.
+  "facilitator_unavailable after settling, then a direct transfer to another payee": {
+    maxPerRequest: 10_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: facilitatorAndDirect,
+    behaviours: [{ settle: true, answer: { kind: "refuse", reason: "facilitator_unavailable" } }],
+    requests: once,
+  },
+  // Critical: with the requirement cache, the cached proof is settled and refused, the live one settled and
+  // answered facilitator_unavailable, then a direct transfer.
+  "requirement cache: cached proof settled and refused, live proof settled and unavailable, then direct": {
+    maxPerRequest: 20_000n,
+    budget: 1_000_000n,
+    requirementCache: true,
+    offerSets: facilitatorAndDirect,
+    behaviours: [
+      { settle: true, answer: { kind: "serve" } },
+      {
+        settle: true,
+        answer: { kind: "refuse", reason: "invalid_exact_evm_payload_authorization_valid_before" },
+      },
+      { settle: true, answer: { kind: "refuse", reason: "facilitator_unavailable" } },
+    ],
+    requests: [
+      { method: "GET", explicitKey: false, attempts: 1 },
+      { method: "GET", explicitKey: false, attempts: 1 },
+    ],
+  },
+  // High 1: settled, then a lost or broken answer; the agent retries without an Idempotency-Key.
+  "settled, answered 500, retried without a key": {
+    maxPerRequest: 10_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", form: "header", amount: 10_000n, payTo: payee }]],
+    behaviours: [{ settle: true, answer: { kind: "status", status: 500 } }],
+    requests: retried(false),
+  },
+  "settled, body cut after 10 bytes, retried without a key": {
+    maxPerRequest: 10_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", form: "v1_body", amount: 10_000n, payTo: payee }]],
+    behaviours: [{ settle: true, answer: { kind: "cut_body", bytes: 10 } }],
+    requests: retried(false),
+  },
+  "settled, 303 to a refusing port, retried without a key": {
+    maxPerRequest: 10_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", form: "payment_options", amount: 10_000n, payTo: payee }]],
+    behaviours: [{ settle: true, answer: { kind: "redirect", status: 303, to: "refusing_port" } }],
+    requests: retried(false),
+  },
+  "settled, 303 to an unparsable Location, retried without a key": {
+    maxPerRequest: 10_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", form: "header", amount: 10_000n, payTo: payee }]],
+    behaviours: [{ settle: true, answer: { kind: "redirect", status: 303, to: "garbage" } }],
+    requests: retried(false),
+  },
+  // Medium 9: a 402 that carries a successful PAYMENT-RESPONSE, retried with the same Idempotency-Key.
+  "a 402 with a successful PAYMENT-RESPONSE, retried with the same key": {
+    maxPerRequest: 10_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", form: "header", amount: 10_000n, payTo: payee }]],
+    behaviours: [{ settle: true, answer: { kind: "paid_402" } }],
+    requests: retried(true),
+  },
+  // Critical's rule: a refused authorization stays valid in the server's hands; a retry must not pay again.
+  "settled and refused (a lie), retried with the same key": {
+    maxPerRequest: 10_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", form: "header", amount: 10_000n, payTo: payee }]],
+    behaviours: [
+      { settle: true, answer: { kind: "refuse", reason: "invalid_exact_evm_insufficient_balance" } },
+    ],
+    requests: retried(true),
+  },
+  // A held (not yet settled) refused authorization and a second request for another payee: the budget counts both.
+  "held and refused, then asked again for another payee, under a budget of one payment": {
+    maxPerRequest: 100_000n,
+    budget: 10_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", form: "header", amount: 10_000n, payTo: payee }]],
+    behaviours: [
+      {
+        settle: false,
+        answer: {
+          kind: "refuse",
+          reason: "invalid_exact_evm_insufficient_balance",
+          offers: [{ lane: "facilitator", form: "header", amount: 10_000n, payTo: otherPayee }],
+        },
+      },
+    ],
+    requests: [
+      { method: "GET", explicitKey: false, attempts: 1 },
+      { method: "POST", explicitKey: false, attempts: 1 },
+    ],
+  },
+};

@@ -1,0 +1,32 @@
+import { evmPayeeAccounts, startEvmChain, startLocalFacilitator } from "@tollgate/testing";
+import type { Rig } from "./scenario.js";
+
+/** anvil as Base Sepolia with the test USDC, and our facilitator on loopback, for one test file. */
+export async function startRig(): Promise<Rig & Readonly<{ stop(): Promise<void> }>> {
+  const evm = await startEvmChain({ payers: [evmPayeeAccounts[0].address] });
+  const local = await startLocalFacilitator({ evm });
+  return {
+    evm,
+    local,
+    async stop() {
+      await local.close();
+      await evm.stop();
+    },
+  };
+}
+
+/**
+ * fast-check settings from the environment: `TOLLGATE_FC_SEED` (and `TOLLGATE_FC_PATH`) replay a failure,
+ * `TOLLGATE_FC_RUNS` changes the number of runs. Without a seed, one is drawn and printed, so that any failure,
+ * even a timeout, can be replayed.
+ */
+export function fastCheckSettings(
+  defaultRuns: number,
+): Readonly<{ seed: number; path?: string; numRuns: number }> {
+  const fixed = process.env.TOLLGATE_FC_SEED;
+  const seed =
+    fixed === undefined ? (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0 : Number(fixed);
+  const path = process.env.TOLLGATE_FC_PATH;
+  const numRuns = Number(process.env.TOLLGATE_FC_RUNS ?? defaultRuns);
+  return { seed, numRuns, ...(path === undefined ? {} : { path }) };
+}

@@ -1,0 +1,179 @@
+import { isTollgateError } from "@tollgate/shared";
+import {
+  deriveEvmTestPrivateKey,
+  type EvmChain,
+  type HostileBehaviour,
+  type HostileOffer,
+  type LocalFacilitator,
+  type SettledAuthorization,
+  startHostileServer,
+} from "@tollgate/testing";
+import { createPublicClient, http } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { createEvmWallet } from "../../src/evm/evmWallet.js";
+import { createPayingFetch } from "../../src/payingFetch.js";
+
+/**
+ * One adversarial run: a hostile server with its offers and its scripted answers to proofs, an agent with a
+ * spending policy, and the logical requests the agent makes (each retried after an error or a non-2xx answer, as
+ * agents do, under the same logical request).
+ */
+export type Scenario = Readonly<{
+  maxPerRequest: bigint;
+  /** A `total` budget over the whole run. */
+  budget: bigint;
+  requirementCache: boolean;
+  /** The offers of the server's 402s, cycled one set per 402 (switching requirements between calls). */
+  offerSets: readonly (readonly HostileOffer[])[];
+  /** How the server treats each proof, by order of arrival (then honest). */
+  behaviours: readonly HostileBehaviour[];
+  /** The logical requests, made one after the other. */
+  requests: readonly Readonly<{ method: "GET" | "POST"; explicitKey: boolean; attempts: number }>[];
+}>;
+
+/** What one call of the paying fetch gave the agent: a status, or an error code. */
+export type CallResult = string;
+
+/** What happened to one logical request: the calls made, and what really left the wallet for it. */
+export type RequestOutcome = Readonly<{ calls: readonly CallResult[]; outflow: bigint }>;
+
+/** What happened in a run. */
+export type ScenarioOutcome = Readonly<{
+  requests: readonly RequestOutcome[];
+  total: bigint;
+  /** Every proof the server got: lane, amount, path and what it did. */
+  proofs: readonly string[];
+  settled: readonly SettledAuthorization[];
+  /** A violated invariant, described; `undefined` when the run kept every limit. */
+  violation?: string;
+}>;
+
+/** The chain and facilitator every run shares. */
+export type Rig = Readonly<{ evm: EvmChain; local: LocalFacilitator }>;
+
+/** How long one call (and reading its body) may take before the agent aborts it. */
+const callTimeoutMs = 1_500;
+/** A call still running this long after its abort is a hang: the run fails. */
+const hangMs = 20_000;
+
+let runs = 0;
+
+function describeError(error: unknown): string {
+  if (isTollgateError(error)) return error.code;
+  if (error instanceof Error)
+    return `${error.name}${error.message === "fetch failed" ? ":fetch_failed" : ""}`;
+  return String(error);
+}
+
+async function withHangGuard<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`hang: ${what} still running after ${hangMs} ms`)), hangMs);
+  });
+  try {
+    return await Promise.race([promise, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs a scenario with a fresh payer (1 USDC, 1 ETH for direct transfers and cancellations) and the real EVM
+ * wallet, then measures what left its wallet per logical request once the server settled every authorization it
+ * ever received, and checks the invariant: per logical request ≤ `maxPerRequest`, in all ≤ the budget.
+ */
+export async function runScenario(rig: Rig, scenario: Scenario): Promise<ScenarioOutcome> {
+  const { evm, local } = rig;
+  const run = runs++;
+  const account = privateKeyToAccount(
+    deriveEvmTestPrivateKey({ label: `client/adversarial/${process.pid}/${run}` }),
+  );
+  await evm.mint(account.address, 1_000_000n);
+  await evm.anvil.setBalance(account.address, 10n ** 18n);
+  const direct = createPublicClient({ chain: evm.chain, transport: http(evm.rpcUrl), pollingInterval: 10 });
+  const wallet = createEvmWallet({ account, direct });
+  const { offerSets } = scenario;
+  const server = await startHostileServer({
+    evm,
+    facilitatorUrl: local.url,
+    offers: ({ index }) => offerSets[index % offerSets.length] ?? [],
+    behaviours: scenario.behaviours,
+  });
+  const payingFetch = createPayingFetch({
+    wallets: [wallet],
+    policy: {
+      maxPerRequest: scenario.maxPerRequest,
+      budgets: [{ name: "run", limit: scenario.budget, window: "total" }],
+    },
+    requirementCache: scenario.requirementCache,
+    // settlement_pending is re-sent at once (the server's Retry-After is not the point here).
+    sleep: async (_ms, signal) => signal?.throwIfAborted(),
+  });
+  const requests: RequestOutcome[] = [];
+  let total = 0n;
+  let violation: string | undefined;
+  try {
+    for (const [index, request] of scenario.requests.entries()) {
+      const before = await evm.balanceOf(account.address);
+      const calls: CallResult[] = [];
+      const url = `${server.url}/paid?request=${index}`;
+      const headers: Record<string, string> = request.explicitKey
+        ? { "Idempotency-Key": `run-${run}-request-${index}` }
+        : {};
+      for (let attempt = 0; attempt < request.attempts; attempt++) {
+        const signal = AbortSignal.timeout(callTimeoutMs);
+        const call = (async () => {
+          const response = await payingFetch(url, {
+            method: request.method,
+            headers,
+            ...(request.method === "POST" ? { body: `{"request":${index}}` } : {}),
+            signal,
+          });
+          await response.arrayBuffer();
+          return response.status;
+        })();
+        const result = await withHangGuard(
+          call.then(String, describeError),
+          `request ${index} attempt ${attempt}`,
+        );
+        calls.push(result);
+        if (/^2[0-9][0-9]$/.test(result)) break;
+      }
+      await server.settleAll();
+      const outflow = before - (await evm.balanceOf(account.address));
+      total += outflow;
+      requests.push({ calls, outflow });
+      if (violation === undefined && outflow > scenario.maxPerRequest) {
+        violation = `request ${index}: ${outflow} left the wallet, maxPerRequest is ${scenario.maxPerRequest}`;
+      }
+      if (violation === undefined && total > scenario.budget) {
+        violation = `after request ${index}: ${total} left the wallet in all, the budget is ${scenario.budget}`;
+      }
+    }
+  } finally {
+    await server.close();
+  }
+  const settled = await server.settleAll();
+  const proofs = server.proofs.map(
+    (p) =>
+      `#${p.index} ${p.lane} ${p.authorization?.value ?? ""} ${p.path} key=${p.idempotencyKey ?? "-"} ` +
+      `settle=${p.behaviour.settle !== false} answer=${JSON.stringify(p.behaviour.answer, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`,
+  );
+  return { requests, total, proofs, settled, ...(violation === undefined ? {} : { violation }) };
+}
+
+/** A readable account of a run, for a failing property's message. */
+export function report(scenario: Scenario, outcome: ScenarioOutcome): string {
+  const json = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
+  return [
+    outcome.violation ?? "no violation",
+    `scenario: ${json(scenario)}`,
+    ...outcome.requests.map((r, i) => `request ${i}: calls ${r.calls.join(", ")}; outflow ${r.outflow}`),
+    ...outcome.proofs.map((p) => `proof ${p}`),
+    ...outcome.settled.map(
+      (s) =>
+        `authorization ${s.authorization.value} to ${s.authorization.to} (${s.path}): ` +
+        (s.outcome.settled ? `settled via ${s.outcome.via}` : `not settled (${s.outcome.reason})`),
+    ),
+  ].join("\n");
+}
