@@ -9,7 +9,13 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { scenario } from "./arbitraries.js";
 import { fastCheckSettings, startRig } from "./rig.js";
-import { report, runScenario } from "./scenario.js";
+import {
+  report,
+  runConcurrentScenario,
+  runScenario,
+  type Scenario,
+  type ScenarioOutcome,
+} from "./scenario.js";
 
 let rig: Awaited<ReturnType<typeof startRig>>;
 beforeAll(async () => {
@@ -19,23 +25,52 @@ afterAll(async () => {
   await rig?.stop();
 });
 
+/**
+ * Checks `run` on random scenarios for at most `timeLimitMs` (the shrinking of a failure included), and throws
+ * fast-check's report (seed, path, counterexample) when a run broke the invariant.
+ */
+async function checkOutflow<S extends Scenario>(
+  name: string,
+  arbitrary: fc.Arbitrary<S>,
+  run: (s: S) => Promise<ScenarioOutcome>,
+  limits: Readonly<{ runs: number; timeLimitMs: number }>,
+): Promise<void> {
+  const settings = fastCheckSettings(limits.runs);
+  console.info(`${name}: seed ${settings.seed}, up to ${settings.numRuns} runs`);
+  const started = Date.now();
+  const details = await fc.check(
+    fc.asyncProperty(arbitrary, async (s) => {
+      const outcome = await run(s);
+      if (outcome.violation !== undefined) throw new Error(report(s, outcome));
+    }),
+    { ...settings, interruptAfterTimeLimit: limits.timeLimitMs, markInterruptAsFailure: false },
+  );
+  console.info(
+    `${name}: ${details.numRuns} runs in ${Date.now() - started} ms` +
+      (details.interrupted ? " (stopped by the time limit)" : ""),
+  );
+  if (details.failed) {
+    const cause =
+      details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    throw new Error(`${fc.defaultReportMessage(details)}\n\nThe shrunk run:\n${cause}`);
+  }
+}
+
 describe("payingFetch against random hostile servers on anvil", () => {
-  it("never lets more than maxPerRequest leave the wallet per logical request, nor more than the budget", async () => {
-    const settings = fastCheckSettings(30);
-    console.info(`adversarial outflow property: seed ${settings.seed}, up to ${settings.numRuns} runs`);
-    const started = Date.now();
-    const details = await fc.check(
-      fc.asyncProperty(scenario, async (s) => {
-        const outcome = await runScenario(rig, s);
-        if (outcome.violation !== undefined) throw new Error(report(s, outcome));
-      }),
-      // Each run costs real chain work: the runs (and the shrinking of a failure) stop after 30 s.
-      { ...settings, interruptAfterTimeLimit: 30_000, markInterruptAsFailure: false },
-    );
-    console.info(
-      `adversarial outflow property: ${details.numRuns} runs in ${Date.now() - started} ms` +
-        (details.interrupted ? " (interrupted by the time limit)" : ""),
-    );
-    if (details.failed) throw new Error(fc.defaultReportMessage(details));
+  it("one request at a time: never more than maxPerRequest per logical request, nor more than the budget", async () => {
+    await checkOutflow("sequential outflow", scenario, (s) => runScenario(rig, s), {
+      runs: 40,
+      timeLimitMs: 20_000,
+    });
+  }, 120_000);
+
+  it("concurrent copies of concurrent requests: the same limits", async () => {
+    const concurrent = fc
+      .tuple(scenario, fc.integer({ min: 1, max: 3 }))
+      .map(([s, copies]) => ({ ...s, copies }));
+    await checkOutflow("concurrent outflow", concurrent, (s) => runConcurrentScenario(rig, s), {
+      runs: 20,
+      timeLimitMs: 12_000,
+    });
   }, 120_000);
 });

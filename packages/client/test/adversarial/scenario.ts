@@ -77,12 +77,8 @@ async function withHangGuard<T>(promise: Promise<T>, what: string): Promise<T> {
   }
 }
 
-/**
- * Runs a scenario with a fresh payer (1 USDC, 1 ETH for direct transfers and cancellations) and the real EVM
- * wallet, then measures what left its wallet per logical request once the server settled every authorization it
- * ever received, and checks the invariant: per logical request ≤ `maxPerRequest`, in all ≤ the budget.
- */
-export async function runScenario(rig: Rig, scenario: Scenario): Promise<ScenarioOutcome> {
+/** A fresh payer, a hostile server and a paying fetch for one run. */
+async function prepareRun(rig: Rig, scenario: Scenario) {
   const { evm, local } = rig;
   const run = runs++;
   const account = privateKeyToAccount(
@@ -109,38 +105,71 @@ export async function runScenario(rig: Rig, scenario: Scenario): Promise<Scenari
     // settlement_pending is re-sent at once (the server's Retry-After is not the point here).
     sleep: async (_ms, signal) => signal?.throwIfAborted(),
   });
+  const balance = () => evm.balanceOf(account.address);
+
+  /** One logical request as an agent makes it: called, and called again after an error or a non-2xx answer. */
+  async function agentRequest(index: number): Promise<CallResult[]> {
+    const request = scenario.requests[index];
+    if (request === undefined) return [];
+    const calls: CallResult[] = [];
+    const url = `${server.url}/paid?request=${index}`;
+    const headers: Record<string, string> = request.explicitKey
+      ? { "Idempotency-Key": `run-${run}-request-${index}` }
+      : {};
+    for (let attempt = 0; attempt < request.attempts; attempt++) {
+      const signal = AbortSignal.timeout(callTimeoutMs);
+      const call = (async () => {
+        const response = await payingFetch(url, {
+          method: request.method,
+          headers,
+          ...(request.method === "POST" ? { body: `{"request":${index}}` } : {}),
+          signal,
+        });
+        await response.arrayBuffer();
+        return response.status;
+      })();
+      const result = await withHangGuard(
+        call.then(String, describeError),
+        `request ${index} attempt ${attempt}`,
+      );
+      calls.push(result);
+      if (/^2[0-9][0-9]$/.test(result)) break;
+    }
+    return calls;
+  }
+
+  async function finish(parts: Omit<ScenarioOutcome, "proofs" | "settled">): Promise<ScenarioOutcome> {
+    await server.close();
+    const settled = await server.settleAll();
+    const proofs = server.proofs.map(
+      (p) =>
+        `#${p.index} ${p.lane} ${p.authorization?.value ?? p.transfers?.map((t) => t.value).join("+") ?? ""} ` +
+        `${p.path} key=${p.idempotencyKey ?? "-"} settle=${p.behaviour.settle !== false} ` +
+        `answer=${JSON.stringify(p.behaviour.answer, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`,
+    );
+    return { ...parts, proofs, settled };
+  }
+
+  return { account, server, balance, agentRequest, finish };
+}
+
+/**
+ * Runs a scenario's logical requests one after the other with a fresh payer (1 USDC, 1 ETH for direct transfers
+ * and cancellations) and the real EVM wallet. After each, the server settles every authorization it ever received;
+ * the payer's USDC balance then says what left the wallet for that request. The invariant: per logical request ≤
+ * `maxPerRequest`, in all ≤ the budget.
+ */
+export async function runScenario(rig: Rig, scenario: Scenario): Promise<ScenarioOutcome> {
+  const { server, balance, agentRequest, finish } = await prepareRun(rig, scenario);
   const requests: RequestOutcome[] = [];
   let total = 0n;
   let violation: string | undefined;
   try {
-    for (const [index, request] of scenario.requests.entries()) {
-      const before = await evm.balanceOf(account.address);
-      const calls: CallResult[] = [];
-      const url = `${server.url}/paid?request=${index}`;
-      const headers: Record<string, string> = request.explicitKey
-        ? { "Idempotency-Key": `run-${run}-request-${index}` }
-        : {};
-      for (let attempt = 0; attempt < request.attempts; attempt++) {
-        const signal = AbortSignal.timeout(callTimeoutMs);
-        const call = (async () => {
-          const response = await payingFetch(url, {
-            method: request.method,
-            headers,
-            ...(request.method === "POST" ? { body: `{"request":${index}}` } : {}),
-            signal,
-          });
-          await response.arrayBuffer();
-          return response.status;
-        })();
-        const result = await withHangGuard(
-          call.then(String, describeError),
-          `request ${index} attempt ${attempt}`,
-        );
-        calls.push(result);
-        if (/^2[0-9][0-9]$/.test(result)) break;
-      }
+    for (const index of scenario.requests.keys()) {
+      const before = await balance();
+      const calls = await agentRequest(index);
       await server.settleAll();
-      const outflow = before - (await evm.balanceOf(account.address));
+      const outflow = before - (await balance());
       total += outflow;
       requests.push({ calls, outflow });
       if (violation === undefined && outflow > scenario.maxPerRequest) {
@@ -153,13 +182,66 @@ export async function runScenario(rig: Rig, scenario: Scenario): Promise<Scenari
   } finally {
     await server.close();
   }
+  return finish({ requests, total, ...(violation === undefined ? {} : { violation }) });
+}
+
+/**
+ * Runs every logical request of a scenario at once, each by `copies` agents at the same time (one logical request:
+ * the same method, URL, body and key). Once the server settled everything, each request's outflow is what the
+ * server got for it (settled authorizations and direct transfers that carried its path), and the payer's balance
+ * says the total. The invariant: per request ≤ `maxPerRequest` (× copies when they carry no Idempotency-Key: each
+ * copy is then a purchase of its own), in all ≤ the budget and ≤ the sum of those limits (a transfer whose proof
+ * never arrived is in the total only).
+ */
+export async function runConcurrentScenario(
+  rig: Rig,
+  scenario: Scenario & Readonly<{ copies: number }>,
+): Promise<ScenarioOutcome> {
+  const { account, server, balance, agentRequest, finish } = await prepareRun(rig, scenario);
+  const before = await balance();
+  let results: CallResult[][];
+  try {
+    results = await Promise.all(
+      [...scenario.requests.keys()].map(async (index) =>
+        (await Promise.all(Array.from({ length: scenario.copies }, () => agentRequest(index)))).flat(),
+      ),
+    );
+  } finally {
+    await server.close();
+  }
   const settled = await server.settleAll();
-  const proofs = server.proofs.map(
-    (p) =>
-      `#${p.index} ${p.lane} ${p.authorization?.value ?? ""} ${p.path} key=${p.idempotencyKey ?? "-"} ` +
-      `settle=${p.behaviour.settle !== false} answer=${JSON.stringify(p.behaviour.answer, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`,
-  );
-  return { requests, total, proofs, settled, ...(violation === undefined ? {} : { violation }) };
+  const total = before - (await balance());
+  const byPath = new Map<string, bigint>();
+  const add = (path: string, value: bigint) => byPath.set(path, (byPath.get(path) ?? 0n) + value);
+  for (const s of settled) if (s.outcome.settled) add(s.path, s.authorization.value);
+  const seenTx = new Set<string>();
+  for (const proof of server.proofs) {
+    if (proof.lane !== "direct" || seenTx.has(proof.value)) continue;
+    seenTx.add(proof.value);
+    for (const t of proof.transfers ?? []) {
+      if (t.from.toLowerCase() === account.address.toLowerCase()) add(proof.path, t.value);
+    }
+  }
+  const requests = results.map((calls, index) => ({
+    calls,
+    outflow: byPath.get(`/paid?request=${index}`) ?? 0n,
+  }));
+  // Copies with one Idempotency-Key are one logical request; copies without one are as many purchases of the
+  // same thing (the client pays a GET again once the first was answered), each bounded on its own.
+  const limitOf = (index: number) =>
+    scenario.requests[index]?.explicitKey === true
+      ? scenario.maxPerRequest
+      : scenario.maxPerRequest * BigInt(scenario.copies);
+  let violation: string | undefined;
+  const worst = requests.findIndex((r, index) => r.outflow > limitOf(index));
+  if (worst !== -1) {
+    violation = `request ${worst}: ${requests[worst]?.outflow} reached the server, its limit is ${limitOf(worst)}`;
+  } else if (total > scenario.budget) {
+    violation = `${total} left the wallet in all, the budget is ${scenario.budget}`;
+  } else if (total > requests.reduce((sum, _r, index) => sum + limitOf(index), 0n)) {
+    violation = `${total} left the wallet, more than the requests' limits together`;
+  }
+  return finish({ requests, total, ...(violation === undefined ? {} : { violation }) });
 }
 
 /** A readable account of a run, for a failing property's message. */

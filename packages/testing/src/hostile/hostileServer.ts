@@ -7,9 +7,10 @@ import {
   paymentPayloadV1Schema,
   paymentPayloadV2Schema,
 } from "@tollgate/shared";
-import { createWalletClient, http } from "viem";
+import { createWalletClient, type Hex, http, isAddressEqual, parseEventLogs } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { EvmChain } from "../evm/evmChain.js";
+import { testUsdcAbi } from "../evm/testUsdcArtifact.js";
 import { deriveEvmTestPrivateKey } from "../keys.js";
 import { type HostileOffer, hostile402, requirementV1 } from "./hostileOffers.js";
 import {
@@ -79,6 +80,8 @@ export type ReceivedProof = Readonly<{
   value: string;
   /** The EIP-3009 call (facilitator lane, when readable). */
   authorization?: TransferWithAuthorizationCall;
+  /** The test USDC transfers of the transaction a direct-lane proof names, read from its receipt. */
+  transfers?: readonly Readonly<{ from: string; to: string; value: bigint }>[];
   /** What the server did with it. */
   behaviour: HostileBehaviour;
 }>;
@@ -282,6 +285,19 @@ export async function startHostileServer(parameters: StartHostileServerParameter
     }
   }
 
+  /** The test USDC transfers of a transaction; none when it is unknown or not mined. */
+  async function readTransfers(tx: string): Promise<ReceivedProof["transfers"]> {
+    try {
+      const receipt = await evm.publicClient.getTransactionReceipt({ hash: tx as Hex });
+      return parseEventLogs({ abi: testUsdcAbi, logs: receipt.logs, eventName: "Transfer" })
+        .filter((log) => isAddressEqual(log.address, evm.token))
+        .map((log) => ({ from: log.args.from, to: log.args.to, value: log.args.value }));
+    } catch {
+      // Not a transaction of this chain (or not mined): the proof names no transfer.
+      return [];
+    }
+  }
+
   function write402(
     res: ServerResponse,
     parts: Readonly<{ method: string; path: string; error: string; offers?: readonly HostileOffer[] }>,
@@ -326,6 +342,7 @@ export async function startHostileServer(parameters: StartHostileServerParameter
   ): Promise<void> {
     const { method, path, header, value, lane } = proof;
     const authorization = lane === "facilitator" ? holdAuthorization(header, value, path) : undefined;
+    const transfers = lane === "direct" ? await readTransfers(value) : undefined;
     const base_ = {
       index: proofs.length,
       method,
@@ -337,7 +354,12 @@ export async function startHostileServer(parameters: StartHostileServerParameter
     };
     const behaviour =
       typeof behaviours === "function" ? behaviours(base_) : (behaviours[base_.index] ?? honest);
-    proofs.push({ ...base_, ...(authorization === undefined ? {} : { authorization }), behaviour });
+    proofs.push({
+      ...base_,
+      ...(authorization === undefined ? {} : { authorization }),
+      ...(transfers === undefined ? {} : { transfers }),
+      behaviour,
+    });
     let transaction = lane === "direct" ? value : "";
     if (behaviour.settle !== false && authorization !== undefined) {
       const outcome = await settle(keyOf(authorization));
