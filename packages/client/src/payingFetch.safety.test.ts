@@ -431,39 +431,6 @@ describe("a consumed proof of a request without an explicit Idempotency-Key", ()
   });
 });
 
-describe("the budget hold of a pending proof the server later promises never settles", () => {
-  it("is released (at the proof's validBefore at the latest), so a later payment fits the budget", async () => {
-    let mode: "gateway" | "unavailable" | "ok" = "gateway";
-    const server = await api({
-      onPaid: () => {
-        if (mode === "gateway") return new Response("bad gateway", { status: 502 });
-        if (mode === "unavailable") return refusal("facilitator_unavailable");
-        return new Response("paid");
-      },
-    });
-    let clock = 1_700_000_000_000;
-    const payingFetch = createPayingFetch({
-      wallets: [wallet],
-      now: () => clock,
-      policy: { budgets: [{ name: "lifetime", limit: 10_000n, window: "total" }] },
-    });
-    const url = `${server.url}/r`;
-    const init = { headers: { "Idempotency-Key": "job-7" } };
-    // A gateway 502: the proof stays pending (and on the budget). Correct so far.
-    expect((await payingFetch(url, init)).status).toBe(502);
-    // The re-sent proof is answered facilitator_unavailable: the server promises it never settles it.
-    mode = "unavailable";
-    await settle(payingFetch(url, init));
-    // Well past the first proof's validBefore (60 s): it can never settle now. The facilitator is back.
-    clock += 3_600_000;
-    mode = "ok";
-    const third = await settle(payingFetch(url, init));
-    // Nothing ever left the wallet, yet the lifetime budget is still held by the dead proof.
-    expect(isTollgateError(third, "CLIENT__BUDGET_EXHAUSTED")).toBe(false);
-    expect((third as Response).status).toBe(200);
-  });
-});
-
 describe("a proof whose send could not connect", () => {
   it("is dead at once: its budget hold is released and the next call pays with a new proof", async () => {
     const server = await api();

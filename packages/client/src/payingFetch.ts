@@ -11,11 +11,12 @@ import { prepareTokenPayment } from "./lanes/token/prepareTokenPayment.js";
 import { createMemoryTokenStore, type TokenStore } from "./lanes/token/tokenStore.js";
 import { createMemoryLedger, keepsAnswered, type LedgerEntry, type PaymentLedger } from "./ledger/ledger.js";
 import { newLedgerEntry } from "./ledger/newLedgerEntry.js";
+import { createProofBook } from "./ledger/proofLife.js";
 import { recordPayment } from "./ledger/recordPayment.js";
 import { createRequirementCache } from "./parse/createRequirementCache.js";
 import { type PaymentRequiredResponse, readOffers } from "./parse/readOffers.js";
 import type { PaymentContext } from "./paymentContext.js";
-import { createBudgetTracker, type Hold } from "./policy/budgets.js";
+import { createBudgetTracker } from "./policy/budgets.js";
 import { defaultMaxPerRequest, type SpendingPolicy } from "./policy/policy.js";
 import { reserveOffer } from "./policy/reserveOffer.js";
 import { type Receipt, receiptFromHeaders } from "./receipt/getReceipt.js";
@@ -35,7 +36,7 @@ import { requestKey } from "./request/requestKey.js";
 import { type Attempt, firstAttempt, nextAttempt } from "./select/nextAttempt.js";
 import { noPayableOfferError } from "./select/noPayableOfferError.js";
 import { type Quote, quoteOffers } from "./select/quoteOffers.js";
-import { selectOffers, summarize } from "./select/selectOffers.js";
+import { type Selection, selectOffers, summarize } from "./select/selectOffers.js";
 import type { PayingWallet } from "./wallet.js";
 
 /** Parameters of `createPayingFetch`. */
@@ -128,6 +129,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     sleep = abortableSleep,
     requirementCache = false,
   } = parameters;
+  const budgets = createBudgetTracker({ budgets: policy.budgets ?? [], now });
   const context: PaymentContext = {
     wallets,
     policy,
@@ -135,7 +137,8 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     registry,
     ledger,
     tokens,
-    budgets: createBudgetTracker({ budgets: policy.budgets ?? [], now }),
+    budgets,
+    proofs: createProofBook({ budgets, wallets, now }),
     receipts: new WeakMap<Response, Receipt>(),
     now,
     emit: createEmit(onEvent),
@@ -143,11 +146,9 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     sleep,
     settlementRetries,
   };
-  const { receipts, emit, send } = context;
+  const { receipts, emit, send, proofs } = context;
   const requirements = createRequirementCache({ enabled: requirementCache, now });
   const withLock = createKeyLock();
-  /** Budget holds of proofs whose outcome is still unknown, by ledger key (budgets live in this process only). */
-  const pendingHolds = new Map<string, Hold>();
 
   async function payingFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
     const request = await bufferRequest(input, init);
@@ -183,30 +184,20 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   }
 
   /**
-   * Broadcasts a direct transfer (again), then sends the recorded proof. Whatever happens, the kept hold of `key`
-   * is dropped once the proof has an outcome; it stays while the proof is still pending (or its state unreadable).
+   * Broadcasts a direct transfer (again), then sends the recorded proof. The proof book follows its life from here:
+   * its hold stays until the proof is provably dead or for good once it moved money.
    */
   async function presentProof(
     step: Readonly<{
       request: BufferedRequest;
-      key: string;
       entry: LedgerEntry;
       wallet: PayingWallet | undefined;
-      hold: Hold | undefined;
       reused: boolean;
     }>,
   ): Promise<Awaited<ReturnType<typeof deliverProof>>> {
-    const { request, key, entry, wallet, hold, reused } = step;
-    try {
-      if (entry.lane === "direct") await broadcastDirectPayment({ context, request, wallet, entry, hold });
-      return await deliverProof({ context, request, entry, hold, reused });
-    } finally {
-      const state = await ledger.get(key).then(
-        (current) => current?.state,
-        () => "pending" as const,
-      );
-      if (state !== "pending") pendingHolds.delete(key);
-    }
+    const { request, entry, wallet, reused } = step;
+    if (entry.lane === "direct") await broadcastDirectPayment({ context, request, wallet, entry });
+    return deliverProof({ context, request, entry, reused });
   }
 
   /**
@@ -275,22 +266,49 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     if (viaToken !== undefined) return viaToken;
 
     const origin = new URL(url).origin;
-    const selection = selectOffers({ ...context, offers: reading.offers, exclude: attempt.exclude, origin });
+    const selection = await selectWithinLimit({ request, key, reading, attempt, origin });
     const { candidate, hold, rejected } = reserveOffer({ context, url: request.url, origin, selection });
     emit({ type: "offer.selected", url: request.url, offer: summarize(candidate.offer), rejected });
     const entry = await recordPayment({ context, request, key, url, candidate, hold, origin });
-    // Kept for a later call that re-sends this proof: if the server then promises it never settles, it is released.
-    pendingHolds.set(key, hold);
-    const outcome = await presentProof({
-      request,
-      key,
-      entry,
-      wallet: candidate.wallet,
-      hold,
-      reused: false,
-    });
+    // From here the proof may leave: its hold stays until it is provably dead, or for good once it moved money.
+    proofs.track({ entry, hold, wallet: candidate.wallet });
+    const outcome = await presentProof({ request, entry, wallet: candidate.wallet, reused: false });
     if (outcome.kind === "answered") return outcome.response;
     return afterRefusal({ request, key, url, attempt, lane: entry.lane, refusal: outcome });
+  }
+
+  /**
+   * Selects the offers of a 402 that fit `maxPerRequest` together with the earlier proofs of the same logical request
+   * that can still move money (a refused authorization stays valid in the server's hands until it dies). The chain is
+   * asked first whether those have died; when nothing fits and their wallet can, they are cancelled on chain, and
+   * the offers selected again.
+   * @throws what the wallet's `cancelExactProof` throws (`CHAIN__CALL_FAILED`, `CLIENT__WALLET_FAILED`)
+   */
+  async function selectWithinLimit(
+    step: Readonly<{
+      request: BufferedRequest;
+      key: string;
+      reading: PaymentRequiredResponse;
+      attempt: Attempt;
+      origin: string;
+    }>,
+  ): Promise<Selection> {
+    const { request, key, reading, attempt, origin } = step;
+    await proofs.settleDoubts(request.signal);
+    const select = () =>
+      selectOffers({
+        ...context,
+        offers: reading.offers,
+        exclude: attempt.exclude,
+        origin,
+        live: proofs.committed(key),
+      });
+    const selection = select();
+    const blocked = selection.rejected.some((r) => r.reason === "earlier_proof_live");
+    if (selection.candidates.length > 0 || !blocked || !proofs.canCancel(key)) return selection;
+    throwIfAborted(request, "cancel_authorization");
+    await proofs.cancelDoubts(key, request.signal);
+    return select();
   }
 
   /** Spends the prepaid token held for this origin, when the 402 offers the token lane. */
@@ -301,7 +319,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     if (payment === undefined) return undefined;
     const entry = newLedgerEntry({ request, key, url, now, payment });
     await ledger.put(entry);
-    const outcome = await deliverProof({ context, request, entry, hold: undefined, reused: false });
+    const outcome = await deliverProof({ context, request, entry, reused: false });
     if (outcome.kind === "answered") return outcome.response;
     // The token was refused (unknown, expired, short): it is forgotten, and the next lane pays.
     return afterRefusal({ request, key, url, attempt, lane: "token", refusal: outcome });
@@ -313,8 +331,9 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   ): Promise<Response> {
     const { request, key, entry } = step;
     emit({ type: "payment.reused", url: request.url, offer: entrySummary(entry), claim: entry.claim });
-    const hold = pendingHolds.get(key);
-    const outcome = await presentProof({ request, key, entry, wallet: undefined, hold, reused: true });
+    // A proof of an earlier call of this process keeps its state and hold; one recorded before a restart has none.
+    proofs.track({ entry, hold: undefined, wallet: undefined });
+    const outcome = await presentProof({ request, entry, wallet: undefined, reused: true });
     if (outcome.kind === "answered") return outcome.response;
     // The old proof is dead (refused): one new payment, from the offers of the refusal.
     const url = entry.url;

@@ -2,6 +2,7 @@ import type { NetworkRegistry } from "@tollgate/shared";
 import type { Emit } from "./events.js";
 import type { TokenStore } from "./lanes/token/tokenStore.js";
 import type { PaymentLedger } from "./ledger/ledger.js";
+import type { ProofBook } from "./ledger/proofLife.js";
 import type { BudgetTracker } from "./policy/budgets.js";
 import type { SpendingPolicy } from "./policy/policy.js";
 import type { Receipt } from "./receipt/getReceipt.js";
@@ -26,6 +27,8 @@ export type PaymentContext = Readonly<{
   ledger: PaymentLedger;
   tokens: TokenStore;
   budgets: BudgetTracker;
+  /** The life of every proof and its budget hold, per logical request. */
+  proofs: ProofBook;
   /** What was paid for each response the paying fetch returned. */
   receipts: WeakMap<Response, Receipt>;
   now: () => number;

@@ -9,6 +9,12 @@ export type CreateExactPaymentParameters = Readonly<{
   offer: FacilitatorOffer;
   /** The current time in Unix seconds (from the paying fetch's `now`). */
   nowSeconds: number;
+  /**
+   * The longest life the proof may have, seconds: an EVM wallet signs `validBefore` at most
+   * `nowSeconds + min(offer.maxTimeoutSeconds, maxLifetimeSeconds)`, so a refused proof dies soon.
+   * @default the offer's `maxTimeoutSeconds`
+   */
+  maxLifetimeSeconds?: number;
   /** Aborts signing or any look-up the wallet makes. */
   signal?: AbortSignal;
 }>;
@@ -21,6 +27,31 @@ export type ExactPayment = Readonly<{
   validBefore?: number;
   /** What identifies the proof on chain (EVM nonce, Solana message hash), for events and the ledger. */
   claim: string;
+  /** What the wallet needs later to tell or end the proof's life (EVM: the EIP-712 domain), kept in the ledger. */
+  laneData?: Readonly<Record<string, string>>;
+}>;
+
+/**
+ * What the chain says about a facilitator-lane proof the wallet signed:
+ * - `live`: it can still settle (money may still leave for it);
+ * - `dead`: it never settled and never can (EVM: `validBefore` passed by the chain's clock with the nonce unused, or
+ *   cancelled by the payer; Solana: its blockhash is no longer valid);
+ * - `settled`: it moved the money.
+ */
+export type ExactProofState = "live" | "dead" | "settled";
+
+/** Parameters of `PayingWallet.checkExactProof` and `PayingWallet.cancelExactProof`: a recorded proof. */
+export type ExactProofParameters = Readonly<{
+  network: string;
+  /** The token contract or mint the proof pays with. */
+  asset: string;
+  /** The proof's on-chain identity, as `createExactPayment` returned it (EVM nonce). */
+  claim: string;
+  /** Unix seconds after which the proof can no longer settle, as `createExactPayment` returned it. */
+  validBefore: number | undefined;
+  /** What `createExactPayment` returned as `laneData`. */
+  laneData: Readonly<Record<string, string>> | undefined;
+  signal?: AbortSignal;
 }>;
 
 /** Parameters of `PayingWallet.prepareDirectTransfer`. */
@@ -79,6 +110,19 @@ export type PayingWallet = Readonly<{
    * @throws `CLIENT__WALLET_FAILED`
    */
   createExactPayment?(parameters: CreateExactPaymentParameters): Promise<ExactPayment>;
+  /**
+   * Reads from the chain whether a proof this wallet signed can still settle. Without it, a refused proof counts as
+   * spent (against `maxPerRequest` of its request and the budgets) for as long as the paying fetch lives.
+   * @throws `CHAIN__CALL_FAILED` (the chain could not be read: the proof stays live)
+   */
+  checkExactProof?(parameters: ExactProofParameters): Promise<ExactProofState>;
+  /**
+   * Kills a proof this wallet signed on chain (EVM: sends `cancelAuthorization`, paying gas), so that a second
+   * payment for the same request may be made: `dead` once the cancellation is mined, `settled` when the proof had
+   * already moved the money.
+   * @throws `CLIENT__WALLET_FAILED`, `CHAIN__CALL_FAILED` (the proof stays live)
+   */
+  cancelExactProof?(parameters: ExactProofParameters): Promise<Exclude<ExactProofState, "live">>;
   /** Why this wallet cannot pay a direct-lane offer, or `undefined` when it can. */
   checkDirectOffer?(offer: DirectOffer): string | undefined;
   /**

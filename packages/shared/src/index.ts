@@ -78,7 +78,11 @@ export {
   solanaBindingSignatureSchema,
   solanaTxSignatureSchema,
 } from "./schemas/direct.js";
-export { transferWithAuthorizationTypes } from "./schemas/eip3009.js";
+export {
+  cancelAuthorizationTypes,
+  eip3009LifeAbi,
+  transferWithAuthorizationTypes,
+} from "./schemas/eip3009.js";
 export {
   type ExactEvmAuthorization,
   type ExactEvmPayload,

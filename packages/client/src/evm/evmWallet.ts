@@ -34,6 +34,7 @@ import type {
   PreparedDirectTransfer,
   SendDirectTransferParameters,
 } from "../wallet.js";
+import { createAuthorizationLife } from "./authorizationLife.js";
 
 /**
  * The signer an EVM wallet needs: an address and EIP-712 signing for the facilitator lane, and transaction and
@@ -64,6 +65,14 @@ export type CreateEvmWalletParameters = Readonly<{
    */
   direct?: Client<Transport, Chain>;
   /**
+   * Read-only chain access (a viem client on the chain to pay on) to tell when an authorization a server refused can
+   * no longer settle (`authorizationState`, the latest block's time), so that it stops counting against the budgets
+   * and its request. With `direct` as well, a refused authorization can be cancelled on chain (`cancelAuthorization`,
+   * the payer paying gas) when a second payment for the same request would otherwise exceed `maxPerRequest`.
+   * @default direct (undefined without it: a refused authorization counts as spent)
+   */
+  reader?: Client<Transport, Chain>;
+  /**
    * Source of the 32-byte authorization nonces.
    * @default crypto.getRandomValues
    */
@@ -92,7 +101,9 @@ const v1ValidAfterSkewSeconds = 600;
  * A wallet that pays facilitator-lane `exact` offers on EVM networks with EIP-3009 `TransferWithAuthorization`
  * signatures (the payer needs no ETH: the facilitator sends the transaction). v2 offers are signed with
  * `validAfter = 0`, v1 offers with `now − 600` like the v1 reference clients; both with
- * `validBefore = now + maxTimeoutSeconds`, `value = amount` and a random 32-byte nonce.
+ * `validBefore = now + min(maxTimeoutSeconds, the policy's maxAuthorizationSeconds)`, `value = amount` and a random
+ * 32-byte nonce. With `reader` (or `direct`) it also tells when a refused authorization is dead, and with `direct`
+ * it can cancel one on chain.
  *
  * @example
  * ```ts
@@ -112,8 +123,11 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     registry = defaultNetworkRegistry,
     randomBytes = defaultRandomBytes,
     direct,
+    reader = direct,
   } = parameters;
   const from = getAddress(account.address);
+  const life =
+    reader === undefined ? undefined : createAuthorizationLife({ account, reader, sender: direct });
 
   function chainIdOf(network: string): number | undefined {
     const match = /^eip155:([0-9]{1,15})$/.exec(network);
@@ -145,7 +159,7 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
   }
 
   async function createExactPayment(p: CreateExactPaymentParameters): Promise<ExactPayment> {
-    const { offer, nowSeconds } = p;
+    const { offer, nowSeconds, maxLifetimeSeconds = offer.maxTimeoutSeconds } = p;
     const reason = checkExactOffer(offer);
     const chainId = chainIdOf(offer.network);
     const domain = domainOf(offer);
@@ -157,7 +171,8 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     }
     const nonce: Hex = toHex(randomBytes(32));
     const validAfter = offer.x402Version === 1 ? Math.max(0, nowSeconds - v1ValidAfterSkewSeconds) : 0;
-    const validBefore = nowSeconds + offer.maxTimeoutSeconds;
+    // A short life: a server that refuses this authorization (and may still hold it) can settle it only until then.
+    const validBefore = nowSeconds + Math.max(0, Math.min(offer.maxTimeoutSeconds, maxLifetimeSeconds));
     const to: Address = getAddress(offer.payTo);
     let signature: Hex;
     try {
@@ -199,6 +214,8 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
       },
       validBefore,
       claim: nonce,
+      // The domain, to sign a CancelAuthorization for this very authorization later.
+      laneData: { eip712Name: domain.name, eip712Version: domain.version },
     };
   }
 
@@ -296,6 +313,7 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     networks,
     checkExactOffer,
     createExactPayment,
+    ...(life === undefined ? {} : life),
     ...(direct === undefined ? {} : { checkDirectOffer, prepareDirectTransfer, sendDirectTransfer }),
   });
 }

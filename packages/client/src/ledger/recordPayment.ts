@@ -3,6 +3,7 @@ import { prepareFacilitatorPayment } from "../lanes/facilitator/prepareFacilitat
 import type { PaymentContext } from "../paymentContext.js";
 import type { Hold } from "../policy/budgets.js";
 import { confirmPayment } from "../policy/confirmPayment.js";
+import { defaultMaxAuthorizationSeconds } from "../policy/policy.js";
 import { throwIfAborted } from "../request/aborted.js";
 import type { BufferedRequest } from "../request/bufferRequest.js";
 import { type Candidate, summarize } from "../select/selectOffers.js";
@@ -42,7 +43,14 @@ export async function recordPayment(parameters: RecordPaymentParameters): Promis
     throwIfAborted(request, "sign");
     const payment =
       offer.lane === "facilitator"
-        ? await prepareFacilitatorPayment({ now, request, wallet, offer, amount })
+        ? await prepareFacilitatorPayment({
+            now,
+            request,
+            wallet,
+            offer,
+            amount,
+            maxLifetimeSeconds: policy.maxAuthorizationSeconds ?? defaultMaxAuthorizationSeconds,
+          })
         : await prepareDirectPayment({ request, wallet, offer, amount, origin });
     const entry = newLedgerEntry({ request, key, url, now, payment });
     // Recorded before it is sent: after a crash, the next call finds this proof and re-sends it.

@@ -62,10 +62,21 @@ export type SpendingPolicy = Readonly<{
   confirm?: (parameters: ConfirmParameters) => boolean | Promise<boolean>;
   /** Networks to prefer among offers of equal lane and priority, first preferred. @default [] */
   preferNetworks?: readonly string[];
+  /**
+   * The longest life of a signed authorization, seconds: EVM proofs are signed with
+   * `validBefore = now + min(offer.maxTimeoutSeconds, maxAuthorizationSeconds)`. A server that refuses a proof may
+   * still hold it and settle it until then, so the proof counts against the budgets and its request until it is
+   * provably dead; a short life makes that soon. (Solana proofs live as long as their blockhash, about a minute.)
+   * @default 300 (5 minutes)
+   */
+  maxAuthorizationSeconds?: number;
 }>;
 
 /** The default `maxPerRequest`: 0.10 USDC. */
 export const defaultMaxPerRequest = 100_000n;
+
+/** The default `maxAuthorizationSeconds`: 5 minutes. */
+export const defaultMaxAuthorizationSeconds = 300;
 
 function sameAddress(a: string, b: string): boolean {
   return a.startsWith("0x") && b.startsWith("0x") ? a.toLowerCase() === b.toLowerCase() : a === b;

@@ -5,11 +5,12 @@ import type { LedgerEntry } from "../ledger/ledger.js";
 import { putEntryState } from "../ledger/putEntryState.js";
 import { type PaymentRequiredResponse, readOffers, refusalReason } from "../parse/readOffers.js";
 import type { PaymentContext } from "../paymentContext.js";
-import type { Hold } from "../policy/budgets.js";
 import { receiptFromHeaders } from "../receipt/getReceipt.js";
 import { paidReceipt } from "../receipt/paidReceipt.js";
+import { aborted } from "./aborted.js";
 import type { BufferedRequest } from "./bufferRequest.js";
 import { followAfterPayment } from "./followAfterPayment.js";
+import { whenBodyBreaks } from "./whenBodyBreaks.js";
 
 /** Refusal reasons saying the proof was already used: it settled earlier, so paying again would pay twice. */
 const consumedReasons = new Set([
@@ -22,16 +23,25 @@ const consumedReasons = new Set([
 
 const settlementPendingReason = "settlement_pending";
 
-/** The one refusal that proves a proof never settled: the server promises it will never settle it later. */
+/**
+ * The refusal in which the server promises it never sent the proof to `/settle` and never will. Only the server
+ * vouches for it, so the proof stays doubtful; it only allows a re-sent proof to be replaced.
+ */
 const neverSettledReason = "facilitator_unavailable";
 
-/** Answers of a gateway in front of the server: the proof may have been taken and settled behind it. */
-const gatewayStatuses = new Set([502, 503, 504]);
+/**
+ * The lowest status of an answer that may hide the proof's outcome: a 5xx (a gateway's 502/503/504, or a server that
+ * failed after settling) leaves the proof pending unless its receipt says the money moved.
+ */
+const unclearStatusFrom = 500;
 
 /** A refused proof: the server's reason, and its 402 (with the offers to pay anew). */
 export type Refusal = Readonly<{ reading: PaymentRequiredResponse; reason: string }>;
 
-/** What became of a proof: answered (paid, or served without charge), refused (dead), or pending (send it again). */
+/**
+ * What became of a proof: answered (paid, served without charge, or an unclear 5xx that leaves it pending), refused
+ * (doubtful until provably dead), or pending (send it again).
+ */
 export type ProofOutcome =
   | { kind: "answered"; response: Response }
   | ({ kind: "refused" } & Refusal)
@@ -39,43 +49,43 @@ export type ProofOutcome =
 
 /** Parameters of `afterProof`. */
 export type AfterProofParameters = Readonly<{
-  context: Pick<PaymentContext, "ledger" | "tokens" | "budgets" | "receipts" | "now" | "emit" | "send">;
+  context: Pick<PaymentContext, "ledger" | "tokens" | "proofs" | "receipts" | "now" | "emit" | "send">;
   request: BufferedRequest;
   /** The proof that was sent. */
   entry: LedgerEntry;
   /** The server's answer to it. */
   response: Response;
-  /** What the proof holds against the budgets (none for a token or a proof of an earlier attempt). */
-  hold: Hold | undefined;
   /** Whether the proof was recorded by an earlier attempt, or re-sent after `settlement_pending`. */
   reused: boolean;
 }>;
 
 /**
- * Handles the answer to a proof. A gateway's 502/503/504: pending (the next call re-sends the same proof). Any other
- * answer but a 402: the server took the proof: the entry is settled, the receipt kept, a redirect followed. A 402:
- * pending (retry the same proof later), consumed (it settled before, or a re-sent proof may have: never pay again
- * automatically) or refused (dead; its hold stops counting once it can no longer settle).
+ * Handles the answer to a proof. A proof whose outcome was not fully received stays pending, whatever the key (the
+ * next call re-sends the very same proof): a 5xx without a successful receipt, a paid redirect that could not be
+ * followed, a body that broke on its way (the proof goes back to pending before the reader sees the failure). Any other answer but a 402, and a 402
+ * whose receipt says the money moved, is the server taking the proof: the receipt is kept and a redirect followed.
+ * A 402: pending (retry the same proof later), consumed (it settled before, or a re-sent proof may have: never pay
+ * again automatically) or refused (doubtful: it counts against its request and the budgets until provably dead).
  *
- * @throws `CLIENT__PAYMENT_REFUSED` (the proof was consumed, or a direct transfer refused)
+ * @throws `CLIENT__PAYMENT_REFUSED` (the proof was consumed, or a direct transfer refused),
+ *   `CLIENT__SETTLEMENT_PENDING` (a paid redirect could not be followed: the proof stays pending),
+ *   `CLIENT__ABORTED`, `TypeError` for a paid redirect under `redirect: "error"`, as `fetch` does
  */
 export async function afterProof(parameters: AfterProofParameters): Promise<ProofOutcome> {
-  const { context, request, entry, response, hold, reused } = parameters;
-  const { ledger, tokens, budgets, receipts, now, emit, send } = context;
+  const { context, request, entry, response, reused } = parameters;
+  const { ledger, tokens, proofs, receipts, now, emit, send } = context;
   const summary = entrySummary(entry);
   const spent = entry.lane === "token" ? entry.proof.value : undefined;
   await keepTokens({ tokens, now, url: entry.url, response, spent });
-  if (response.status !== 402) {
-    const header = receiptFromHeaders({ headers: response.headers });
-    if (gatewayStatuses.has(response.status) && header?.settle?.success !== true) {
-      // A gateway answered: the server behind it may have settled. The entry stays pending (and on the budget), so
-      // the next call sends this very proof again.
+  const header = receiptFromHeaders({ headers: response.headers });
+  const paid = header?.settle?.success === true;
+  if (response.status !== 402 || paid) {
+    if (response.status >= unclearStatusFrom && !paid) {
+      // A gateway, or a server that failed after it may have settled: the entry stays pending (and on the budget),
+      // so the next call sends this very proof again.
       emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds: 1 });
       return { kind: "answered", response };
     }
-    // Any other answer: the server took the proof. An error status may still have been charged (settlement before
-    // the handler), so the hold keeps counting.
-    await putEntryState({ ledger, now, entry, state: "settled" });
     emit({
       type: "payment.settled",
       url: request.url,
@@ -83,9 +93,46 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
       status: response.status,
       ...(header?.transaction ? { transaction: header.transaction } : {}),
     });
-    const final = await followAfterPayment({ send, request, response });
-    receipts.set(final, paidReceipt({ entry, header, reused }));
-    return { kind: "answered", response: final };
+    const markSettled = async () => {
+      // An error status may still have been charged (settlement before the handler): the hold keeps counting.
+      await putEntryState({ ledger, now, entry, state: "settled" });
+      proofs.spent(entry);
+    };
+    let final: Response;
+    try {
+      final = await followAfterPayment({ send, request, response });
+    } catch (cause) {
+      if (request.rest.redirect === "error") {
+        // The caller refuses redirects: the 3xx was the whole answer, received in full.
+        await markSettled();
+        throw cause;
+      }
+      // The paid answer was a redirect whose target could not be reached (or read): the outcome is not received,
+      // so the proof stays pending and the retry re-sends it (the server replays its answer).
+      throw (
+        aborted(request, "redirect") ??
+        new TollgateError("CLIENT__SETTLEMENT_PENDING", {
+          context: { url: request.url, retryAfterSeconds: 1 },
+          cause,
+        })
+      );
+    }
+    if (final !== response && final.status >= unclearStatusFrom) {
+      emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds: 1 });
+      return { kind: "answered", response: final };
+    }
+    await markSettled();
+    // A body cut on its way: the outcome was not fully received, so the proof is pending again (whatever the key).
+    const watched = whenBodyBreaks({
+      response: final,
+      onBroken: async () => {
+        await putEntryState({ ledger, now, entry, state: "pending" });
+        proofs.track({ entry, hold: undefined, wallet: undefined });
+        emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds: 1 });
+      },
+    });
+    receipts.set(watched, paidReceipt({ entry, header, reused }));
+    return { kind: "answered", response: watched };
   }
   const reading = await readOffers(response);
   const reason = refusalReason(reading);
@@ -96,21 +143,21 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
   }
   emit({ type: "payment.refused", url: request.url, offer: summary, status: response.status, reason });
   // A re-sent proof may have settled when it was first sent, and a server checks expiry (and much else) before
-  // it checks use: only its promise that the proof never settles makes a new payment safe.
+  // it checks use: only its promise that the proof never settles makes a new payment possible.
   const mayHaveSettled = reused && entry.lane !== "token" && reason !== neverSettledReason;
   if (consumedReasons.has(reason) || entry.lane === "direct" || mayHaveSettled) {
     // A direct transfer is on chain whatever the server says, and a used proof settled earlier (its answer was
     // lost): paying again would pay twice.
     await putEntryState({ ledger, now, entry, state: "consumed" });
+    proofs.spent(entry);
     throw new TollgateError("CLIENT__PAYMENT_REFUSED", {
       context: { url: request.url, reason, status: response.status },
     });
   }
   await putEntryState({ ledger, now, entry, state: "refused" });
   if (entry.lane === "token") await tokens.delete(new URL(entry.url).origin);
-  // A refused proof stays on the budget until it can no longer settle (a server that lies keeps it at most that long).
-  if (hold !== undefined) {
-    budgets.release(hold, entry.validBefore !== undefined ? entry.validBefore * 1000 : now());
-  }
+  // A refused authorization stays valid in the server's hands until it dies: it keeps counting against its request
+  // and the budgets until the chain says it is dead (or it is cancelled there).
+  proofs.refused(entry);
   return { kind: "refused", reading, reason };
 }

@@ -2,7 +2,6 @@ import { TollgateError } from "@tollgate/shared";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { putEntryState } from "../ledger/putEntryState.js";
 import type { PaymentContext } from "../paymentContext.js";
-import type { Hold } from "../policy/budgets.js";
 import { afterProof, type ProofOutcome } from "./afterProof.js";
 import type { BufferedRequest } from "./bufferRequest.js";
 import { sendProof } from "./sendProof.js";
@@ -14,13 +13,11 @@ const maxRetryAfterSeconds = 30;
 export type DeliverProofParameters = Readonly<{
   context: Pick<
     PaymentContext,
-    "ledger" | "tokens" | "budgets" | "receipts" | "now" | "emit" | "send" | "sleep" | "settlementRetries"
+    "ledger" | "tokens" | "proofs" | "receipts" | "now" | "emit" | "send" | "sleep" | "settlementRetries"
   >;
   request: BufferedRequest;
   /** The recorded proof to send. */
   entry: LedgerEntry;
-  /** What the proof holds against the budgets (none for a token or a proof of an earlier attempt). */
-  hold: Hold | undefined;
   /** Whether the proof was recorded by an earlier attempt. */
   reused: boolean;
 }>;
@@ -36,7 +33,7 @@ export type DeliverProofParameters = Readonly<{
 export async function deliverProof(
   parameters: DeliverProofParameters,
 ): Promise<Exclude<ProofOutcome, { kind: "pending" }>> {
-  const { context, request, entry, hold, reused } = parameters;
+  const { context, request, entry, reused } = parameters;
   const { send, sleep, settlementRetries } = context;
   for (let attempt = 0; ; attempt++) {
     const sent = await sendProof({ send, request, entry });
@@ -44,7 +41,7 @@ export async function deliverProof(
       if (sent.notSent === true && !reused && attempt === 0) {
         // This proof never left: it is dead, and nothing counts against the budget.
         await putEntryState({ ledger: context.ledger, now: context.now, entry, state: "refused" });
-        if (hold !== undefined) context.budgets.release(hold);
+        context.proofs.dead(entry);
         // The server could not be reached: the fetch error, as for a request that never met a 402.
         throw sent.error.cause;
       }
@@ -55,7 +52,6 @@ export async function deliverProof(
       request,
       entry,
       response: sent.response,
-      hold,
       reused: reused || attempt > 0,
     });
     if (outcome.kind !== "pending") return outcome;

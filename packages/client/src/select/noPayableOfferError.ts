@@ -41,6 +41,7 @@ export function noPayableOfferError(parameters: NoPayableOfferErrorParameters): 
 export function isWalletReason(reason: string): boolean {
   return !(
     reason === "amount_exceeds_max" ||
+    reason === "earlier_proof_live" ||
     reason.startsWith("budget_exhausted") ||
     reason.endsWith("_denied") ||
     reason.endsWith("_not_allowed") ||

@@ -46,6 +46,12 @@ export type SelectOffersParameters = Readonly<{
   wallets: readonly PayingWallet[];
   policy: SpendingPolicy;
   maxPerRequest: bigint;
+  /**
+   * What earlier proofs of this logical request that can still move money add up to: an offer is payable only while
+   * it fits `maxPerRequest` together with them (else `earlier_proof_live`).
+   * @default 0n
+   */
+  live?: bigint;
   budgets: BudgetTracker;
   /** The origin being paid. */
   origin: string;
@@ -58,7 +64,17 @@ export type SelectOffersParameters = Readonly<{
  * candidate here: a usable held token is spent before selection (`usableToken`), so reaching this means none was.
  */
 export function selectOffers(parameters: SelectOffersParameters): Selection {
-  const { offers, exclude, wallets, policy, maxPerRequest, budgets, origin, registry } = parameters;
+  const {
+    offers,
+    exclude,
+    wallets,
+    policy,
+    maxPerRequest,
+    live = 0n,
+    budgets,
+    origin,
+    registry,
+  } = parameters;
   const normalise = (network: string) => registry.find(network)?.caip2 ?? network;
   const prefer = (policy.preferNetworks ?? []).map(normalise);
   const rejected: OfferRejection[] = offers
@@ -109,6 +125,10 @@ export function selectOffers(parameters: SelectOffersParameters): Selection {
     const amount = direct && offer.minAmount > offer.amount ? offer.minAmount : offer.amount;
     if (amount > maxPerRequest) {
       reject("amount_exceeds_max");
+      continue;
+    }
+    if (amount + live > maxPerRequest) {
+      reject("earlier_proof_live");
       continue;
     }
     const violation = budgets.check(amount, origin);

@@ -21,3 +21,61 @@ export const transferWithAuthorizationTypes = {
     { name: "nonce", type: "bytes32" },
   ],
 } as const;
+
+/**
+ * The EIP-712 types of an EIP-3009 `CancelAuthorization`, which the payer signs to kill an authorization it gave
+ * (anyone may send it; once mined the nonce can never settle). The domain is the authorization's.
+ *
+ * @example
+ * ```ts
+ * import { cancelAuthorizationTypes } from "@tollgate/shared";
+ * const signature = await account.signTypedData({
+ *   domain, types: cancelAuthorizationTypes, primaryType: "CancelAuthorization",
+ *   message: { authorizer: account.address, nonce },
+ * });
+ * ```
+ */
+export const cancelAuthorizationTypes = {
+  CancelAuthorization: [
+    { name: "authorizer", type: "address" },
+    { name: "nonce", type: "bytes32" },
+  ],
+} as const;
+
+/**
+ * The parts of an EIP-3009 token (FiatToken v2) that tell and end an authorization's life: `authorizationState`
+ * (used or cancelled) and `cancelAuthorization` (the v, r, s overload every FiatToken v2 has). Protocol facts.
+ *
+ * @example
+ * ```ts
+ * import { eip3009LifeAbi } from "@tollgate/shared";
+ * const used = await client.readContract({
+ *   address: asset, abi: eip3009LifeAbi, functionName: "authorizationState", args: [payer, nonce],
+ * });
+ * ```
+ */
+export const eip3009LifeAbi = [
+  {
+    type: "function",
+    name: "authorizationState",
+    stateMutability: "view",
+    inputs: [
+      { name: "authorizer", type: "address" },
+      { name: "nonce", type: "bytes32" },
+    ],
+    outputs: [{ name: "", type: "bool" }],
+  },
+  {
+    type: "function",
+    name: "cancelAuthorization",
+    stateMutability: "nonpayable",
+    inputs: [
+      { name: "authorizer", type: "address" },
+      { name: "nonce", type: "bytes32" },
+      { name: "v", type: "uint8" },
+      { name: "r", type: "bytes32" },
+      { name: "s", type: "bytes32" },
+    ],
+    outputs: [],
+  },
+] as const;

@@ -2,21 +2,18 @@ import { isTollgateError, TollgateError } from "@tollgate/shared";
 import type { LedgerEntry } from "../../ledger/ledger.js";
 import { putEntryState } from "../../ledger/putEntryState.js";
 import type { PaymentContext } from "../../paymentContext.js";
-import type { Hold } from "../../policy/budgets.js";
 import { aborted } from "../../request/aborted.js";
 import type { BufferedRequest } from "../../request/bufferRequest.js";
 import { networkFamily, networkMatches, type PayingWallet } from "../../wallet.js";
 
 /** Parameters of `broadcastDirectPayment`. */
 export type BroadcastDirectPaymentParameters = Readonly<{
-  context: Pick<PaymentContext, "wallets" | "ledger" | "budgets" | "now">;
+  context: Pick<PaymentContext, "wallets" | "ledger" | "proofs" | "now">;
   request: BufferedRequest;
   /** The wallet that signed the transfer; `undefined` after a restart (the first wallet of its family sends it). */
   wallet: PayingWallet | undefined;
   /** The recorded direct-lane entry, with its signed transaction. */
   entry: LedgerEntry;
-  /** What the transfer holds against the budgets (none for a transfer of an earlier attempt). */
-  hold: Hold | undefined;
 }>;
 
 /**
@@ -27,8 +24,8 @@ export type BroadcastDirectPaymentParameters = Readonly<{
  *   `CLIENT__SETTLEMENT_PENDING` (it may be on its way: the entry stays pending)
  */
 export async function broadcastDirectPayment(parameters: BroadcastDirectPaymentParameters): Promise<void> {
-  const { context, request, wallet, entry, hold } = parameters;
-  const { wallets, ledger, budgets, now } = context;
+  const { context, request, wallet, entry } = parameters;
+  const { wallets, ledger, proofs, now } = context;
   const data = entry.laneData ?? {};
   const network = data.network ?? entry.offer.network;
   // The wallet that signed it (recorded since), else one that can send on its network: never another chain's RPC.
@@ -57,7 +54,7 @@ export async function broadcastDirectPayment(parameters: BroadcastDirectPaymentP
   } catch (cause) {
     if (isTollgateError(cause, "CLIENT__WALLET_FAILED")) {
       await putEntryState({ ledger, now, entry, state: "refused" });
-      if (hold !== undefined) budgets.release(hold);
+      proofs.dead(entry);
       throw cause;
     }
     // The transfer may be on its way: the entry stays pending and the next call waits for it again.

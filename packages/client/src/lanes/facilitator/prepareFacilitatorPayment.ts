@@ -15,6 +15,8 @@ export type PrepareFacilitatorPaymentParameters = Readonly<{
   offer: FacilitatorOffer;
   /** What leaves the wallet, atomic units. */
   amount: bigint;
+  /** The longest life of the proof, seconds (the policy's `maxAuthorizationSeconds`). */
+  maxLifetimeSeconds: number;
 }>;
 
 /**
@@ -26,7 +28,7 @@ export type PrepareFacilitatorPaymentParameters = Readonly<{
 export async function prepareFacilitatorPayment(
   parameters: PrepareFacilitatorPaymentParameters,
 ): Promise<LanePayment> {
-  const { now, request, wallet, offer, amount } = parameters;
+  const { now, request, wallet, offer, amount, maxLifetimeSeconds } = parameters;
   const payment = await callWallet({
     network: offer.network,
     operation: "sign",
@@ -34,6 +36,7 @@ export async function prepareFacilitatorPayment(
     parameters: {
       offer,
       nowSeconds: Math.floor(now() / 1000),
+      maxLifetimeSeconds,
       ...(request.signal === undefined ? {} : { signal: request.signal }),
     },
   });
@@ -50,5 +53,7 @@ export async function prepareFacilitatorPayment(
     },
     claim: payment.claim,
     validBefore: payment.validBefore,
+    // Who signed it, and what its wallet needs to tell or end its life later (after a restart too).
+    laneData: { ...payment.laneData, payer: wallet.address },
   };
 }
