@@ -147,6 +147,8 @@ describe("allow and deny lists", () => {
     ["origin not allowed", { allow: { origins: ["https://api.example.com"] } }, "origin_not_allowed"],
     ["network denied (v1 name)", { deny: { networks: ["base-sepolia"] } }, "network_denied"],
     ["network family denied", { deny: { networks: ["eip155:*"] } }, "network_denied"],
+    ["network denied in another spelling", { deny: { networks: ["EIP155:084532"] } }, "network_denied"],
+    ["origin denied as localhost", { deny: { origins: ["LOCALHOST."] } }, "origin_denied"],
     ["network not allowed", { allow: { networks: ["eip155:8453"] } }, "network_not_allowed"],
     ["asset denied", { deny: { assets: ["0x036cbd53842c5426634e7929541ec2318f3dcf7e"] } }, "asset_denied"],
     ["asset not allowed", { allow: { assets: [`0x${"cc".repeat(20)}`] } }, "asset_not_allowed"],

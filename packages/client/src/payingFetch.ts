@@ -10,6 +10,7 @@ import { broadcastDirectPayment } from "./lanes/direct/broadcastDirectPayment.js
 import { prepareTokenPayment } from "./lanes/token/prepareTokenPayment.js";
 import { createMemoryTokenStore, type TokenStore } from "./lanes/token/tokenStore.js";
 import { createMemoryLedger, keepsAnswered, type LedgerEntry, type PaymentLedger } from "./ledger/ledger.js";
+import { ledgerLock } from "./ledger/ledgerLock.js";
 import { newLedgerEntry } from "./ledger/newLedgerEntry.js";
 import { createProofBook } from "./ledger/proofLife.js";
 import { recordPayment } from "./ledger/recordPayment.js";
@@ -29,7 +30,6 @@ import {
   type FetchInput,
   requestInit,
 } from "./request/bufferRequest.js";
-import { createKeyLock } from "./request/createKeyLock.js";
 import { deliverProof } from "./request/deliverProof.js";
 import { paymentUrl } from "./request/paymentUrl.js";
 import { requestKey } from "./request/requestKey.js";
@@ -45,7 +45,11 @@ export type CreatePayingFetchParameters = Readonly<{
   wallets: readonly PayingWallet[];
   /** The owner's limits. @default { maxPerRequest: 100_000n } ($0.10 per request, no budgets) */
   policy?: SpendingPolicy;
-  /** Where proofs are recorded before they are sent (never pay twice). @default createMemoryLedger() */
+  /**
+   * Where proofs are recorded before they are sent (never pay twice). Several paying fetches may share one ledger
+   * object: they pay one logical request one at a time between them. A file ledger has one writer process.
+   * @default createMemoryLedger()
+   */
   ledger?: PaymentLedger;
   /** The `fetch` that sends every request. @default globalThis.fetch (read at each call, so msw sees it) */
   fetch?: typeof globalThis.fetch;
@@ -148,7 +152,8 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   };
   const { receipts, emit, send, proofs } = context;
   const requirements = createRequirementCache({ enabled: requirementCache, now });
-  const withLock = createKeyLock();
+  // Shared by every paying fetch of this ledger object: one payment at a time per logical request.
+  const withLock = ledgerLock(ledger);
 
   async function payingFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
     const request = await bufferRequest(input, init);

@@ -55,6 +55,7 @@ export {
   parseDecimalAmount,
   parseUsd,
 } from "./money.js";
+export { canonicalCaip2, isCanonicalCaip2 } from "./networks/canonicalCaip2.js";
 export { defaultNetworks } from "./networks/defaults.js";
 export type { AssetInfo, Eip712DomainInfo, NetworkFamily, NetworkInfo } from "./networks/network.js";
 export {
@@ -147,6 +148,7 @@ export {
   paymentRequiredV1Of,
   paymentRequiredV1Schema,
   paymentRequirementsV1Schema,
+  v1NetworkSchema,
 } from "./schemas/v1.js";
 export {
   type PaymentPayloadV2,

@@ -130,7 +130,8 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     reader === undefined ? undefined : createAuthorizationLife({ account, reader, sender: direct });
 
   function chainIdOf(network: string): number | undefined {
-    const match = /^eip155:([0-9]{1,15})$/.exec(network);
+    // CAIP-2 spells a chain id without leading zeros: `eip155:084532` is not a network this wallet signs for.
+    const match = /^eip155:([1-9][0-9]{0,14})$/.exec(network);
     if (match === null) return undefined;
     const id = Number(match[1]);
     return Number.isSafeInteger(id) && id > 0 ? id : undefined;

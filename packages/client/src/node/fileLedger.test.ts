@@ -1,6 +1,9 @@
-import { appendFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { type ChildProcess, spawn } from "node:child_process";
+import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isTollgateError } from "@tollgate/shared";
 import { afterAll, describe, expect, it } from "vitest";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { createFileLedger } from "./fileLedger.js";
@@ -89,5 +92,98 @@ describe("createFileLedger", () => {
     const lines = (await readFile(path, "utf8")).trim().split("\n");
     expect(lines).toHaveLength(50);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
+});
+
+const clientDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Starts another process that opens the ledger at `path` and keeps it; resolves once it holds it. */
+async function otherProcessHolding(path: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--conditions=source", "--import", "tsx", join(clientDir, "test", "ledgerHolder.ts"), path],
+    { cwd: clientDir, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let err = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      err += chunk.toString("utf8");
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      if (chunk.toString("utf8").includes("held")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`holder exited ${code}: ${err}`)));
+  });
+  return child;
+}
+
+async function lockedError(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isTollgateError(error, "CLIENT__LEDGER_LOCKED"))
+    throw new Error(`expected CLIENT__LEDGER_LOCKED, got ${String(error)}`);
+  return error;
+}
+
+describe("createFileLedger: one writer", () => {
+  it("a second ledger on the same file in this process is refused until the first closes", async () => {
+    const path = await tempPath();
+    const first = createFileLedger({ path });
+    await first.put(entry("a"));
+    const second = createFileLedger({ path });
+    const error = await lockedError(second.get("a"));
+    expect(error.context).toMatchObject({ path, pid: process.pid });
+    // Its compaction cannot erase the first's pending proofs: it never opened the file.
+    await lockedError(second.put(entry("b")));
+    await first.close();
+    expect((await second.get("a"))?.proof.value).toBe("proof-a");
+    await second.close();
+  });
+
+  it("a ledger used by another process is refused with that process's pid; once it dies, its stale lock is taken over", async () => {
+    const path = await tempPath();
+    const seed = createFileLedger({ path });
+    await seed.put(entry("a"));
+    await seed.close();
+    const child = await otherProcessHolding(path);
+    try {
+      const ledger = createFileLedger({ path });
+      const error = await lockedError(ledger.pending());
+      expect(error.context).toMatchObject({ path, pid: child.pid });
+    } finally {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    }
+    // SIGKILL left the lock file behind, naming a dead pid: stale.
+    expect(JSON.parse(await readFile(`${path}.lock`, "utf8"))).toMatchObject({ pid: child.pid });
+    const after = createFileLedger({ path });
+    expect((await after.pending()).map((e) => e.key)).toEqual(["a"]);
+    await after.close();
+  });
+});
+
+describe("createFileLedger: private files", () => {
+  it("creates the ledger and its lock 0600, keeps compacted files 0600, and tightens an existing 0644 file", async () => {
+    const path = await tempPath();
+    const ledger = createFileLedger({ path, compactAfter: 2 });
+    await ledger.put(entry("a"));
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(`${path}.lock`)).mode & 0o777).toBe(0o600);
+    expect((await stat(dirname(path))).mode & 0o077).toBe(0);
+    await ledger.put(entry("b")); // compacts: the file is rewritten
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    await ledger.close();
+
+    const old = await tempPath();
+    await mkdir(dirname(old), { recursive: true });
+    await writeFile(old, `${JSON.stringify(entry("z"))}\n`);
+    await chmod(old, 0o644);
+    const reopened = createFileLedger({ path: old });
+    expect((await reopened.pending()).map((e) => e.key)).toEqual(["z"]);
+    expect((await stat(old)).mode & 0o777).toBe(0o600);
+    await reopened.close();
   });
 });

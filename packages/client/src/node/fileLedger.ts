@@ -1,12 +1,22 @@
 import type { FileHandle } from "node:fs/promises";
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import { TollgateError } from "@tollgate/shared";
+import { isTollgateError, TollgateError } from "@tollgate/shared";
 import { type LedgerEntry, type PaymentLedger, rememberEntry } from "../ledger/ledger.js";
+import { acquireLedgerFileLock, type LedgerFileLock } from "./ledgerFileLock.js";
+
+/** The ledger holds bearer proofs (signed authorizations, prepaid tokens): owner read and write only. */
+const fileMode = 0o600;
+/** A directory the ledger creates is the owner's only. */
+const directoryMode = 0o700;
 
 /** Parameters of `createFileLedger`. */
 export type CreateFileLedgerParameters = Readonly<{
-  /** The JSON-lines file; created with its directory when missing. One process writes a file at a time. */
+  /**
+   * The JSON-lines file; created with its directory when missing (file mode 0600, directory 0700; an existing
+   * file's mode is tightened to 0600). One ledger object writes a file at a time: it holds `<path>.lock` from its
+   * first use until `close()` (or the process's exit).
+   */
   path: string;
   /**
    * Rewrite the file with only the entries it keeps (pending ones, answered ones of explicit keys) once this many lines were appended since the last rewrite.
@@ -38,7 +48,10 @@ function parseLine(line: string): LedgerEntry | undefined {
 /**
  * A durable ledger in a JSON-lines file: each entry is appended and `fsync`ed before `put` resolves, so a proof is
  * on disk before it is sent, and a restarted process re-sends it instead of paying again. No server needed.
- * The file holds proofs (signed authorizations): keep it private to the agent.
+ * The file holds proofs (signed authorizations, bearer values): it is created 0600 (owner only), an existing file is
+ * tightened to 0600, and a file whose mode cannot be tightened is refused. One writer: a second ledger on the same
+ * file, in this process or another, fails with `CLIENT__LEDGER_LOCKED` (share one ledger object between paying
+ * fetches instead); a lock left by a dead process is taken over.
  *
  * @example
  * ```ts
@@ -47,12 +60,14 @@ function parseLine(line: string): LedgerEntry | undefined {
  * const ledger = createFileLedger({ path: "./.tollgate/ledger.jsonl" });
  * const payingFetch = createPayingFetch({ wallets: [wallet], ledger });
  * ```
- * @throws `SERVER__STORE_FAILED` (from its methods, when the file cannot be read or written)
+ * @throws `CLIENT__LEDGER_LOCKED` (from its methods, when another ledger holds the file), `SERVER__STORE_FAILED`
+ *   (when the file cannot be read, written or made private)
  */
 export function createFileLedger(parameters: CreateFileLedgerParameters): FileLedger {
   const { path, compactAfter = 1000 } = parameters;
   const entries = new Map<string, LedgerEntry>();
   let handle: FileHandle | undefined;
+  let lock: LedgerFileLock | undefined;
   let loaded: Promise<void> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   let appended = 0;
@@ -65,7 +80,22 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
   }
 
   async function load(): Promise<void> {
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: directoryMode });
+    // One writer: taken before reading, so no other ledger appends or compacts while this one loads.
+    lock = await acquireLedgerFileLock({ ledgerPath: path });
+    try {
+      await loadLocked();
+    } catch (cause) {
+      await handle?.close().catch(() => undefined);
+      handle = undefined;
+      entries.clear();
+      await lock.release();
+      lock = undefined;
+      throw cause;
+    }
+  }
+
+  async function loadLocked(): Promise<void> {
     let text = "";
     try {
       text = await readFile(path, "utf8");
@@ -78,7 +108,9 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
       if (entry === undefined) continue;
       rememberEntry(entries, entry);
     }
-    handle = await open(path, "a");
+    handle = await open(path, "a", fileMode);
+    // Created 0600; an older or copied file may be readable by others: tightened (a failure refuses the file).
+    await handle.chmod(fileMode);
     // A crash mid-write leaves a torn last line; end it, so the next entry starts on a line of its own.
     if (text !== "" && !text.endsWith("\n")) {
       await handle.write("\n");
@@ -89,7 +121,7 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
   function ready(): Promise<void> {
     loaded ??= load().catch((cause) => {
       loaded = undefined;
-      throw storeFailed("open", cause);
+      throw isTollgateError(cause, "CLIENT__LEDGER_LOCKED") ? cause : storeFailed("open", cause);
     });
     return loaded;
   }
@@ -102,8 +134,13 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
   }
 
   async function compact(): Promise<void> {
+    // Rewriting drops every line this ledger does not know: only while it still holds the file.
+    if (lock === undefined || !(await lock.held())) {
+      throw new TollgateError("CLIENT__LEDGER_LOCKED", { context: { path, pid: 0, host: "" } });
+    }
     const tmp = `${path}.${process.pid}.tmp`;
-    const out = await open(tmp, "w");
+    await unlink(tmp).catch(() => undefined);
+    const out = await open(tmp, "wx", fileMode);
     try {
       const lines = [...entries.values()].map((e) => `${JSON.stringify(e)}\n`).join("");
       await out.writeFile(lines, "utf8");
@@ -115,7 +152,7 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
     await rename(tmp, path);
     await handle?.close();
     handle = undefined;
-    handle = await open(path, "a");
+    handle = await open(path, "a", fileMode);
     const dir = await open(dirname(path), "r");
     try {
       await dir.sync();
@@ -149,7 +186,7 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
           try {
             await compact();
           } catch (cause) {
-            throw storeFailed("compact", cause);
+            throw isTollgateError(cause, "CLIENT__LEDGER_LOCKED") ? cause : storeFailed("compact", cause);
           }
         }
       });
@@ -160,6 +197,8 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
         handle = undefined;
         loaded = undefined;
         entries.clear();
+        await lock?.release();
+        lock = undefined;
       });
     },
   });

@@ -1,4 +1,4 @@
-import type { Offer } from "@tollgate/shared";
+import { canonicalCaip2, type NetworkRegistry, type Offer } from "@tollgate/shared";
 import type { Budget } from "./budgets.js";
 import { originMatches } from "./budgets.js";
 
@@ -85,10 +85,21 @@ function sameAddress(a: string, b: string): boolean {
 /** Normalises a network name to its CAIP-2 id when the registry knows it. */
 export type NetworkNormaliser = (network: string) => string;
 
+/**
+ * An owner's network entry (in a list, a preference) in the one spelling offers use: a CAIP-2 id canonicalised
+ * (`EIP155:084532` is `eip155:84532`), a v1 name the registry knows as its CAIP-2 id, anything else as written.
+ */
+export function canonicalNetworkEntry(entry: string, registry: Pick<NetworkRegistry, "find">): string {
+  if (entry.endsWith(":*")) return `${entry.slice(0, -2).trim().toLowerCase()}:*`;
+  const caip2 = canonicalCaip2(entry);
+  return registry.find(caip2 ?? entry)?.caip2 ?? caip2 ?? entry;
+}
+
 function networkIn(list: readonly string[], network: string, normalise: NetworkNormaliser): boolean {
   return list.some((entry) => {
-    if (entry.endsWith(":*")) return network.startsWith(entry.slice(0, -1));
-    return normalise(entry) === network;
+    const canonical = normalise(entry);
+    if (canonical.endsWith(":*")) return network.startsWith(canonical.slice(0, -1));
+    return canonical === network;
   });
 }
 

@@ -1,3 +1,4 @@
+import { canonicalUrl } from "../policy/canonicalOrigin.js";
 import type { BufferedRequest } from "./bufferRequest.js";
 
 const encoder = new TextEncoder();
@@ -11,12 +12,15 @@ function hex(bytes: ArrayBuffer): string {
 /**
  * The ledger key of one logical request: the caller's `Idempotency-Key` with the method and URL it was sent for
  * (a key reused for another request must not resume the first one's proof, nor send this request there), else
- * `sha256(method \n url \n body)`, so a retry of the same request finds the proof of the first attempt.
+ * `sha256(method \n url \n body)`, so a retry of the same request finds the proof of the first attempt. The URL is in
+ * its canonical spelling (`canonicalUrl`): the same request spelt `LOCALHOST.` or `[::ffff:127.0.0.1]` finds the
+ * same proof rather than paying again.
  */
 export async function requestKey(request: BufferedRequest): Promise<string> {
+  const url = canonicalUrl(request.url);
   const explicit = request.headers.get("idempotency-key");
-  if (explicit !== null && explicit !== "") return `idem:${request.method} ${request.url} ${explicit}`;
-  const head = encoder.encode(`${request.method}\n${request.url}\n`);
+  if (explicit !== null && explicit !== "") return `idem:${request.method} ${url} ${explicit}`;
+  const head = encoder.encode(`${request.method}\n${url}\n`);
   const body = request.body ?? new Uint8Array(0);
   const all = new Uint8Array(head.length + body.length);
   all.set(head, 0);

@@ -1,7 +1,7 @@
 import type { DirectOffer, FacilitatorOffer, Lane, NetworkRegistry, Offer } from "@tollgate/shared";
 import type { OfferRejection, OfferSummary } from "../events.js";
 import type { BudgetTracker } from "../policy/budgets.js";
-import { listsReason, type SpendingPolicy } from "../policy/policy.js";
+import { canonicalNetworkEntry, listsReason, type SpendingPolicy } from "../policy/policy.js";
 import { networkFamily, networkMatches, type PayingWallet } from "../wallet.js";
 
 /** An offer the client can pay, with the wallet that pays it and what leaves the wallet. */
@@ -75,7 +75,7 @@ export function selectOffers(parameters: SelectOffersParameters): Selection {
     origin,
     registry,
   } = parameters;
-  const normalise = (network: string) => registry.find(network)?.caip2 ?? network;
+  const normalise = (network: string) => canonicalNetworkEntry(network, registry);
   const prefer = (policy.preferNetworks ?? []).map(normalise);
   const rejected: OfferRejection[] = offers
     .filter((o) => exclude?.has(o.lane) === true)

@@ -50,6 +50,8 @@ export interface ErrorContexts {
   CLIENT__SETTLEMENT_PENDING: { url: string; retryAfterSeconds: number };
   /** The wallet could not produce the payment (signing or sending failed). */
   CLIENT__WALLET_FAILED: { network: string; operation: string };
+  /** Another ledger (in this process or another) holds the file ledger's one-writer lock. */
+  CLIENT__LEDGER_LOCKED: { path: string; pid: number; host: string };
 
   /** Every facilitator was unavailable (timeout, connection error, 5xx, malformed answer). */
   FACILITATOR__UNAVAILABLE: { facilitators: readonly string[] };
@@ -117,6 +119,8 @@ export const errorMessages: { readonly [C in ErrorCode]: (context: ErrorContexts
   CLIENT__SETTLEMENT_PENDING: (c) =>
     `Payment to ${c.url} may still settle; retry the same request after ${c.retryAfterSeconds} s.`,
   CLIENT__WALLET_FAILED: (c) => `The wallet failed to ${c.operation} on ${c.network}.`,
+  CLIENT__LEDGER_LOCKED: (c) =>
+    `The ledger ${c.path} is in use by process ${c.pid}${c.host === "" ? "" : ` on ${c.host}`}; one writer at a time.`,
   FACILITATOR__UNAVAILABLE: (c) =>
     `No facilitator answered (${c.facilitators.join(", ") || "none configured"}).`,
   FACILITATOR__MALFORMED_RESPONSE: (c) =>

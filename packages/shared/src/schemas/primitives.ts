@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isCanonicalCaip2 } from "../networks/canonicalCaip2.js";
 
 /** Bounds on hostile input: no wire string or list Tollgate reads is longer than these. */
 export const wireLimits = Object.freeze({
@@ -31,10 +32,15 @@ export const solanaAddressSchema = z
   .string()
   .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, "expected a base58 Solana address");
 
-/** A CAIP-2 chain id: `eip155:8453`, `solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp`. */
+/**
+ * A CAIP-2 chain id in its one canonical spelling: `eip155:8453`, `solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp`.
+ * Aliases are refused (`eip155:084532` names chain 84532 but is not how CAIP-2 spells it), so every network id
+ * read from the wire compares equal to the registry's and to an owner's lists (`canonicalCaip2`).
+ */
 export const caip2Schema = z
   .string()
-  .regex(/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/, "expected a CAIP-2 network id");
+  .regex(/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/, "expected a CAIP-2 network id")
+  .refine(isCanonicalCaip2, "expected a canonical CAIP-2 id (eip155: decimal chain id, no leading zero)");
 
 /** An x402 v1 network name: `base`, `solana-devnet`. */
 export const v1NetworkNameSchema = z

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   atomicAmountSchema,
+  caip2Schema,
   jsonObjectSchema,
   longStringSchema,
   shortStringSchema,
@@ -8,10 +9,16 @@ import {
   wireLimits,
 } from "./primitives.js";
 
+/**
+ * The `network` of an x402 v1 message: a v1 name (`base-sepolia`), or a canonical CAIP-2 id (`eip155:84532`), which
+ * some v1 servers send. Both name one network unambiguously; whoever answers echoes the form it was given.
+ */
+export const v1NetworkSchema = z.union([v1NetworkNameSchema, caip2Schema]);
+
 /** One way to pay in x402 v1 (`PaymentRequirements`, in the 402 body's `accepts`). */
 export const paymentRequirementsV1Schema = z.looseObject({
   scheme: shortStringSchema,
-  network: v1NetworkNameSchema,
+  network: v1NetworkSchema,
   maxAmountRequired: atomicAmountSchema,
   resource: longStringSchema,
   description: longStringSchema,
@@ -44,7 +51,7 @@ export type PaymentRequiredV1 = z.infer<typeof paymentRequiredV1Schema>;
 export const paymentPayloadV1Schema = z.looseObject({
   x402Version: z.literal(1),
   scheme: shortStringSchema,
-  network: v1NetworkNameSchema,
+  network: v1NetworkSchema,
   payload: jsonObjectSchema,
 });
 /** The v1 `X-PAYMENT` request header, decoded. */
