@@ -79,7 +79,10 @@ const answer = (offerSet: fc.Arbitrary<readonly HostileOffer[]>): fc.Arbitrary<H
     { weight: 2, arbitrary: fc.constant<HostileAnswer>({ kind: "paid_402" }) },
     {
       weight: 2,
-      arbitrary: fc.record({ kind: fc.constant("status" as const), status: fc.constantFrom(500, 502, 504) }),
+      arbitrary: fc.record({
+        kind: fc.constant("status" as const),
+        status: fc.constantFrom(500, 502, 504, 429, 404),
+      }),
     },
     { weight: 2, arbitrary: fc.constant<HostileAnswer>({ kind: "cut_body", bytes: 10 }) },
     { weight: 2, arbitrary: fc.constant<HostileAnswer>({ kind: "reset" }) },

@@ -87,6 +87,25 @@ export const knownAttacks: Readonly<Record<string, Scenario>> = {
     behaviours: [{ settle: true, answer: { kind: "paid_402" } }],
     requests: retried(true),
   },
+  // Found by the outflow property on fix/c1 (seed 386800709): the 402 carrying a successful receipt is returned to
+  // the caller as paid, but the caller got a 402; its retry of the same request (no key) pays again.
+  "a 402 with a successful PAYMENT-RESPONSE, retried without a key": {
+    maxPerRequest: 30_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", form: "header", amount: 20_000n, payTo: payee }]],
+    behaviours: [{ settle: true, answer: { kind: "paid_402" } }],
+    requests: retried(false),
+  },
+  // The same on the direct lane (found by the concurrent property on fix/c1, seed 2062034458).
+  "a direct transfer answered by a 402 with a successful PAYMENT-RESPONSE, retried without a key": {
+    maxPerRequest: 30_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "direct", amount: 20_000n, payTo: payee, priority: 1 }]],
+    behaviours: [{ settle: true, answer: { kind: "paid_402" } }],
+    requests: retried(false),
+  },
   // Critical's rule: a refused authorization stays valid in the server's hands; a retry must not pay again.
   "settled and refused (a lie), retried with the same key": {
     maxPerRequest: 10_000n,

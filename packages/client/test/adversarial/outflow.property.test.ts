@@ -35,7 +35,7 @@ async function checkOutflow<S extends Scenario>(
   run: (s: S) => Promise<ScenarioOutcome>,
   limits: Readonly<{ runs: number; timeLimitMs: number }>,
 ): Promise<void> {
-  const settings = fastCheckSettings(limits.runs);
+  const settings = fastCheckSettings(limits);
   console.info(`${name}: seed ${settings.seed}, up to ${settings.numRuns} runs`);
   const started = Date.now();
   const details = await fc.check(
@@ -43,7 +43,7 @@ async function checkOutflow<S extends Scenario>(
       const outcome = await run(s);
       if (outcome.violation !== undefined) throw new Error(report(s, outcome));
     }),
-    { ...settings, interruptAfterTimeLimit: limits.timeLimitMs, markInterruptAsFailure: false },
+    { ...settings, markInterruptAsFailure: false },
   );
   console.info(
     `${name}: ${details.numRuns} runs in ${Date.now() - started} ms` +
@@ -62,7 +62,7 @@ describe("payingFetch against random hostile servers on anvil", () => {
       runs: 40,
       timeLimitMs: 20_000,
     });
-  }, 120_000);
+  }, 900_000);
 
   it("concurrent copies of concurrent requests: the same limits", async () => {
     const concurrent = fc
@@ -72,5 +72,5 @@ describe("payingFetch against random hostile servers on anvil", () => {
       runs: 20,
       timeLimitMs: 12_000,
     });
-  }, 120_000);
+  }, 900_000);
 });

@@ -17,16 +17,18 @@ export async function startRig(): Promise<Rig & Readonly<{ stop(): Promise<void>
 
 /**
  * fast-check settings from the environment: `TOLLGATE_FC_SEED` (and `TOLLGATE_FC_PATH`) replay a failure,
- * `TOLLGATE_FC_RUNS` changes the number of runs. Without a seed, one is drawn and printed, so that any failure,
- * even a timeout, can be replayed.
+ * `TOLLGATE_FC_RUNS` changes the number of runs and `TOLLGATE_FC_TIME_LIMIT_MS` the time they may take, shrinking
+ * included (for a long hunt). Without a seed, one is drawn and printed, so that any failure, even a timeout, can be
+ * replayed.
  */
 export function fastCheckSettings(
-  defaultRuns: number,
-): Readonly<{ seed: number; path?: string; numRuns: number }> {
+  defaults: Readonly<{ runs: number; timeLimitMs: number }>,
+): Readonly<{ seed: number; path?: string; numRuns: number; interruptAfterTimeLimit: number }> {
   const fixed = process.env.TOLLGATE_FC_SEED;
   const seed =
     fixed === undefined ? (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0 : Number(fixed);
   const path = process.env.TOLLGATE_FC_PATH;
-  const numRuns = Number(process.env.TOLLGATE_FC_RUNS ?? defaultRuns);
-  return { seed, numRuns, ...(path === undefined ? {} : { path }) };
+  const numRuns = Number(process.env.TOLLGATE_FC_RUNS ?? defaults.runs);
+  const interruptAfterTimeLimit = Number(process.env.TOLLGATE_FC_TIME_LIMIT_MS ?? defaults.timeLimitMs);
+  return { seed, numRuns, interruptAfterTimeLimit, ...(path === undefined ? {} : { path }) };
 }
