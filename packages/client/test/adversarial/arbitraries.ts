@@ -3,12 +3,15 @@ import {
   type HostileAnswer,
   type HostileBehaviour,
   type HostileOffer,
+  svmPayeeKeypairs,
 } from "@tollgate/testing";
 import fc from "fast-check";
 import type { Scenario } from "./scenario.js";
 
 /** The payees a hostile server names: one it usually asks for, and others to ask a second payment for. */
 export const payees = evmPayeeAccounts.slice(0, 3).map((a) => a.address);
+/** The Solana payees (their token accounts exist on the rig's bank). */
+export const svmPayees = svmPayeeKeypairs.slice(0, 2).map((k) => k.publicKey.toBase58());
 
 /**
  * Amounts around the owner's `maxPerRequest`: a tenth, a third, a half, two thirds, all of it, twice it. Two
@@ -25,6 +28,17 @@ const facilitatorOffer = (amount: fc.Arbitrary<bigint>): fc.Arbitrary<HostileOff
     amount,
     payTo,
     maxTimeoutSeconds: fc.constantFrom(30, 60, 300, 31_536_000),
+  });
+
+/** A facilitator-lane offer on the Solana bank (a partially signed transfer the server co-signs as fee payer). */
+const svmFacilitatorOffer = (amount: fc.Arbitrary<bigint>): fc.Arbitrary<HostileOffer> =>
+  fc.record({
+    lane: fc.constant("facilitator" as const),
+    chain: fc.constant("svm" as const),
+    form: fc.constantFrom("header" as const, "v1_body" as const, "payment_options" as const),
+    amount,
+    payTo: fc.constantFrom(...svmPayees),
+    maxTimeoutSeconds: fc.constantFrom(30, 60, 300),
   });
 
 const directOffer = (amount: fc.Arbitrary<bigint>): fc.Arbitrary<HostileOffer> =>
@@ -44,6 +58,7 @@ const offerSet = (amount: fc.Arbitrary<bigint>): fc.Arbitrary<readonly HostileOf
   fc.array(
     fc.oneof(
       { weight: 4, arbitrary: facilitatorOffer(amount) },
+      { weight: 2, arbitrary: svmFacilitatorOffer(amount) },
       { weight: 2, arbitrary: directOffer(amount) },
       { weight: 1, arbitrary: fc.constant<HostileOffer>({ lane: "token" }) },
     ),
@@ -81,7 +96,7 @@ const answer = (offerSet: fc.Arbitrary<readonly HostileOffer[]>): fc.Arbitrary<H
       weight: 2,
       arbitrary: fc.record({
         kind: fc.constant("status" as const),
-        status: fc.constantFrom(500, 502, 504, 429, 404),
+        status: fc.constantFrom(500, 502, 504, 429),
       }),
     },
     { weight: 2, arbitrary: fc.constant<HostileAnswer>({ kind: "cut_body", bytes: 10 }) },

@@ -1,7 +1,9 @@
-import { payees } from "./arbitraries.js";
+import { payees, svmPayees } from "./arbitraries.js";
 import type { Scenario } from "./scenario.js";
 
 const [payee, otherPayee] = payees as [`0x${string}`, `0x${string}`, `0x${string}`];
+
+const [svmPayee] = svmPayees as [string, string];
 
 const once = [{ method: "GET", explicitKey: false, attempts: 1 }] as const;
 const retried = (explicitKey: boolean) => [{ method: "GET", explicitKey, attempts: 2 }] as const;
@@ -137,5 +139,41 @@ export const knownAttacks: Readonly<Record<string, Scenario>> = {
       { method: "GET", explicitKey: false, attempts: 1 },
       { method: "POST", explicitKey: false, attempts: 1 },
     ],
+  },
+  // The Solana facilitator lane on the bank: a landed transfer refused (a lie), the same key retried.
+  "Solana: landed and refused (a lie), retried with the same key": {
+    maxPerRequest: 10_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", chain: "svm", form: "header", amount: 10_000n, payTo: svmPayee }]],
+    behaviours: [
+      {
+        settle: true,
+        answer: { kind: "refuse", reason: "invalid_exact_svm_payload_transaction_simulation_failed" },
+      },
+    ],
+    requests: retried(true),
+  },
+  "Solana v1 body: landed, answered 500, retried without a key": {
+    maxPerRequest: 10_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", chain: "svm", form: "v1_body", amount: 10_000n, payTo: svmPayee }]],
+    behaviours: [{ settle: true, answer: { kind: "status", status: 500 } }],
+    requests: retried(false),
+  },
+  // Across chains: a Solana proof landed and answered facilitator_unavailable, then a direct transfer on EVM.
+  "Solana landed and unavailable, then a direct transfer on EVM": {
+    maxPerRequest: 10_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [
+      [
+        { lane: "facilitator", chain: "svm", form: "header", amount: 10_000n, payTo: svmPayee },
+        { lane: "direct", amount: 10_000n, payTo: otherPayee, priority: 2 },
+      ],
+    ],
+    behaviours: [{ settle: true, answer: { kind: "refuse", reason: "facilitator_unavailable" } }],
+    requests: once,
   },
 };

@@ -1,12 +1,29 @@
-import { evmPayeeAccounts, startEvmChain, startLocalFacilitator } from "@tollgate/testing";
+import {
+  evmPayeeAccounts,
+  startEvmChain,
+  startLocalFacilitator,
+  startSolanaBank,
+  svmPayeeKeypairs,
+} from "@tollgate/testing";
+import { svmPayees } from "./arbitraries.js";
 import type { Rig } from "./scenario.js";
 
-/** anvil as Base Sepolia with the test USDC, and our facilitator on loopback, for one test file. */
+/**
+ * anvil as Base Sepolia with the test USDC, the Solana bank as devnet (its payees' token accounts open), and our
+ * facilitator on loopback over both, for one test file.
+ */
 export async function startRig(): Promise<Rig & Readonly<{ stop(): Promise<void> }>> {
   const evm = await startEvmChain({ payers: [evmPayeeAccounts[0].address] });
-  const local = await startLocalFacilitator({ evm });
+  const bank = await startSolanaBank({
+    payers: [],
+    payees: svmPayeeKeypairs
+      .filter((k) => svmPayees.includes(k.publicKey.toBase58()))
+      .map((k) => k.publicKey),
+  });
+  const local = await startLocalFacilitator({ evm, bank });
   return {
     evm,
+    bank,
     local,
     async stop() {
       await local.close();

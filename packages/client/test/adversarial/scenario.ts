@@ -1,17 +1,21 @@
 import { isTollgateError } from "@tollgate/shared";
 import {
   deriveEvmTestPrivateKey,
+  deriveSvmTestKeypair,
   type EvmChain,
   type HostileBehaviour,
   type HostileOffer,
   type LocalFacilitator,
   type SettledAuthorization,
+  type SolanaBank,
   startHostileServer,
 } from "@tollgate/testing";
 import { createPublicClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createEvmWallet } from "../../src/evm/evmWallet.js";
 import { createPayingFetch } from "../../src/payingFetch.js";
+import { createSvmWallet } from "../../src/svm/svmWallet.js";
+import type { PayingWallet } from "../../src/wallet.js";
 
 /**
  * One adversarial run: a hostile server with its offers and its scripted answers to proofs, an agent with a
@@ -48,8 +52,8 @@ export type ScenarioOutcome = Readonly<{
   violation?: string;
 }>;
 
-/** The chain and facilitator every run shares. */
-export type Rig = Readonly<{ evm: EvmChain; local: LocalFacilitator }>;
+/** The chains and facilitator every run shares: anvil, and the Solana bank when Solana offers are drawn. */
+export type Rig = Readonly<{ evm: EvmChain; bank?: SolanaBank; local: LocalFacilitator }>;
 
 /** How long one call (and reading its body) may take before the agent aborts it. */
 const callTimeoutMs = 1_500;
@@ -79,24 +83,31 @@ async function withHangGuard<T>(promise: Promise<T>, what: string): Promise<T> {
 
 /** A fresh payer, a hostile server and a paying fetch for one run. */
 async function prepareRun(rig: Rig, scenario: Scenario) {
-  const { evm, local } = rig;
+  const { evm, bank, local } = rig;
   const run = runs++;
-  const account = privateKeyToAccount(
-    deriveEvmTestPrivateKey({ label: `client/adversarial/${process.pid}/${run}` }),
-  );
+  const label = `client/adversarial/${process.pid}/${run}`;
+  const account = privateKeyToAccount(deriveEvmTestPrivateKey({ label }));
   await evm.mint(account.address, 1_000_000n);
   await evm.anvil.setBalance(account.address, 10n ** 18n);
   const direct = createPublicClient({ chain: evm.chain, transport: http(evm.rpcUrl), pollingInterval: 10 });
-  const wallet = createEvmWallet({ account, direct });
+  const wallets: PayingWallet[] = [createEvmWallet({ account, direct })];
+  // On the Solana bank too: a payer with 1 USDC and no SOL (the facilitator's fee payer pays the fees).
+  const keypair = deriveSvmTestKeypair({ label });
+  if (bank !== undefined) {
+    await bank.mintTo(keypair.publicKey, 1_000_000n);
+    const rpc = { getLatestBlockhash: async () => ({ blockhash: (await bank.latestBlockhash()).blockhash }) };
+    wallets.push(createSvmWallet({ keypair, rpc }));
+  }
   const { offerSets } = scenario;
   const server = await startHostileServer({
     evm,
+    ...(bank === undefined ? {} : { bank }),
     facilitatorUrl: local.url,
     offers: ({ index }) => offerSets[index % offerSets.length] ?? [],
     behaviours: scenario.behaviours,
   });
   const payingFetch = createPayingFetch({
-    wallets: [wallet],
+    wallets,
     policy: {
       maxPerRequest: scenario.maxPerRequest,
       budgets: [{ name: "run", limit: scenario.budget, window: "total" }],
@@ -105,7 +116,10 @@ async function prepareRun(rig: Rig, scenario: Scenario) {
     // settlement_pending is re-sent at once (the server's Retry-After is not the point here).
     sleep: async (_ms, signal) => signal?.throwIfAborted(),
   });
-  const balance = () => evm.balanceOf(account.address);
+  /** The payer's USDC on both chains. */
+  const balance = async () =>
+    (await evm.balanceOf(account.address)) +
+    (bank === undefined ? 0n : await bank.tokenBalance(keypair.publicKey));
 
   /** One logical request as an agent makes it: called, and called again after an error or a non-2xx answer. */
   async function agentRequest(index: number): Promise<CallResult[]> {
@@ -143,7 +157,7 @@ async function prepareRun(rig: Rig, scenario: Scenario) {
     const settled = await server.settleAll();
     const proofs = server.proofs.map(
       (p) =>
-        `#${p.index} ${p.lane} ${p.authorization?.value ?? p.transfers?.map((t) => t.value).join("+") ?? ""} ` +
+        `#${p.index} ${p.lane} ${p.payment?.family ?? ""} ${p.payment?.value ?? p.transfers?.map((t) => t.value).join("+") ?? ""} ` +
         `${p.path} key=${p.idempotencyKey ?? "-"} settle=${p.behaviour.settle !== false} ` +
         `answer=${JSON.stringify(p.behaviour.answer, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`,
     );
@@ -213,7 +227,7 @@ export async function runConcurrentScenario(
   const total = before - (await balance());
   const byPath = new Map<string, bigint>();
   const add = (path: string, value: bigint) => byPath.set(path, (byPath.get(path) ?? 0n) + value);
-  for (const s of settled) if (s.outcome.settled) add(s.path, s.authorization.value);
+  for (const s of settled) if (s.outcome.settled) add(s.path, s.payment.value);
   const seenTx = new Set<string>();
   for (const proof of server.proofs) {
     if (proof.lane !== "direct" || seenTx.has(proof.value)) continue;
@@ -254,7 +268,7 @@ export function report(scenario: Scenario, outcome: ScenarioOutcome): string {
     ...outcome.proofs.map((p) => `proof ${p}`),
     ...outcome.settled.map(
       (s) =>
-        `authorization ${s.authorization.value} to ${s.authorization.to} (${s.path}): ` +
+        `${s.payment.family} payment ${s.payment.value} to ${s.payment.to} (${s.path}): ` +
         (s.outcome.settled ? `settled via ${s.outcome.via}` : `not settled (${s.outcome.reason})`),
     ),
   ].join("\n");

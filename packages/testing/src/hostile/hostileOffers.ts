@@ -1,8 +1,9 @@
 import { encodeHeaderJson, type PaymentRequirementsV1, type PaymentRequirementsV2 } from "@tollgate/shared";
 import type { EvmChain } from "../evm/evmChain.js";
+import type { SolanaBank } from "../svm/solanaBank.js";
 
 /**
- * One way to pay that a hostile server offers in its 402s, on the kit's EVM chain and its test USDC.
+ * One way to pay that a hostile server offers in its 402s, on the kit's chains and their test USDC.
  * - `facilitator`: an `exact` EIP-3009 requirement, in one of the three places `payingFetch` reads: the v2
  *   `PAYMENT-REQUIRED` header (`header`), the v1 body's `accepts` (`v1_body`), or the hybrid body's facilitator
  *   `payment_options` entry (`payment_options`).
@@ -14,6 +15,8 @@ export type HostileOffer = Readonly<
       lane: "facilitator";
       /** Where the requirement appears. @default "header" */
       form?: "header" | "v1_body" | "payment_options";
+      /** The chain to pay on: the EVM chain, or the Solana bank (its fee payer named in `extra`). @default "evm" */
+      chain?: "evm" | "svm";
       /** Atomic USDC units. */
       amount: bigint;
       payTo: string;
@@ -21,7 +24,7 @@ export type HostileOffer = Readonly<
       maxTimeoutSeconds?: number;
       /** The hybrid option's priority (sets the facilitator lane's priority for every form). @default 1 */
       priority?: number;
-      /** The token to pay in. @default the chain's test USDC */
+      /** The token to pay in. @default the chain's test USDC (the bank's mint on Solana) */
       asset?: string;
     }
   | {
@@ -47,18 +50,41 @@ export type Hostile402 = Readonly<{ header?: string; body: Record<string, unknow
 /** Parameters of `hostile402`. */
 export type Hostile402Parameters = Readonly<{
   offers: readonly HostileOffer[];
-  evm: EvmChain;
+  /** The chains offers name: the EVM chain, and the Solana bank for `chain: "svm"` offers. */
+  chains: HostileChains;
   /** The URL of the resource being paid for. */
   url: string;
   /** The `error` of the 402. */
   error: string;
 }>;
 
+/** The chains a hostile server's offers name. */
+export type HostileChains = Readonly<{ evm: EvmChain; bank?: SolanaBank }>;
+
+/** The bank a Solana offer needs. @throws `Error` when the server was started without one */
+function bankOf(chains: HostileChains): SolanaBank {
+  if (chains.bank === undefined) throw new Error("a Solana offer needs startHostileServer({ bank })");
+  return chains.bank;
+}
+
 /** The v2 requirement of a facilitator offer. */
 export function requirementV2(
   offer: Extract<HostileOffer, { lane: "facilitator" }>,
-  evm: EvmChain,
+  chains: HostileChains,
 ): PaymentRequirementsV2 {
+  const { evm } = chains;
+  if (offer.chain === "svm") {
+    const bank = bankOf(chains);
+    return {
+      scheme: "exact",
+      network: bank.network.caip2,
+      amount: offer.amount.toString(),
+      asset: offer.asset ?? bank.mint.toBase58(),
+      payTo: offer.payTo,
+      maxTimeoutSeconds: offer.maxTimeoutSeconds ?? 60,
+      extra: { feePayer: bank.feePayer.publicKey.toBase58() },
+    };
+  }
   return {
     scheme: "exact",
     network: evm.network.caip2,
@@ -73,9 +99,25 @@ export function requirementV2(
 /** The v1 requirement of a facilitator offer. */
 export function requirementV1(
   offer: Extract<HostileOffer, { lane: "facilitator" }>,
-  evm: EvmChain,
+  chains: HostileChains,
   url: string,
 ): PaymentRequirementsV1 {
+  const { evm } = chains;
+  if (offer.chain === "svm") {
+    const bank = bankOf(chains);
+    return {
+      scheme: "exact",
+      network: bank.network.v1Name ?? bank.network.caip2,
+      maxAmountRequired: offer.amount.toString(),
+      resource: url,
+      description: "hostile",
+      mimeType: "application/json",
+      payTo: offer.payTo,
+      maxTimeoutSeconds: offer.maxTimeoutSeconds ?? 60,
+      asset: offer.asset ?? bank.mint.toBase58(),
+      extra: { feePayer: bank.feePayer.publicKey.toBase58() },
+    };
+  }
   return {
     scheme: "exact",
     network: evm.network.v1Name ?? evm.network.caip2,
@@ -95,7 +137,8 @@ export function requirementV1(
  * offers and whose `payment_options` hold the others (facilitator, direct, token).
  */
 export function hostile402(parameters: Hostile402Parameters): Hostile402 {
-  const { offers, evm, url, error } = parameters;
+  const { offers, chains, url, error } = parameters;
+  const { evm } = chains;
   const headerAccepts: PaymentRequirementsV2[] = [];
   const bodyAccepts: PaymentRequirementsV1[] = [];
   const optionAccepts: PaymentRequirementsV1[] = [];
@@ -105,9 +148,9 @@ export function hostile402(parameters: Hostile402Parameters): Hostile402 {
     if (offer.lane === "facilitator") {
       facilitatorPriority = offer.priority ?? facilitatorPriority;
       const form = offer.form ?? "header";
-      if (form === "header") headerAccepts.push(requirementV2(offer, evm));
-      else if (form === "v1_body") bodyAccepts.push(requirementV1(offer, evm, url));
-      else optionAccepts.push(requirementV1(offer, evm, url));
+      if (form === "header") headerAccepts.push(requirementV2(offer, chains));
+      else if (form === "v1_body") bodyAccepts.push(requirementV1(offer, chains, url));
+      else optionAccepts.push(requirementV1(offer, chains, url));
     } else if (offer.lane === "direct") {
       options.push({
         provider: "hostile",

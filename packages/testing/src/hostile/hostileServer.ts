@@ -4,6 +4,7 @@ import { createViemEvmChain, type TransferWithAuthorizationCall } from "@tollgat
 import {
   decodeHeaderJson,
   encodeHeaderJson,
+  type PaymentRequirementsV1,
   paymentPayloadV1Schema,
   paymentPayloadV2Schema,
 } from "@tollgate/shared";
@@ -12,13 +13,15 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { EvmChain } from "../evm/evmChain.js";
 import { testUsdcAbi } from "../evm/testUsdcArtifact.js";
 import { deriveEvmTestPrivateKey } from "../keys.js";
-import { type HostileOffer, hostile402, requirementV1 } from "./hostileOffers.js";
+import type { SolanaBank } from "../svm/solanaBank.js";
+import { type HostileChains, type HostileOffer, hostile402, requirementV1 } from "./hostileOffers.js";
 import {
   authorizationCall,
   type HeldAuthorization,
   type SettleOutcome,
   settleAuthorization,
 } from "./settleAuthorization.js";
+import { readSvmProof, settleSvmProof } from "./svmProof.js";
 
 /**
  * What a hostile server answers to a proof, after it settled it or not:
@@ -78,7 +81,9 @@ export type ReceivedProof = Readonly<{
   header: string;
   /** The header's raw value. */
   value: string;
-  /** The EIP-3009 call (facilitator lane, when readable). */
+  /** The payment it carries (facilitator lane, when readable). */
+  payment?: HeldPayment;
+  /** The EIP-3009 call (facilitator lane on EVM, when readable). */
   authorization?: TransferWithAuthorizationCall;
   /** The test USDC transfers of the transaction a direct-lane proof names, read from its receipt. */
   transfers?: readonly Readonly<{ from: string; to: string; value: bigint }>[];
@@ -86,9 +91,28 @@ export type ReceivedProof = Readonly<{
   behaviour: HostileBehaviour;
 }>;
 
-/** An authorization the server tried to settle, and how that ended. */
+/** A payment a proof carried: an EVM authorization or a Solana transfer, from whom, to whom, how much. */
+export type HeldPayment = Readonly<{
+  family: "evm" | "svm";
+  from: string;
+  /** The payee (a Solana v1 payment whose requirement is unknown: its token account). */
+  to: string;
+  /** Atomic units. */
+  value: bigint;
+}>;
+
+type HeldEntry = Readonly<{
+  path: string;
+  payment: HeldPayment;
+  authorization?: TransferWithAuthorizationCall;
+  settle: () => Promise<SettleOutcome>;
+}>;
+
+/** A payment the server tried to settle, and how that ended. */
 export type SettledAuthorization = Readonly<{
-  authorization: TransferWithAuthorizationCall;
+  payment: HeldPayment;
+  /** The EIP-3009 call, for an EVM payment. */
+  authorization?: TransferWithAuthorizationCall;
   /** Path and query of the first request that carried it. */
   path: string;
   outcome: SettleOutcome;
@@ -98,7 +122,12 @@ export type SettledAuthorization = Readonly<{
 export type StartHostileServerParameters = Readonly<{
   /** The chain everything is paid on (`startEvmChain`): offers name its test USDC; authorizations are relayed on it. */
   evm: EvmChain;
-  /** A facilitator that settles the chain's authorizations (`startLocalFacilitator({ evm }).url`). */
+  /**
+   * A Solana bank (`startSolanaBank`), for offers with `chain: "svm"`: the offers name its fee payer, so the server
+   * can land what the facilitator refuses.
+   */
+  bank?: SolanaBank;
+  /** A facilitator that settles the chains' payments (`startLocalFacilitator({ evm, bank }).url`). */
   facilitatorUrl?: string;
   /**
    * The offers of each 402, or a function of the call (switch requirements between calls, e.g. to defeat a
@@ -112,7 +141,9 @@ export type StartHostileServerParameters = Readonly<{
    */
   behaviours?:
     | readonly HostileBehaviour[]
-    | ((proof: Omit<ReceivedProof, "behaviour" | "authorization">) => HostileBehaviour);
+    | ((
+        proof: Omit<ReceivedProof, "behaviour" | "authorization" | "payment" | "transfers">,
+      ) => HostileBehaviour);
   /**
    * Relay authorizations the facilitator refuses (e.g. inside its validity margin) on chain, as any holder of the
    * signature could.
@@ -187,13 +218,14 @@ async function drain(req: IncomingMessage): Promise<void> {
  * ```
  */
 export async function startHostileServer(parameters: StartHostileServerParameters): Promise<HostileServer> {
-  const { evm, facilitatorUrl, offers, behaviours = [], relay = true, port = 0 } = parameters;
+  const { evm, bank, facilitatorUrl, offers, behaviours = [], relay = true, port = 0 } = parameters;
   const proofs: ReceivedProof[] = [];
-  const settling = new Map<
-    string,
-    { path: string; call: TransferWithAuthorizationCall; outcome: Promise<SettleOutcome> }
-  >();
-  const held = new Map<string, { path: string; authorization: HeldAuthorization }>();
+  const chains: HostileChains = bank === undefined ? { evm } : { evm, bank };
+  /** Every payment received, by payer and nonce (EVM) or message hash (Solana), with how to settle it. */
+  const held = new Map<string, HeldEntry>();
+  const settling = new Map<string, HeldEntry & { outcome: Promise<SettleOutcome> }>();
+  /** Solana v1 requirements offered so far: a v1 payload names no payee, its transfer names a token account. */
+  const offeredSvmV1: PaymentRequirementsV1[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const state = { unpaid: 0, offered: 0 };
@@ -222,63 +254,93 @@ export async function startHostileServer(parameters: StartHostileServerParameter
     if (started !== undefined) return started.outcome;
     const entry = held.get(key);
     if (entry === undefined) return Promise.resolve({ settled: false, reason: "unknown_authorization" });
-    const outcome = settleAuthorization({
-      authorization: entry.authorization,
-      facilitatorUrl,
-      relay: relayChain,
-    });
-    settling.set(key, { path: entry.path, call: entry.authorization.call, outcome });
+    const outcome = entry.settle();
+    settling.set(key, { ...entry, outcome });
     return outcome;
   }
 
-  /** Reads a facilitator-lane proof into what settles it; `undefined` when it cannot be read. */
-  function holdAuthorization(
-    header: string,
-    value: string,
+  /** Holds an EVM authorization (once per payer and nonce) for settling. */
+  function holdEvm(
     path: string,
-  ): TransferWithAuthorizationCall | undefined {
+    x402Version: 1 | 2,
+    paymentPayload: Record<string, unknown>,
+    paymentRequirements: Record<string, unknown>,
+    call: TransferWithAuthorizationCall,
+  ): string {
+    const key = keyOf(call);
+    if (!held.has(key)) {
+      const authorization: HeldAuthorization = { x402Version, paymentPayload, paymentRequirements, call };
+      held.set(key, {
+        path,
+        payment: { family: "evm", from: call.from, to: call.to, value: call.value },
+        authorization: call,
+        settle: () => settleAuthorization({ authorization, facilitatorUrl, relay: relayChain }),
+      });
+    }
+    return key;
+  }
+
+  /** Holds a Solana payment (once per message) for settling. */
+  function holdSvm(
+    path: string,
+    x402Version: 1 | 2,
+    paymentPayload: Record<string, unknown>,
+    accepted: Record<string, unknown> | undefined,
+  ): string | undefined {
+    if (bank === undefined) return undefined;
+    const proof = readSvmProof(paymentPayload.payload);
+    if (proof === undefined) return undefined;
+    const requirement =
+      accepted ??
+      offeredSvmV1.find(
+        (r) =>
+          r.maxAmountRequired === proof.value.toString() &&
+          bank.associatedTokenAddress(r.payTo).toBase58() === proof.destination,
+      );
+    if (!held.has(proof.key)) {
+      const payTo = typeof requirement?.payTo === "string" ? requirement.payTo : proof.destination;
+      held.set(proof.key, {
+        path,
+        payment: { family: "svm", from: proof.from, to: payTo, value: proof.value },
+        settle: () =>
+          settleSvmProof({
+            proof,
+            x402Version,
+            paymentPayload,
+            paymentRequirements: requirement,
+            facilitatorUrl,
+            bank,
+          }),
+      });
+    }
+    return proof.key;
+  }
+
+  /** Reads a facilitator-lane proof and holds what settles it; the key it is held under, if readable. */
+  function holdProof(header: string, value: string, path: string): string | undefined {
     try {
       const json = decodeHeaderJson({ header, value });
       if (header === "PAYMENT-SIGNATURE") {
         const payload = paymentPayloadV2Schema.parse(json);
         const accepted = payload.accepted as Record<string, unknown>;
-        const call = authorizationCall(payload.payload, String(accepted.asset ?? evm.token));
-        if (call === undefined) return undefined;
-        const key = keyOf(call);
-        if (!held.has(key)) {
-          held.set(key, {
-            path,
-            authorization: {
-              x402Version: 2,
-              paymentPayload: payload as Record<string, unknown>,
-              paymentRequirements: accepted,
-              call,
-            },
-          });
+        if (String(accepted.network).startsWith("solana:")) {
+          return holdSvm(path, 2, payload as Record<string, unknown>, accepted);
         }
-        return call;
+        const call = authorizationCall(payload.payload, String(accepted.asset ?? evm.token));
+        return call && holdEvm(path, 2, payload as Record<string, unknown>, accepted, call);
       }
       const payload = paymentPayloadV1Schema.parse(json);
+      if (bank !== undefined && payload.network === bank.network.v1Name) {
+        return holdSvm(path, 1, payload as Record<string, unknown>, undefined);
+      }
       const call = authorizationCall(payload.payload, evm.token);
       if (call === undefined) return undefined;
-      const key = keyOf(call);
-      if (!held.has(key)) {
-        const requirement = requirementV1(
-          { lane: "facilitator", amount: call.value, payTo: call.to, maxTimeoutSeconds: 600 },
-          evm,
-          `${base}${path}`,
-        );
-        held.set(key, {
-          path,
-          authorization: {
-            x402Version: 1,
-            paymentPayload: payload as Record<string, unknown>,
-            paymentRequirements: requirement,
-            call,
-          },
-        });
-      }
-      return call;
+      const requirement = requirementV1(
+        { lane: "facilitator", amount: call.value, payTo: call.to, maxTimeoutSeconds: 600 },
+        chains,
+        `${base}${path}`,
+      );
+      return holdEvm(path, 1, payload as Record<string, unknown>, requirement, call);
     } catch {
       // An unreadable proof is recorded but cannot be settled.
       return undefined;
@@ -303,12 +365,18 @@ export async function startHostileServer(parameters: StartHostileServerParameter
     parts: Readonly<{ method: string; path: string; error: string; offers?: readonly HostileOffer[] }>,
     extra: Record<string, string> = {},
   ): void {
-    const { header, body } = hostile402({
-      offers: parts.offers ?? offersFor(parts.method, parts.path),
-      evm,
-      url: `${base}${parts.path}`,
-      error: parts.error,
-    });
+    const offered = parts.offers ?? offersFor(parts.method, parts.path);
+    const url = `${base}${parts.path}`;
+    for (const offer of offered) {
+      if (offer.lane !== "facilitator" || offer.chain !== "svm" || (offer.form ?? "header") === "header")
+        continue;
+      const requirement = requirementV1(offer, chains, url);
+      const known = offeredSvmV1.some(
+        (r) => r.payTo === requirement.payTo && r.maxAmountRequired === requirement.maxAmountRequired,
+      );
+      if (!known) offeredSvmV1.push(requirement);
+    }
+    const { header, body } = hostile402({ offers: offered, chains, url, error: parts.error });
     res.writeHead(402, {
       "content-type": "application/json",
       ...(header === undefined ? {} : { "PAYMENT-REQUIRED": header }),
@@ -341,7 +409,8 @@ export async function startHostileServer(parameters: StartHostileServerParameter
     }>,
   ): Promise<void> {
     const { method, path, header, value, lane } = proof;
-    const authorization = lane === "facilitator" ? holdAuthorization(header, value, path) : undefined;
+    const key = lane === "facilitator" ? holdProof(header, value, path) : undefined;
+    const entry = key === undefined ? undefined : held.get(key);
     const transfers = lane === "direct" ? await readTransfers(value) : undefined;
     const base_ = {
       index: proofs.length,
@@ -356,16 +425,17 @@ export async function startHostileServer(parameters: StartHostileServerParameter
       typeof behaviours === "function" ? behaviours(base_) : (behaviours[base_.index] ?? honest);
     proofs.push({
       ...base_,
-      ...(authorization === undefined ? {} : { authorization }),
+      ...(entry === undefined ? {} : { payment: entry.payment }),
+      ...(entry?.authorization === undefined ? {} : { authorization: entry.authorization }),
       ...(transfers === undefined ? {} : { transfers }),
       behaviour,
     });
     let transaction = lane === "direct" ? value : "";
-    if (behaviour.settle !== false && authorization !== undefined) {
-      const outcome = await settle(keyOf(authorization));
+    if (behaviour.settle !== false && key !== undefined) {
+      const outcome = await settle(key);
       if (outcome.settled) transaction = outcome.transaction;
     }
-    const payer = authorization?.from;
+    const payer = entry?.payment.from;
     const answer = behaviour.answer;
     switch (answer.kind) {
       case "serve":
@@ -485,8 +555,9 @@ export async function startHostileServer(parameters: StartHostileServerParameter
     async settleAll(): Promise<readonly SettledAuthorization[]> {
       await Promise.all([...held.keys()].map((key) => settle(key)));
       return Promise.all(
-        [...settling.values()].map(async ({ path, call, outcome }) => ({
-          authorization: call,
+        [...settling.values()].map(async ({ path, payment, authorization, outcome }) => ({
+          payment,
+          ...(authorization === undefined ? {} : { authorization }),
           path,
           outcome: await outcome,
         })),
