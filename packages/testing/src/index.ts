@@ -15,11 +15,12 @@ export {
   type StartLocalFacilitatorParameters,
   startLocalFacilitator,
 } from "./facilitator/localFacilitator.js";
-export type { Hostile402, HostileOffer } from "./hostile/hostileOffers.js";
+export type { Hostile402, HostileChains, HostileOffer } from "./hostile/hostileOffers.js";
 export {
   type HostileAnswer,
   type HostileBehaviour,
   type HostileCall,
+  type HeldPayment,
   type HostileServer,
   type ReceivedProof,
   type SettledAuthorization,
