@@ -31,6 +31,7 @@ export {
 export type { Budget, BudgetWindow } from "./policy/budgets.js";
 export {
   type ConfirmParameters,
+  defaultMaxAuthorizationSeconds,
   defaultMaxPerRequest,
   type PolicyLists,
   type SpendingPolicy,
@@ -39,6 +40,8 @@ export { type Receipt, receiptFromHeaders } from "./receipt/getReceipt.js";
 export type {
   CreateExactPaymentParameters,
   ExactPayment,
+  ExactProofParameters,
+  ExactProofState,
   PayingWallet,
   PrepareDirectTransferParameters,
   PreparedDirectTransfer,

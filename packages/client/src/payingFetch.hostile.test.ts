@@ -486,6 +486,53 @@ describe("a 402 carrying a successful PAYMENT-RESPONSE", () => {
   });
 });
 
+describe("createEvmWallet tells a proof's life from the chain", () => {
+  it("live while unused and unexpired, settled once used, and never dead for another chain's nonce", async () => {
+    const payer = payers[4] as (typeof payers)[number];
+    const wallet = createEvmWallet({ account: payer, reader: evm.publicClient });
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const offer = {
+      lane: "facilitator",
+      x402Version: 2,
+      scheme: "exact",
+      network: "eip155:84532",
+      asset: evm.token,
+      payTo: payee,
+      amount: 1_000n,
+      maxTimeoutSeconds: 60,
+      priority: 1,
+      resource: { url: "http://x" },
+      extra: { name: evm.eip712Domain.name, version: evm.eip712Domain.version },
+      requirement: requirement(1_000n),
+    } as unknown as Parameters<NonNullable<typeof wallet.createExactPayment>>[0]["offer"];
+    const payment = await wallet.createExactPayment?.({ offer, nowSeconds, maxLifetimeSeconds: 60 });
+    if (payment === undefined) throw new Error("no payment");
+    const proof = {
+      network: "eip155:84532",
+      asset: evm.token,
+      claim: payment.claim,
+      validBefore: payment.validBefore,
+      laneData: payment.laneData,
+    };
+    expect(await wallet.checkExactProof?.(proof)).toBe("live");
+    const settled = await fetch(`${local.url}/settle`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        x402Version: 2,
+        paymentPayload: { x402Version: 2, accepted: requirement(1_000n), payload: payment.payload },
+        paymentRequirements: requirement(1_000n),
+      }),
+    });
+    expect(((await settled.json()) as { success: boolean }).success).toBe(true);
+    expect(await wallet.checkExactProof?.(proof)).toBe("settled");
+    // The same nonce on Base mainnet: this reader (Base Sepolia) cannot tell anything about it.
+    expect(await wallet.checkExactProof?.({ ...proof, network: "eip155:8453", validBefore: 1 })).toBe("live");
+    // A signing-only wallet has no such capability.
+    expect(createEvmWallet({ account: payer }).checkExactProof).toBeUndefined();
+  });
+});
+
 // Last in the file: it moves the chain's clock forward.
 describe("the budget hold of a refused authorization", () => {
   /** A server that keeps the first proof (502, then facilitator_unavailable when re-sent) and settles later ones. */

@@ -71,8 +71,9 @@ export type CreatePayingFetchParameters = Readonly<{
   sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
   /**
    * Remember each 402's facilitator-lane requirements per method, origin and path for their `maxTimeoutSeconds`,
-   * and pay them with the first request next time (one round trip instead of two). A stale requirement costs
-   * nothing: its proof is refused, and the live 402 is paid once. Never used for direct transfers.
+   * and pay them with the first request next time (one round trip instead of two). A stale requirement's proof is
+   * refused and the live 402 is paid, the refused proof still counting against `maxPerRequest` until it is provably
+   * dead (a server may have settled it). Never used for direct transfers.
    * @default false
    */
   requirementCache?: boolean;
@@ -116,7 +117,8 @@ type PayStep = Paying & Readonly<{ reading: PaymentRequiredResponse; attempt: At
  * ```
  * @throws `CLIENT__AMOUNT_EXCEEDS_MAX`, `CLIENT__BUDGET_EXHAUSTED`, `CLIENT__NO_PAYABLE_OFFER`,
  *   `CLIENT__CONFIRM_DECLINED`, `CLIENT__PAYMENT_REFUSED`, `CLIENT__SETTLEMENT_PENDING`, `CLIENT__ABORTED`,
- *   `CLIENT__WALLET_FAILED`, `WIRE__NO_PAYMENT_REQUIRED`, `WIRE__ENCODE_FAILED` (from the returned function);
+ *   `CLIENT__WALLET_FAILED` (also when cancelling a refused authorization on chain failed), `WIRE__NO_PAYMENT_REQUIRED`,
+ *   `WIRE__ENCODE_FAILED` (from the returned function);
  *   errors of the underlying `fetch` for requests that never reached a 402.
  */
 export function createPayingFetch(parameters: CreatePayingFetchParameters): PayingFetch {
@@ -287,7 +289,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
    * that can still move money (a refused authorization stays valid in the server's hands until it dies). The chain is
    * asked first whether those have died; when nothing fits and their wallet can, they are cancelled on chain, and
    * the offers selected again.
-   * @throws what the wallet's `cancelExactProof` throws (`CHAIN__CALL_FAILED`, `CLIENT__WALLET_FAILED`)
+   * @throws `CLIENT__WALLET_FAILED` (a cancellation failed: the earlier proof stays live), `CLIENT__ABORTED`
    */
   async function selectWithinLimit(
     step: Readonly<{
@@ -350,7 +352,8 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     step: Paying & Readonly<{ attempt: Attempt | undefined; lane: Lane; refusal: Refusal }>,
   ): Promise<Response> {
     const { request, key, url, attempt, lane, refusal } = step;
-    // A cached requirement the server no longer takes: the proof was refused (dead), so pay the live 402 once.
+    // A cached requirement the server no longer takes: pay the live 402, the refused proof still counting against
+    // maxPerRequest until the chain says it is dead (selectWithinLimit).
     if (attempt?.cached === true) requirements.forget(request);
     const next = nextAttempt({ attempt, lane, reason: refusal.reason });
     if (next === undefined) {

@@ -42,7 +42,8 @@ function chainFailed(network: string, operation: string, cause: unknown): Tollga
 }
 
 /**
- * Reads and ends the life of EIP-3009 authorizations on chain. An authorization is `settled` when its nonce is
+ * Reads and ends the life of EIP-3009 authorizations on chain (only those of the reader's own chain: any other is
+ * `live`, and cannot be cancelled here). An authorization is `settled` when its nonce is
  * used (and this wallet did not cancel it), `dead` when the latest block's timestamp reached its `validBefore` with
  * the nonce unused (no later block can include it), else `live`. `cancelExactProof` signs `CancelAuthorization`
  * with the authorization's own EIP-712 domain (kept as the proof's `laneData`), simulates, sends and waits for one
@@ -77,6 +78,8 @@ export function createAuthorizationLife(parameters: CreateAuthorizationLifeParam
   }
 
   async function checkExactProof(p: ExactProofParameters): Promise<ExactProofState> {
+    // Another chain's nonce cannot be read here: what this chain says about it proves nothing.
+    if (p.network !== `eip155:${reader.chain.id}`) return "live";
     try {
       const block = await getBlock(reader, { blockTag: "latest" });
       if (await used(reader, p, block.number)) {
@@ -94,7 +97,8 @@ export function createAuthorizationLife(parameters: CreateAuthorizationLifeParam
     const signTransaction = account.signTransaction;
     const name = p.laneData?.eip712Name;
     const version = p.laneData?.eip712Version;
-    if (signTransaction === undefined || name === undefined || version === undefined) {
+    const onChain = p.network === `eip155:${client.chain.id}` && client.chain.id === reader.chain.id;
+    if (signTransaction === undefined || name === undefined || version === undefined || !onChain) {
       throw new TollgateError("CLIENT__WALLET_FAILED", {
         context: { network: p.network, operation: "cancel_authorization" },
       });

@@ -173,7 +173,8 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     const nonce: Hex = toHex(randomBytes(32));
     const validAfter = offer.x402Version === 1 ? Math.max(0, nowSeconds - v1ValidAfterSkewSeconds) : 0;
     // A short life: a server that refuses this authorization (and may still hold it) can settle it only until then.
-    const validBefore = nowSeconds + Math.max(0, Math.min(offer.maxTimeoutSeconds, maxLifetimeSeconds));
+    const validBefore =
+      nowSeconds + Math.max(0, Math.floor(Math.min(offer.maxTimeoutSeconds, maxLifetimeSeconds)));
     const to: Address = getAddress(offer.payTo);
     let signature: Hex;
     try {

@@ -1,3 +1,4 @@
+import { isTollgateError, TollgateError } from "@tollgate/shared";
 import type { BudgetTracker, Hold } from "../policy/budgets.js";
 import type { ExactProofParameters, PayingWallet } from "../wallet.js";
 import type { LedgerEntry } from "./ledger.js";
@@ -114,8 +115,15 @@ export function createProofBook(parameters: CreateProofBookParameters) {
       requests.delete(proof.entry.key);
       requests.set(proof.entry.key, list);
       while (requests.size > maxRequests) {
-        const oldest = requests.keys().next().value as string;
-        requests.delete(oldest);
+        // Forget a request whose proofs are all dead first; else the oldest.
+        let forget = requests.keys().next().value as string;
+        for (const [key, proofs] of requests) {
+          if (proofs.every((p) => p.state === "dead")) {
+            forget = key;
+            break;
+          }
+        }
+        requests.delete(forget);
       }
     },
     /** The state of a followed proof, or `undefined`. */
@@ -185,14 +193,23 @@ export function createProofBook(parameters: CreateProofBookParameters) {
     /**
      * Kills on chain every doubtful proof of a request that its wallet can cancel (sequentially): `dead` once the
      * cancellation is mined, `spent` when it had already settled.
-     * @throws what the wallet's `cancelExactProof` throws (`CHAIN__CALL_FAILED`, `CLIENT__WALLET_FAILED`): the proof
-     *   stays doubtful
+     * @throws `CLIENT__WALLET_FAILED` (with the chain's failure as its cause): the proof stays doubtful
      */
     async cancelDoubts(key: string, signal: AbortSignal | undefined): Promise<void> {
       for (const proof of [...(requests.get(key) ?? [])]) {
         const cancel = proof.wallet?.cancelExactProof;
         if (proof.state !== "doubtful" || cancel === undefined) continue;
-        const state = await cancel.call(proof.wallet, proofParameters(proof, signal));
+        let state: Awaited<ReturnType<typeof cancel>>;
+        try {
+          state = await cancel.call(proof.wallet, proofParameters(proof, signal));
+        } catch (cause) {
+          // The proof stays doubtful (and counted): nothing more is paid for its request.
+          if (isTollgateError(cause, "CLIENT__WALLET_FAILED")) throw cause;
+          throw new TollgateError("CLIENT__WALLET_FAILED", {
+            context: { network: proof.entry.offer.network, operation: "cancel_authorization" },
+            cause,
+          });
+        }
         move(proof, state === "dead" ? "dead" : "spent");
       }
     },
