@@ -1,4 +1,4 @@
-import type { Lane } from "@tollgate/shared";
+import { type Lane, redactStrings } from "@tollgate/shared";
 import type { LedgerEntry } from "./ledger/ledger.js";
 
 /** A short, log-safe description of an offer: lane, network, amount, asset and payee. Never a proof. */
@@ -16,7 +16,9 @@ export type OfferSummary = Readonly<{
 export type OfferRejection = Readonly<{ offer: OfferSummary; reason: string }>;
 
 /**
- * What the paying fetch reports through `onEvent`. Events carry no secrets: no signatures, no proofs, no keys.
+ * What the paying fetch reports through `onEvent`. Events carry no secrets: no signatures, no proofs, no keys, and
+ * every URL without its credentials, query or key-like path segments (`redactUrl`). Text a server chose is sanitised
+ * (`sanitizeUntrusted`) and kept in fields of its own (`problems`, `serverMessage`).
  */
 export type PayingFetchEvent =
   | Readonly<{
@@ -41,7 +43,16 @@ export type PayingFetchEvent =
       status: number;
       transaction?: string;
     }>
-  | Readonly<{ type: "payment.refused"; url: string; offer: OfferSummary; status: number; reason: string }>
+  | Readonly<{
+      type: "payment.refused";
+      url: string;
+      offer: OfferSummary;
+      status: number;
+      /** The server's reason when it is a snake_case token, else `payment_refused`. */
+      reason: string;
+      /** The server's own words, sanitised, when its reason was not a token. */
+      serverMessage?: string;
+    }>
   | Readonly<{ type: "payment.pending"; url: string; offer: OfferSummary; retryAfterSeconds: number }>;
 
 /** The `type` of a paying-fetch event. */
@@ -55,7 +66,7 @@ export function createEmit(onEvent: ((event: PayingFetchEvent) => void) | undefi
   return function emit(event) {
     if (onEvent === undefined) return;
     try {
-      onEvent(event);
+      onEvent(redactStrings(event));
     } catch {
       // An observer must not change whether or how a payment happens; its failure is its own.
     }

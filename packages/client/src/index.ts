@@ -21,6 +21,7 @@ export {
   type LedgerEntryState,
   type PaymentLedger,
 } from "./ledger/ledger.js";
+export type { ReadLimits } from "./parse/readOffers.js";
 export {
   type CreatePayingFetchParameters,
   createPayingFetch,

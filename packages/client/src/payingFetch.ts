@@ -15,7 +15,7 @@ import { newLedgerEntry } from "./ledger/newLedgerEntry.js";
 import { createProofBook } from "./ledger/proofLife.js";
 import { recordPayment } from "./ledger/recordPayment.js";
 import { createRequirementCache } from "./parse/createRequirementCache.js";
-import { type PaymentRequiredResponse, readOffers } from "./parse/readOffers.js";
+import { type PaymentRequiredResponse, type ReadLimits, readOffers } from "./parse/readOffers.js";
 import type { PaymentContext } from "./paymentContext.js";
 import { createBudgetTracker } from "./policy/budgets.js";
 import { defaultMaxPerRequest, type SpendingPolicy } from "./policy/policy.js";
@@ -77,6 +77,13 @@ export type CreatePayingFetchParameters = Readonly<{
    * @default false
    */
   requirementCache?: boolean;
+  /**
+   * Bounds on every body the paying fetch reads itself (402 bodies, before and after a proof, and for `quote`): the
+   * most bytes and the most time for the whole read, whether or not the request has a signal. A body past either is
+   * cancelled and counts as unreadable; the 402's headers are still read.
+   * @default { maxBytes: 262144, timeoutMs: 10000 }
+   */
+  readLimits?: ReadLimits;
 }>;
 
 export type { Quote } from "./select/quoteOffers.js";
@@ -117,8 +124,9 @@ type PayStep = Paying & Readonly<{ reading: PaymentRequiredResponse; attempt: At
  * ```
  * @throws `CLIENT__AMOUNT_EXCEEDS_MAX`, `CLIENT__BUDGET_EXHAUSTED`, `CLIENT__NO_PAYABLE_OFFER`,
  *   `CLIENT__CONFIRM_DECLINED`, `CLIENT__PAYMENT_REFUSED`, `CLIENT__SETTLEMENT_PENDING`, `CLIENT__ABORTED`,
- *   `CLIENT__WALLET_FAILED` (also when cancelling a refused authorization on chain failed), `WIRE__NO_PAYMENT_REQUIRED`,
- *   `WIRE__ENCODE_FAILED` (from the returned function);
+ *   `CLIENT__WALLET_FAILED` (also when cancelling a refused authorization on chain failed), `CLIENT__LEDGER_LOCKED`
+ *   (a file ledger another writer holds), `WIRE__NO_PAYMENT_REQUIRED`, `WIRE__ENCODE_FAILED` (from the returned
+ *   function);
  *   errors of the underlying `fetch` for requests that never reached a 402.
  */
 export function createPayingFetch(parameters: CreatePayingFetchParameters): PayingFetch {
@@ -134,6 +142,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     settlementRetries = 2,
     sleep = abortableSleep,
     requirementCache = false,
+    readLimits = {},
   } = parameters;
   const budgets = createBudgetTracker({ budgets: policy.budgets ?? [], now });
   const context: PaymentContext = {
@@ -151,6 +160,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     send: (url, init) => (injectedFetch ?? globalThis.fetch)(url, init),
     sleep,
     settlementRetries,
+    readLimits,
   };
   const { receipts, emit, send, proofs } = context;
   const requirements = createRequirementCache({ enabled: requirementCache, now });
@@ -233,7 +243,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const url = paymentUrl(request, response);
     let reading: PaymentRequiredResponse;
     try {
-      reading = await readOffers(response);
+      reading = await readOffers(response, readLimits);
     } catch (cause) {
       throw aborted(request, "read_402") ?? cause;
     }
@@ -358,7 +368,12 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const next = nextAttempt({ attempt, lane, reason: refusal.reason });
     if (next === undefined) {
       throw new TollgateError("CLIENT__PAYMENT_REFUSED", {
-        context: { url: request.url, reason: refusal.reason, status: refusal.reading.status },
+        context: {
+          url: request.url,
+          reason: refusal.reason,
+          status: refusal.reading.status,
+          ...(refusal.serverMessage === undefined ? {} : { serverMessage: refusal.serverMessage }),
+        },
       });
     }
     return payFresh({ request, key, url, reading: refusal.reading, attempt: next });

@@ -3,6 +3,7 @@ import type { Emit } from "./events.js";
 import type { TokenStore } from "./lanes/token/tokenStore.js";
 import type { PaymentLedger } from "./ledger/ledger.js";
 import type { ProofBook } from "./ledger/proofLife.js";
+import type { ReadLimits } from "./parse/readOffers.js";
 import type { BudgetTracker } from "./policy/budgets.js";
 import type { SpendingPolicy } from "./policy/policy.js";
 import type { Receipt } from "./receipt/getReceipt.js";
@@ -37,4 +38,6 @@ export type PaymentContext = Readonly<{
   sleep: Sleep;
   /** How many times a `settlement_pending` proof is re-sent. */
   settlementRetries: number;
+  /** Bounds on the bodies the paying fetch reads itself. */
+  readLimits: ReadLimits;
 }>;

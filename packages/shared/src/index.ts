@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export { type ErrorCode, type ErrorContexts, errorMessages, type WireIssue } from "./errors/codes.js";
+export { redactError, redactStrings, redactText, redactUrl } from "./errors/redact.js";
 export {
   type PaywallReason,
   paywallReasons,
@@ -17,6 +18,7 @@ export {
   TollgateError,
   type TollgateErrorOptions,
 } from "./errors/TollgateError.js";
+export { maxUntrustedTextLength, quoteUntrusted, sanitizeUntrusted } from "./errors/untrustedText.js";
 export { decodeBase58, encodeBase58 } from "./headers/base58.js";
 export {
   decodeHeader,

@@ -17,10 +17,10 @@ export {
 } from "./facilitator/localFacilitator.js";
 export type { Hostile402, HostileChains, HostileOffer } from "./hostile/hostileOffers.js";
 export {
+  type HeldPayment,
   type HostileAnswer,
   type HostileBehaviour,
   type HostileCall,
-  type HeldPayment,
   type HostileServer,
   type ReceivedProof,
   type SettledAuthorization,

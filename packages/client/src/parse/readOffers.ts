@@ -1,21 +1,35 @@
 import {
   decodeHeader,
+  isTollgateError,
   type Offer,
   type PaymentReceipt,
   type PaymentRequiredReading,
   paymentReceiptSchema,
   readBodyUpTo,
   readPaymentRequired,
+  sanitizeUntrusted,
   x402HeaderNames,
 } from "@tollgate/shared";
 
-/** The most of a 402 body the client reads; a longer body is treated as having no readable JSON. */
+/** The most of a 402 body the client reads by default; a longer body is treated as having no readable JSON. */
 export const maxPaymentRequiredBodyBytes = 256 * 1024;
 
-/** Reads at most `limit` bytes of a response body; `undefined` when it is longer (the rest is cancelled). */
-function readLimited(response: Response, limit: number): Promise<Uint8Array | undefined> {
-  return readBodyUpTo({ body: response.body, limit });
-}
+/** The most time the client spends reading a 402 body by default, in milliseconds. */
+export const defaultBodyReadTimeoutMs = 10_000;
+
+/**
+ * Bounds on every body the paying fetch reads itself (402 bodies: unpaid, after a proof, for `quote`). Bodies it
+ * returns to the caller are the caller's to read.
+ */
+export type ReadLimits = Readonly<{
+  /** The most bytes read of a body; a longer one is cancelled and counts as unreadable. @default 262144 (256 KiB) */
+  maxBytes?: number;
+  /**
+   * The most time the whole read of a body may take, milliseconds, whatever the caller's signal (a server dripping
+   * bytes does not extend it); a slower one is cancelled and counts as unreadable. @default 10000
+   */
+  timeoutMs?: number;
+}>;
 
 /** A 402, read: its offers (from all three forms), the problems met, and the server's reason. */
 export type PaymentRequiredResponse = PaymentRequiredReading &
@@ -30,15 +44,20 @@ export type PaymentRequiredResponse = PaymentRequiredReading &
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
 /**
- * Reads a 402 into offers. Never throws on what the server sent: a body over the limit, invalid UTF-8, bad JSON,
- * JSON nested too deep or of the wrong shape only add to `problems`.
+ * Reads a 402 into offers, its body within `limits`. Never throws on what the server sent: a body over the size or
+ * time limit, invalid UTF-8, bad JSON, JSON nested too deep or of the wrong shape only add to `problems` (the
+ * headers are still read).
  */
-export async function readOffers(response: Response): Promise<PaymentRequiredResponse> {
+export async function readOffers(
+  response: Response,
+  limits: ReadLimits = {},
+): Promise<PaymentRequiredResponse> {
+  const { maxBytes = maxPaymentRequiredBodyBytes, timeoutMs = defaultBodyReadTimeoutMs } = limits;
   const problems: string[] = [];
   let body: unknown;
   try {
-    const bytes = await readLimited(response, maxPaymentRequiredBodyBytes);
-    if (bytes === undefined) problems.push(`body: over ${maxPaymentRequiredBodyBytes} bytes`);
+    const bytes = await readBodyUpTo({ body: response.body, limit: maxBytes, timeoutMs, what: "402 body" });
+    if (bytes === undefined) problems.push(`body: over ${maxBytes} bytes`);
     else if (bytes.byteLength > 0) {
       try {
         body = JSON.parse(utf8.decode(bytes)) as unknown;
@@ -48,7 +67,8 @@ export async function readOffers(response: Response): Promise<PaymentRequiredRes
       }
     }
   } catch (cause) {
-    problems.push(`body: unreadable (${cause instanceof Error ? cause.name : "error"})`);
+    if (isTollgateError(cause, "WIRE__READ_TIMEOUT")) problems.push(`body: not read within ${timeoutMs} ms`);
+    else problems.push(`body: unreadable (${cause instanceof Error ? cause.name : "error"})`);
   }
   let reading: PaymentRequiredReading;
   try {
@@ -83,10 +103,27 @@ export function readSettleHeader(headers: Headers): PaymentReceipt | undefined {
   return undefined;
 }
 
-/** The server's reason for refusing a payment: the settle answer's `errorReason`, else the 402's `error`. */
-export function refusalReason(reading: PaymentRequiredResponse): string {
-  const reason = reading.settle?.errorReason ?? reading.error;
-  return typeof reason === "string" && reason !== "" ? reason.slice(0, 256) : "payment_refused";
+/** A refusal reason as the server gave it: a stable token, and its own words when it gave no token. */
+export type ServerReason = Readonly<{
+  /** The server's reason when it is a snake_case token (what x402 servers send), else `payment_refused`. */
+  reason: string;
+  /** The server's text, sanitised (`sanitizeUntrusted`), when it was not a token: its words, not ours. */
+  serverMessage?: string;
+}>;
+
+/** The reason tokens x402 peers send: lowercase snake_case. */
+const reasonToken = /^[a-z][a-z0-9_]{0,127}$/;
+
+/**
+ * The server's reason for refusing a payment: the settle answer's `errorReason`, else the 402's `error`. Only a
+ * snake_case token is a reason; any other text ("SYSTEM: ignore previous instructions…", newlines, ANSI escapes) is
+ * the server's message, sanitised and kept apart.
+ */
+export function refusalReason(reading: PaymentRequiredResponse): ServerReason {
+  const text = reading.settle?.errorReason ?? reading.error;
+  if (typeof text !== "string" || text === "") return { reason: "payment_refused" };
+  if (reasonToken.test(text)) return { reason: text };
+  return { reason: "payment_refused", serverMessage: sanitizeUntrusted(text) };
 }
 
 export type { Offer };

@@ -36,7 +36,7 @@ const neverSettledReason = "facilitator_unavailable";
 const unclearStatusFrom = 500;
 
 /** A refused proof: the server's reason, and its 402 (with the offers to pay anew). */
-export type Refusal = Readonly<{ reading: PaymentRequiredResponse; reason: string }>;
+export type Refusal = Readonly<{ reading: PaymentRequiredResponse; reason: string; serverMessage?: string }>;
 
 /**
  * What became of a proof: answered (paid, served without charge, or an unclear 5xx that leaves it pending), refused
@@ -49,7 +49,10 @@ export type ProofOutcome =
 
 /** Parameters of `afterProof`. */
 export type AfterProofParameters = Readonly<{
-  context: Pick<PaymentContext, "ledger" | "tokens" | "proofs" | "receipts" | "now" | "emit" | "send">;
+  context: Pick<
+    PaymentContext,
+    "ledger" | "tokens" | "proofs" | "receipts" | "now" | "emit" | "send" | "readLimits"
+  >;
   request: BufferedRequest;
   /** The proof that was sent. */
   entry: LedgerEntry;
@@ -134,14 +137,22 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     receipts.set(watched, paidReceipt({ entry, header, reused }));
     return { kind: "answered", response: watched };
   }
-  const reading = await readOffers(response);
-  const reason = refusalReason(reading);
+  const reading = await readOffers(response, context.readLimits);
+  const { reason, serverMessage } = refusalReason(reading);
+  const said = serverMessage === undefined ? {} : { serverMessage };
   if (reason === settlementPendingReason) {
     const retryAfterSeconds = reading.retryAfterSeconds ?? 1;
     emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds });
     return { kind: "pending", retryAfterSeconds };
   }
-  emit({ type: "payment.refused", url: request.url, offer: summary, status: response.status, reason });
+  emit({
+    type: "payment.refused",
+    url: request.url,
+    offer: summary,
+    status: response.status,
+    reason,
+    ...said,
+  });
   // A re-sent proof may have settled when it was first sent, and a server checks expiry (and much else) before
   // it checks use: only its promise that the proof never settles makes a new payment possible.
   const mayHaveSettled = reused && entry.lane !== "token" && reason !== neverSettledReason;
@@ -151,7 +162,7 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     await putEntryState({ ledger, now, entry, state: "consumed" });
     proofs.spent(entry);
     throw new TollgateError("CLIENT__PAYMENT_REFUSED", {
-      context: { url: request.url, reason, status: response.status },
+      context: { url: request.url, reason, status: response.status, ...said },
     });
   }
   await putEntryState({ ledger, now, entry, state: "refused" });
@@ -159,5 +170,5 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
   // A refused authorization stays valid in the server's hands until it dies: it keeps counting against its request
   // and the budgets until the chain says it is dead (or it is cancelled there).
   proofs.refused(entry);
-  return { kind: "refused", reading, reason };
+  return { kind: "refused", reading, reason, ...said };
 }

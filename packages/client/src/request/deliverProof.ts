@@ -13,7 +13,16 @@ const maxRetryAfterSeconds = 30;
 export type DeliverProofParameters = Readonly<{
   context: Pick<
     PaymentContext,
-    "ledger" | "tokens" | "proofs" | "receipts" | "now" | "emit" | "send" | "sleep" | "settlementRetries"
+    | "ledger"
+    | "tokens"
+    | "proofs"
+    | "receipts"
+    | "now"
+    | "emit"
+    | "send"
+    | "sleep"
+    | "settlementRetries"
+    | "readLimits"
   >;
   request: BufferedRequest;
   /** The recorded proof to send. */

@@ -1,3 +1,4 @@
+import { quoteUntrusted, redactText } from "@tollgate/shared";
 import type { Send } from "../paymentContext.js";
 import { type BufferedRequest, requestInit } from "./bufferRequest.js";
 import { dropCrossOriginCredentials } from "./credentialHeaders.js";
@@ -23,7 +24,11 @@ export async function followAfterPayment(parameters: FollowAfterPaymentParameter
   }
   const location = response.headers.get("location");
   if (location === null) return response;
-  if (mode === "error") throw new TypeError(`redirect to ${location} refused (redirect: "error")`);
+  if (mode === "error") {
+    throw new TypeError(
+      `redirect to ${quoteUntrusted(redactText(location), 200)} refused (redirect: "error")`,
+    );
+  }
   const target = new URL(location, request.url).toString();
   const keepsBody = response.status === 307 || response.status === 308;
   const init = requestInit(request);

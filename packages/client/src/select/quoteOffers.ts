@@ -28,7 +28,7 @@ export type Quote = Readonly<{
 export type QuoteOffersParameters = Readonly<{
   context: Pick<
     PaymentContext,
-    "wallets" | "policy" | "maxPerRequest" | "budgets" | "registry" | "tokens" | "now"
+    "wallets" | "policy" | "maxPerRequest" | "budgets" | "registry" | "tokens" | "now" | "readLimits"
   >;
   /** The request as sent unpaid. */
   request: BufferedRequest;
@@ -49,7 +49,7 @@ export async function quoteOffers(parameters: QuoteOffersParameters): Promise<Qu
     return { status: response.status, offers: [], alternatives: [], rejected: [], problems: [] };
   }
   const url = paymentUrl(request, response);
-  const reading = await readOffers(response);
+  const reading = await readOffers(response, context.readLimits);
   const selection = selectOffers({
     offers: reading.offers,
     wallets,

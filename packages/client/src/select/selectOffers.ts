@@ -1,4 +1,11 @@
-import type { DirectOffer, FacilitatorOffer, Lane, NetworkRegistry, Offer } from "@tollgate/shared";
+import {
+  type DirectOffer,
+  type FacilitatorOffer,
+  type Lane,
+  type NetworkRegistry,
+  type Offer,
+  quoteUntrusted,
+} from "@tollgate/shared";
 import type { OfferRejection, OfferSummary } from "../events.js";
 import type { BudgetTracker } from "../policy/budgets.js";
 import { canonicalNetworkEntry, listsReason, type SpendingPolicy } from "../policy/policy.js";
@@ -28,11 +35,17 @@ export function summarize(offer: Offer): OfferSummary {
   };
 }
 
-/** One line naming an offer, for error contexts. */
+/** A server-chosen identifier as it is when it looks like one, else quoted and sanitised. */
+function identifier(value: string | undefined): string {
+  if (value === undefined) return "?";
+  return /^[A-Za-z0-9:._-]{1,128}$/.test(value) ? value : quoteUntrusted(value, 80);
+}
+
+/** One line naming an offer, for error contexts; what the server chose (network, asset, payee) quoted if odd. */
 export function describeOffer(offer: OfferSummary): string {
   if (offer.lane === "token") return "token";
   const version = offer.x402Version === undefined ? "" : ` v${offer.x402Version}`;
-  return `${offer.lane}${version} ${offer.network} ${offer.amount} ${offer.asset} to ${offer.payTo}`;
+  return `${offer.lane}${version} ${identifier(offer.network)} ${offer.amount} ${identifier(offer.asset)} to ${identifier(offer.payTo)}`;
 }
 
 /** Parameters of `selectOffers`. */

@@ -1,4 +1,6 @@
 import { type ErrorCode, type ErrorContexts, errorMessages } from "./codes.js";
+import { redactError, redactStrings, redactText } from "./redact.js";
+import { sanitizeUntrusted } from "./untrustedText.js";
 
 /** Options of `new TollgateError`: the typed context of the code, and the error that caused it. */
 export type TollgateErrorOptions<C extends ErrorCode> = Readonly<{
@@ -10,6 +12,11 @@ export type TollgateErrorOptions<C extends ErrorCode> = Readonly<{
  * The one error class of Tollgate: a stable `code`, the typed `context` of that code, a `shortMessage`
  * from the messages table, and the underlying `cause`. Check it with `isTollgateError`, which reads the
  * `name` rather than `instanceof`, so it also works across duplicated package copies.
+ *
+ * Errors are logged and read by agents, and a hostile peer can provoke them, so they carry no secret and no raw
+ * peer text: every URL in the message, the context and the cause chain loses its credentials, query and key-like
+ * path segments (`redactUrl`; a cause that mentions none is kept as it is), and the message has no control
+ * characters (`sanitizeUntrusted`). Text a peer chose is quoted in the message and kept in a context field of its own.
  *
  * @example
  * ```ts
@@ -33,10 +40,14 @@ export class TollgateError<C extends ErrorCode = ErrorCode> extends Error {
   readonly docsPath: string;
 
   constructor(code: C, options: TollgateErrorOptions<C>) {
-    const shortMessage = errorMessages[code](options.context);
-    super(`[${code}] ${shortMessage}`, options.cause === undefined ? undefined : { cause: options.cause });
+    const context = redactStrings(options.context);
+    const shortMessage = sanitizeUntrusted(redactText(errorMessages[code](context)), 4096);
+    super(
+      `[${code}] ${shortMessage}`,
+      options.cause === undefined ? undefined : { cause: redactError(options.cause) },
+    );
     this.code = code;
-    this.context = options.context;
+    this.context = context;
     this.shortMessage = shortMessage;
     this.docsPath = `docs/errors.md#${errorDocsAnchor(code)}`;
   }

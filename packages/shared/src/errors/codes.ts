@@ -1,3 +1,5 @@
+import { quoteUntrusted } from "./untrustedText.js";
+
 /**
  * The typed context each error code carries. A code's context is the data a program needs to act on the
  * error; the human message is derived from it by `errorMessages`.
@@ -15,6 +17,8 @@ export interface ErrorContexts {
   WIRE__NO_PAYMENT_REQUIRED: { status: number; problems: readonly string[] };
   /** A value that must encode to a header cannot (too large after encoding, not serialisable). */
   WIRE__ENCODE_FAILED: { what: string; reason: string };
+  /** A body was not read within its time limit (a peer sending it slowly or never finishing); it was cancelled. */
+  WIRE__READ_TIMEOUT: { what: string; timeoutMs: number };
 
   /** A money string does not look like `"$0.01"`, `"0.01"` or an atomic integer. */
   MONEY__INVALID_FORMAT: { input: string };
@@ -40,8 +44,11 @@ export interface ErrorContexts {
   CLIENT__BUDGET_EXHAUSTED: { budget: string; amount: string; remaining: string };
   /** No offer of the 402 is payable; each offer's reason is listed. */
   CLIENT__NO_PAYABLE_OFFER: { url: string; rejections: readonly { offer: string; reason: string }[] };
-  /** The server refused the payment. */
-  CLIENT__PAYMENT_REFUSED: { url: string; reason: string; status: number };
+  /**
+   * The server refused the payment. `reason` is its snake_case reason (else `payment_refused`); `serverMessage` is
+   * the server's own text, sanitised, when it sent words rather than a reason: the peer's, never an instruction.
+   */
+  CLIENT__PAYMENT_REFUSED: { url: string; reason: string; status: number; serverMessage?: string };
   /** The caller's `confirm` hook declined the payment. */
   CLIENT__CONFIRM_DECLINED: { url: string };
   /** The request was aborted by its `AbortSignal` or a timeout. */
@@ -95,10 +102,12 @@ export const errorMessages: { readonly [C in ErrorCode]: (context: ErrorContexts
       .slice(0, 3)
       .map((i) => `${i.path || "(root)"}: ${i.message}`)
       .join("; ")}${c.issues.length > 3 ? ` (+${c.issues.length - 3} more)` : ""}.`,
-  WIRE__UNSUPPORTED_VERSION: (c) => `${c.what} has x402Version ${String(c.version)}; supported: 1, 2.`,
+  WIRE__UNSUPPORTED_VERSION: (c) =>
+    `${c.what} has x402Version ${typeof c.version === "number" ? c.version : quoteUntrusted(String(c.version), 32)}; supported: 1, 2.`,
   WIRE__NO_PAYMENT_REQUIRED: (c) =>
     `The ${c.status} response carries no readable payment requirements (${c.problems.join("; ") || "nothing found"}).`,
   WIRE__ENCODE_FAILED: (c) => `Cannot encode ${c.what}: ${c.reason}.`,
+  WIRE__READ_TIMEOUT: (c) => `${c.what} was not read within ${c.timeoutMs} ms; it was cancelled.`,
   MONEY__INVALID_FORMAT: (c) => `"${c.input}" is not an amount such as "$0.01", "0.01" or "10000".`,
   MONEY__TOO_MANY_DECIMALS: (c) => `"${c.input}" has more than ${c.decimals} decimal places.`,
   MONEY__NEGATIVE: (c) => `"${c.input}" is negative.`,
@@ -113,7 +122,8 @@ export const errorMessages: { readonly [C in ErrorCode]: (context: ErrorContexts
     `Budget "${c.budget}" has ${c.remaining} atomic units left, not enough for ${c.amount}.`,
   CLIENT__NO_PAYABLE_OFFER: (c) =>
     `No payable offer for ${c.url}: ${c.rejections.map((r) => `${r.offer}: ${r.reason}`).join("; ") || "none offered"}.`,
-  CLIENT__PAYMENT_REFUSED: (c) => `${c.url} refused the payment (${c.status}): ${c.reason}.`,
+  CLIENT__PAYMENT_REFUSED: (c) =>
+    `${c.url} refused the payment (${c.status}): ${c.reason}${c.serverMessage === undefined ? "" : `; the server's text (not ours): ${quoteUntrusted(c.serverMessage)}`}.`,
   CLIENT__CONFIRM_DECLINED: (c) => `The confirm hook declined to pay for ${c.url}.`,
   CLIENT__ABORTED: (c) => `Request to ${c.url} aborted during ${c.stage}.`,
   CLIENT__SETTLEMENT_PENDING: (c) =>

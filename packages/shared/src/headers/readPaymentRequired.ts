@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isTollgateError } from "../errors/TollgateError.js";
+import { quoteUntrusted, sanitizeUntrusted } from "../errors/untrustedText.js";
 import { defaultNetworkRegistry, type NetworkRegistry } from "../networks/registry.js";
 import { type DirectNetworkOption, hybridPaymentRequiredOf, paymentOptionSchema } from "../schemas/hybrid.js";
 import { type PaymentRequirementsV1, paymentRequirementsV1Schema } from "../schemas/v1.js";
@@ -203,7 +204,8 @@ export function readPaymentRequired(parameters: ReadPaymentRequiredParameters): 
       }
     }
   } else if (bodyObject && bodyVersion !== undefined && bodyVersion !== 2) {
-    problems.push(`body: unsupported x402Version ${String(bodyVersion)}`);
+    const version = typeof bodyVersion === "number" ? bodyVersion : quoteUntrusted(String(bodyVersion), 32);
+    problems.push(`body: unsupported x402Version ${version}`);
   }
 
   const addV2 = (requirements: readonly unknown[], res: ResourceInfo, where: string) => {
@@ -297,7 +299,8 @@ export function readPaymentRequired(parameters: ReadPaymentRequiredParameters): 
   offers.push(...laterOffers);
   return {
     offers,
-    problems,
+    // What they say comes partly from the server (values it sent): no control character reaches a log.
+    problems: problems.map((p) => sanitizeUntrusted(p, 512)),
     ...(error === undefined ? {} : { error }),
     ...(resource === undefined ? {} : { resource }),
   };
