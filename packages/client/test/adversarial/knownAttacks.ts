@@ -108,6 +108,28 @@ export const knownAttacks: Readonly<Record<string, Scenario>> = {
     behaviours: [{ settle: true, answer: { kind: "paid_402" } }],
     requests: retried(false),
   },
+  // Found by the concurrent property on fix/c1 + fix/c3 (seed 1035422431), made sequential: one Idempotency-Key,
+  // its first authorization settled and called unavailable, re-sent and called used (so it is spent), then a second
+  // authorization settled and called unavailable, then a direct transfer: 10000 + 10000 + 20000 under a max of 30000.
+  "one key: settled and unavailable, re-sent and used, a new proof settled and unavailable, then direct": {
+    maxPerRequest: 30_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", form: "header", amount: 10_000n, payTo: payee }]],
+    behaviours: [
+      { settle: true, answer: { kind: "refuse", reason: "facilitator_unavailable" } },
+      { settle: true, answer: { kind: "refuse", reason: "invalid_exact_evm_nonce_already_used" } },
+      {
+        settle: true,
+        answer: {
+          kind: "refuse",
+          reason: "facilitator_unavailable",
+          offers: [{ lane: "direct", amount: 10_000n, minAmount: 20_000n, payTo: otherPayee, priority: 1 }],
+        },
+      },
+    ],
+    requests: [{ method: "POST", explicitKey: true, attempts: 3 }],
+  },
   // Critical's rule: a refused authorization stays valid in the server's hands; a retry must not pay again.
   "settled and refused (a lie), retried with the same key": {
     maxPerRequest: 10_000n,
