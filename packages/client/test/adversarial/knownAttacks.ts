@@ -56,6 +56,15 @@ export const knownAttacks: Readonly<Record<string, Scenario>> = {
     behaviours: [{ settle: true, answer: { kind: "status", status: 500 } }],
     requests: retried(false),
   },
+  // A settled proof answered 429: the agent backs off and retries the same request, without a key.
+  "settled, answered 429, retried without a key": {
+    maxPerRequest: 30_000n,
+    budget: 1_000_000n,
+    requirementCache: false,
+    offerSets: [[{ lane: "facilitator", form: "header", amount: 20_000n, payTo: payee }]],
+    behaviours: [{ settle: true, answer: { kind: "status", status: 429 } }],
+    requests: retried(false),
+  },
   "settled, body cut after 10 bytes, retried without a key": {
     maxPerRequest: 10_000n,
     budget: 1_000_000n,
