@@ -8,6 +8,12 @@ const locks = new WeakMap<PaymentLedger, KeyLock>();
  * The per-key lock of a ledger object: every paying fetch that records in this ledger runs the payment of one logical
  * request after the other, so two fetches sharing a ledger never both find no entry and both pay (a slow `confirm`
  * hook once let them). Fetches with different ledgers do not wait for each other.
+ *
+ * @example
+ * ```ts
+ * const withLock = ledgerLock(ledger);
+ * await withLock(key, async () => payOnce());
+ * ```
  */
 export function ledgerLock(ledger: PaymentLedger): KeyLock {
   let lock = locks.get(ledger);

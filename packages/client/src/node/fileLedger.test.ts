@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -162,6 +162,16 @@ describe("createFileLedger: one writer", () => {
     const after = createFileLedger({ path });
     expect((await after.pending()).map((e) => e.key)).toEqual(["a"]);
     await after.close();
+  });
+
+  it("a second path to the same file (a symlink) is the same ledger, and refused", async () => {
+    const path = await tempPath();
+    const first = createFileLedger({ path });
+    await first.put(entry("a"));
+    const alias = join(dirname(path), "alias.jsonl");
+    await symlink(path, alias);
+    await lockedError(createFileLedger({ path: alias }).pending());
+    await first.close();
   });
 });
 

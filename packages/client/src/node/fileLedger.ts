@@ -1,6 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
+import { mkdir, open, readFile, realpath, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { isTollgateError, TollgateError } from "@tollgate/shared";
 import { type LedgerEntry, type PaymentLedger, rememberEntry } from "../ledger/ledger.js";
 import { acquireLedgerFileLock, type LedgerFileLock } from "./ledgerFileLock.js";
@@ -81,8 +81,10 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
 
   async function load(): Promise<void> {
     await mkdir(dirname(path), { recursive: true, mode: directoryMode });
-    // One writer: taken before reading, so no other ledger appends or compacts while this one loads.
-    lock = await acquireLedgerFileLock({ ledgerPath: path });
+    // One writer: taken before reading, so no other ledger appends or compacts while this one loads. The lock sits
+    // beside the real file, so a second path to it (a symlink, `..`) finds the same lock.
+    const real = await realpath(path).catch(async () => join(await realpath(dirname(path)), basename(path)));
+    lock = await acquireLedgerFileLock({ ledgerPath: real });
     try {
       await loadLocked();
     } catch (cause) {

@@ -100,6 +100,11 @@ export type AcquireLedgerFileLockParameters = Readonly<{
  * or a holder on another host (a shared file system: it cannot be checked), refuses. The lock is removed by
  * `release`, or when the process exits normally; after a crash the next process finds it stale.
  *
+ * @example
+ * ```ts
+ * const lock = await acquireLedgerFileLock({ ledgerPath: "/var/agent/ledger.jsonl" });
+ * try { … } finally { await lock.release(); }
+ * ```
  * @throws `CLIENT__LEDGER_LOCKED` (another ledger, in this process or another, holds the file), or the file
  *   system's error
  */

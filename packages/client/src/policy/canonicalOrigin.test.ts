@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { originMatches } from "./budgets.js";
 import { canonicalOrigin, canonicalUrl } from "./canonicalOrigin.js";
@@ -53,5 +54,38 @@ describe("originMatches", () => {
     expect(originMatches("example.com:443", "https://example.com")).toBe(true);
     expect(originMatches("*.0.0.1", "http://127.0.0.1")).toBe(false);
     expect(originMatches("other.example", "https://api.example.com")).toBe(false);
+  });
+});
+
+describe("canonicalOrigin: properties", () => {
+  const octet = fc.integer({ min: 0, max: 255 });
+  const ipv4 = fc.tuple(octet, octet, octet, octet);
+
+  it("every spelling of an IPv4 address is one origin: dotted, integer, hex, IPv4-mapped IPv6", () => {
+    fc.assert(
+      fc.property(ipv4, fc.integer({ min: 1, max: 65_535 }), ([a, b, c, d], port) => {
+        const dotted = `${a}.${b}.${c}.${d}`;
+        const integer = String(((a << 24) >>> 0) + (b << 16) + (c << 8) + d);
+        const hex = `0x${a.toString(16)}.0x${b.toString(16)}.0x${c.toString(16)}.0x${d.toString(16)}`;
+        const mapped = `[::ffff:${dotted}]`;
+        const origins = [dotted, integer, hex, mapped, `${dotted}.`].map((h) =>
+          canonicalOrigin(`http://${h}:${port}/x`),
+        );
+        expect(new Set(origins).size).toBe(1);
+      }),
+    );
+  });
+
+  it("case and trailing dots of a host name never make a new origin; another name does", () => {
+    const label = fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/);
+    fc.assert(
+      fc.property(label, label, fc.integer({ min: 0, max: 3 }), (name, other, dots) => {
+        const host = `${name}.example`;
+        const spelt = `${host.toUpperCase()}${".".repeat(dots)}`;
+        expect(canonicalOrigin(`https://${spelt}/`)).toBe(canonicalOrigin(`https://${host}:443/`));
+        if (other !== name)
+          expect(canonicalOrigin(`https://${other}.example/`)).not.toBe(canonicalOrigin(`https://${host}/`));
+      }),
+    );
   });
 });

@@ -74,6 +74,11 @@ export function canonicalOrigin(url: string): string | undefined {
 /**
  * A request URL in the one spelling ledger keys use: its canonical origin, path and query (the fragment, which
  * `fetch` never sends, dropped). A URL that does not parse is returned as given.
+ *
+ * @example
+ * ```ts
+ * canonicalUrl("http://LOCALHOST.:8080/a?q=1#x"); // "http://127.0.0.1:8080/a?q=1"
+ * ```
  */
 export function canonicalUrl(url: string): string {
   const origin = canonicalOrigin(url);

@@ -133,6 +133,12 @@ export function redactError(error: unknown, depth = 0): unknown {
 /**
  * A value (an error's context, an event) with every string in it passed through `redactText`; the same value when
  * nothing changes. Plain objects and arrays are copied as needed; `bigint`s, numbers and other values stay.
+ *
+ * @example
+ * ```ts
+ * import { redactStrings } from "@tollgate/shared";
+ * redactStrings({ url: "https://api.example.com/r?key=1", amount: 1n }); // { url: "https://api.example.com/r?[redacted]", amount: 1n }
+ * ```
  */
 export function redactStrings<T>(value: T, depth = 0): T {
   if (typeof value === "string") return redactText(value) as T;

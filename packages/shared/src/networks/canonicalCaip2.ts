@@ -34,7 +34,16 @@ export function canonicalCaip2(identifier: string): string | undefined {
   return caip2Shape.test(id) ? id : undefined;
 }
 
-/** Whether `identifier` is a CAIP-2 id in its one canonical spelling (`canonicalCaip2` returns it unchanged). */
+/**
+ * Whether `identifier` is a CAIP-2 id in its one canonical spelling (`canonicalCaip2` returns it unchanged).
+ *
+ * @example
+ * ```ts
+ * import { isCanonicalCaip2 } from "@tollgate/shared";
+ * isCanonicalCaip2("eip155:84532"); // true
+ * isCanonicalCaip2("eip155:084532"); // false
+ * ```
+ */
 export function isCanonicalCaip2(identifier: string): boolean {
   return canonicalCaip2(identifier) === identifier;
 }
