@@ -59,8 +59,8 @@ async function checkOutflow<S extends Scenario>(
 describe("payingFetch against random hostile servers on anvil", () => {
   it("one request at a time: never more than maxPerRequest per logical request, nor more than the budget", async () => {
     await checkOutflow("sequential outflow", scenario, (s) => runScenario(rig, s), {
-      runs: 60,
-      timeLimitMs: 20_000,
+      runs: 50,
+      timeLimitMs: 15_000,
     });
   }, 900_000);
 
@@ -69,8 +69,8 @@ describe("payingFetch against random hostile servers on anvil", () => {
       .tuple(scenario, fc.integer({ min: 1, max: 3 }))
       .map(([s, copies]) => ({ ...s, copies }));
     await checkOutflow("concurrent outflow", concurrent, (s) => runConcurrentScenario(rig, s), {
-      runs: 30,
-      timeLimitMs: 12_000,
+      runs: 25,
+      timeLimitMs: 8_000,
     });
   }, 900_000);
 });
