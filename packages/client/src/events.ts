@@ -16,29 +16,51 @@ export type OfferSummary = Readonly<{
 export type OfferRejection = Readonly<{ offer: OfferSummary; reason: string }>;
 
 /**
+ * Where an event's money goes: `url` is the URL the proof is sent to (the 402's, after any redirect), so its origin is
+ * the one paid; `requestUrl`, present only when it differs, is the URL the caller asked for.
+ */
+export type EventUrls = Readonly<{ url: string; requestUrl?: string }>;
+
+/** The `url` (where the money goes) and, when it differs, the `requestUrl` (what the caller asked) of an event. */
+export function eventUrls(url: string, requestUrl: string): EventUrls {
+  return url === requestUrl ? { url } : { url, requestUrl };
+}
+
+/**
  * What the paying fetch reports through `onEvent`. Events carry no secrets: no signatures, no proofs, no keys, and
  * every URL without its credentials, query or key-like path segments (`redactUrl`). Text a server chose is sanitised
- * (`sanitizeUntrusted`) and kept in fields of its own (`problems`, `serverMessage`).
+ * (`sanitizeUntrusted`) and kept in fields of its own (`problems`, `serverMessage`). `url` is where the money goes
+ * (see `EventUrls`).
  */
 export type PayingFetchEvent =
   | Readonly<{
       type: "payment.required";
       url: string;
+      requestUrl?: string;
       offers: readonly OfferSummary[];
       problems: readonly string[];
     }>
   | Readonly<{
       type: "offer.selected";
       url: string;
+      requestUrl?: string;
       offer: OfferSummary;
       rejected: readonly OfferRejection[];
     }>
-  | Readonly<{ type: "budget.exceeded"; url: string; budget: string; amount: bigint; remaining: bigint }>
-  | Readonly<{ type: "payment.signed"; url: string; offer: OfferSummary; claim: string }>
-  | Readonly<{ type: "payment.reused"; url: string; offer: OfferSummary; claim: string }>
+  | Readonly<{
+      type: "budget.exceeded";
+      url: string;
+      requestUrl?: string;
+      budget: string;
+      amount: bigint;
+      remaining: bigint;
+    }>
+  | Readonly<{ type: "payment.signed"; url: string; requestUrl?: string; offer: OfferSummary; claim: string }>
+  | Readonly<{ type: "payment.reused"; url: string; requestUrl?: string; offer: OfferSummary; claim: string }>
   | Readonly<{
       type: "payment.settled";
       url: string;
+      requestUrl?: string;
       offer: OfferSummary;
       status: number;
       transaction?: string;
@@ -46,6 +68,7 @@ export type PayingFetchEvent =
   | Readonly<{
       type: "payment.refused";
       url: string;
+      requestUrl?: string;
       offer: OfferSummary;
       status: number;
       /** The server's reason when it is a snake_case token, else `payment_refused`. */
@@ -53,7 +76,13 @@ export type PayingFetchEvent =
       /** The server's own words, sanitised, when its reason was not a token. */
       serverMessage?: string;
     }>
-  | Readonly<{ type: "payment.pending"; url: string; offer: OfferSummary; retryAfterSeconds: number }>;
+  | Readonly<{
+      type: "payment.pending";
+      url: string;
+      requestUrl?: string;
+      offer: OfferSummary;
+      retryAfterSeconds: number;
+    }>;
 
 /** The `type` of a paying-fetch event. */
 export type PayingFetchEventType = PayingFetchEvent["type"];

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export type {
+  EventUrls,
   OfferRejection,
   OfferSummary,
   PayingFetchEvent,
@@ -32,6 +33,9 @@ export {
 export type { Budget, BudgetWindow } from "./policy/budgets.js";
 export {
   type ConfirmParameters,
+  type DirectFeeLimit,
+  type DirectLanePolicy,
+  defaultDirectLanePolicy,
   defaultMaxAuthorizationSeconds,
   defaultMaxPerRequest,
   type PolicyLists,
@@ -47,5 +51,6 @@ export type {
   PrepareDirectTransferParameters,
   PreparedDirectTransfer,
   SendDirectTransferParameters,
+  SentDirectTransfer,
   WalletFamily,
 } from "./wallet.js";

@@ -351,7 +351,8 @@ describe("abort", () => {
     });
     const error = await failure(payingFetch(`${server.url}/r`, { signal: controller.signal }));
     expect(error.code).toBe("CLIENT__ABORTED");
-    expect(error.context).toMatchObject({ stage: "sign" });
+    // The wait for the hook's answer ends with the abort: nothing is signed.
+    expect(error.context).toMatchObject({ stage: "confirm" });
     expect(server.payments).toHaveLength(0);
   });
 

@@ -8,6 +8,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Loopback, serveLoopback } from "../test/loopback.js";
 import { baseSepoliaUsdc, type PaidApi, payee, requirement, startPaidApi } from "../test/paidApi.js";
+import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { createMemoryLedger } from "./ledger/ledger.js";
 import { createPayingFetch } from "./payingFetch.js";
@@ -403,6 +404,41 @@ describe("a 402 reached through a redirect", () => {
       (outcome as { context: { rejections: { reason: string }[] } }).context.rejections.map((r) => r.reason),
     ).toEqual(["redirected_request_not_replayable"]);
     expect(paidRequests).toEqual([]);
+  });
+});
+
+describe("the confirm hook and the events are told where the money goes", () => {
+  it("after a redirect to another origin's paywall, they name the paywall's URL, and the caller's URL beside it", async () => {
+    const target = await api({ onPaid: () => new Response("paid at target") });
+    const first = await loopback(
+      () => new Response(null, { status: 302, headers: { location: `${target.url}/r` } }),
+    );
+    const asked: { url: string; requestUrl: string }[] = [];
+    const events: PayingFetchEvent[] = [];
+    const payingFetch = createPayingFetch({
+      wallets: [wallet],
+      policy: {
+        confirm: ({ url, requestUrl }) => {
+          asked.push({ url, requestUrl });
+          return true;
+        },
+      },
+      onEvent: (e) => events.push(e),
+    });
+    const response = await payingFetch(`${first.url}/r`);
+    expect(await response.text()).toBe("paid at target");
+    expect(asked).toEqual([{ url: `${target.url}/r`, requestUrl: `${first.url}/r` }]);
+    const told = events.map((e) => ({ type: e.type, url: e.url, requestUrl: e.requestUrl }));
+    expect(told).toEqual(
+      ["payment.required", "offer.selected", "payment.signed", "payment.settled"].map((type) => ({
+        type,
+        url: `${target.url}/r`,
+        requestUrl: `${first.url}/r`,
+      })),
+    );
+    expect(target.payments).toHaveLength(1);
+    // quote too says where a payment would go.
+    expect((await payingFetch.quote(`${first.url}/r`)).url).toBe(`${target.url}/r`);
   });
 });
 

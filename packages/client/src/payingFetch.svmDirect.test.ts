@@ -1,7 +1,7 @@
 import { Connection, type Keypair, VersionedTransaction } from "@solana/web3.js";
 import { createPaywall, type Paywall, type ServedFetch, serveFetch } from "@tollgate/server";
 import { createConnectionTransactionReader, createSvmDirectChain } from "@tollgate/server/svm";
-import { encodeBase58, isTollgateError } from "@tollgate/shared";
+import { encodeBase58, isTollgateError, type TollgateError } from "@tollgate/shared";
 import {
   deriveSvmTestKeypair,
   type SolanaBank,
@@ -147,6 +147,69 @@ describe("payingFetch on the Solana direct lane (bank)", () => {
     expect(sent).toHaveLength(1);
     expect(await bank.tokenBalance(brokePayer.publicKey)).toBe(before.payer);
     expect(await bank.tokenBalance(payee)).toBe(before.payee);
+  });
+
+  it("counts the fee in lamports: one above the cap is refused before anything is sent, the fee budget counts each", async () => {
+    const url = await startPaidApi();
+    sent.length = 0;
+    const before = { lamports: await bank.lamports(payer.publicKey), payee: await bank.tokenBalance(payee) };
+    // 5000 lamports for the signature and 1 of priority fee (20 000 units at 1 micro-lamport, rounded up).
+    const capped = createPayingFetch({
+      wallets: [directWallet(payer)],
+      policy: { direct: { fees: [{ network: "solana:*", maxPerPayment: 5_000n }] } },
+    });
+    const error = await capped(`${url}/report`).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(isTollgateError(error, "CLIENT__FEE_LIMIT_EXCEEDED")).toBe(true);
+    expect((error as TollgateError).context).toMatchObject({
+      network: devnet,
+      fee: "5001",
+      limit: "maxPerPayment",
+    });
+    expect(sent).toHaveLength(0);
+    expect(await bank.lamports(payer.publicKey)).toBe(before.lamports);
+
+    // A store that keeps no token: every call needs a new transfer. 10 001 lamports hold one fee of 5001, not two.
+    const forgetful = {
+      get: async () => undefined,
+      put: async () => undefined,
+      delete: async () => undefined,
+    };
+    const budgeted = createPayingFetch({
+      wallets: [directWallet(payer)],
+      tokens: forgetful,
+      policy: { direct: { fees: [{ network: devnet, budgets: [{ limit: 10_001n, window: "day" }] }] } },
+    });
+    expect((await budgeted(`${url}/report`)).status).toBe(200);
+    const refused = await budgeted(`${url}/report?again`).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(isTollgateError(refused, "CLIENT__FEE_LIMIT_EXCEEDED")).toBe(true);
+    expect((refused as TollgateError).context).toMatchObject({ fee: "5001", remaining: "5000" });
+    expect(sent).toHaveLength(1);
+    expect(await bank.lamports(payer.publicKey)).toBe(before.lamports - 5_001n);
+    expect(await bank.tokenBalance(payee)).toBe(before.payee + 50_000n);
+  });
+
+  it("five concurrent payments from one account land five distinct transfers, each paid once", async () => {
+    const url = await startPaidApi();
+    sent.length = 0;
+    const forgetful = {
+      get: async () => undefined,
+      put: async () => undefined,
+      delete: async () => undefined,
+    };
+    const payingFetch = createPayingFetch({ wallets: [directWallet(payer)], tokens: forgetful });
+    const before = { payer: await bank.tokenBalance(payer.publicKey), payee: await bank.tokenBalance(payee) };
+    const responses = await Promise.all([0, 1, 2, 3, 4].map((i) => payingFetch(`${url}/report?call=${i}`)));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(new Set(sent).size).toBe(5);
+    for (const signature of sent) expect(bank.getRecordedTransaction(signature)?.err).toBeNull();
+    expect(await bank.tokenBalance(payee)).toBe(before.payee + 250_000n);
+    expect(await bank.tokenBalance(payer.publicKey)).toBe(before.payer - 250_000n);
   });
 
   it("refuses direct offers without chain access", () => {

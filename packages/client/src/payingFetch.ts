@@ -5,7 +5,7 @@ import {
   type NetworkRegistry,
   TollgateError,
 } from "@tollgate/shared";
-import { createEmit, entrySummary, type PayingFetchEvent } from "./events.js";
+import { createEmit, entrySummary, eventUrls, type PayingFetchEvent } from "./events.js";
 import { broadcastDirectPayment } from "./lanes/direct/broadcastDirectPayment.js";
 import { prepareTokenPayment } from "./lanes/token/prepareTokenPayment.js";
 import { createMemoryTokenStore, type TokenStore } from "./lanes/token/tokenStore.js";
@@ -18,6 +18,7 @@ import { createRequirementCache } from "./parse/createRequirementCache.js";
 import { type PaymentRequiredResponse, type ReadLimits, readOffers } from "./parse/readOffers.js";
 import type { PaymentContext } from "./paymentContext.js";
 import { createBudgetTracker } from "./policy/budgets.js";
+import { createFeeTracker } from "./policy/directFees.js";
 import { defaultMaxPerRequest, type SpendingPolicy } from "./policy/policy.js";
 import { reserveOffer } from "./policy/reserveOffer.js";
 import { type Receipt, receiptFromHeaders } from "./receipt/getReceipt.js";
@@ -122,11 +123,11 @@ type PayStep = Paying & Readonly<{ reading: PaymentRequiredResponse; attempt: At
  * const response = await payingFetch("https://api.example.com/v1/search", { method: "POST", body: "{}" });
  * console.log(payingFetch.getReceipt(response)?.transaction);
  * ```
- * @throws `CLIENT__AMOUNT_EXCEEDS_MAX`, `CLIENT__BUDGET_EXHAUSTED`, `CLIENT__NO_PAYABLE_OFFER`,
- *   `CLIENT__CONFIRM_DECLINED`, `CLIENT__PAYMENT_REFUSED`, `CLIENT__SETTLEMENT_PENDING`, `CLIENT__ABORTED`,
- *   `CLIENT__WALLET_FAILED` (also when cancelling a refused authorization on chain failed), `CLIENT__LEDGER_LOCKED`
- *   (a file ledger another writer holds), `WIRE__NO_PAYMENT_REQUIRED`, `WIRE__ENCODE_FAILED` (from the returned
- *   function);
+ * @throws `CLIENT__AMOUNT_EXCEEDS_MAX`, `CLIENT__BUDGET_EXHAUSTED`, `CLIENT__FEE_LIMIT_EXCEEDED`,
+ *   `CLIENT__NO_PAYABLE_OFFER`, `CLIENT__CONFIRM_DECLINED`, `CLIENT__PAYMENT_REFUSED`, `CLIENT__SETTLEMENT_PENDING`,
+ *   `CLIENT__ABORTED`, `CLIENT__WALLET_FAILED` (also when cancelling a refused authorization on chain failed),
+ *   `CLIENT__LEDGER_LOCKED` (a file ledger another writer holds), `WIRE__NO_PAYMENT_REQUIRED`, `WIRE__ENCODE_FAILED`
+ *   (from the returned function);
  *   errors of the underlying `fetch` for requests that never reached a 402.
  */
 export function createPayingFetch(parameters: CreatePayingFetchParameters): PayingFetch {
@@ -154,6 +155,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     tokens,
     budgets,
     proofs: createProofBook({ budgets, wallets, now }),
+    fees: createFeeTracker({ limits: policy.direct?.fees ?? [], now }),
     receipts: new WeakMap<Response, Receipt>(),
     now,
     emit: createEmit(onEvent),
@@ -270,7 +272,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     throwIfAborted(request, "select");
     emit({
       type: "payment.required",
-      url: request.url,
+      ...eventUrls(url, request.url),
       offers: reading.offers.map(summarize),
       problems: reading.problems,
     });
@@ -284,8 +286,14 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
 
     const origin = new URL(url).origin;
     const selection = await selectWithinLimit({ request, key, reading, attempt, origin });
-    const { candidate, hold, rejected } = reserveOffer({ context, url: request.url, origin, selection });
-    emit({ type: "offer.selected", url: request.url, offer: summarize(candidate.offer), rejected });
+    // Events, the confirm hook and the budgets all name where the money goes: the 402's URL, after any redirect.
+    const { candidate, hold, rejected } = reserveOffer({ context, url, origin, selection });
+    emit({
+      type: "offer.selected",
+      ...eventUrls(url, request.url),
+      offer: summarize(candidate.offer),
+      rejected,
+    });
     const entry = await recordPayment({ context, request, key, url, candidate, hold, origin });
     // From here the proof may leave: its hold stays until it is provably dead, or for good once it moved money.
     proofs.track({ entry, hold, wallet: candidate.wallet });
@@ -347,7 +355,12 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     step: Readonly<{ request: BufferedRequest; key: string; entry: LedgerEntry }>,
   ): Promise<Response> {
     const { request, key, entry } = step;
-    emit({ type: "payment.reused", url: request.url, offer: entrySummary(entry), claim: entry.claim });
+    emit({
+      type: "payment.reused",
+      ...eventUrls(entry.url, request.url),
+      offer: entrySummary(entry),
+      claim: entry.claim,
+    });
     // A proof of an earlier call of this process keeps its state and hold; one recorded before a restart has none.
     proofs.track({ entry, hold: undefined, wallet: undefined });
     const outcome = await presentProof({ request, entry, wallet: undefined, reused: true });

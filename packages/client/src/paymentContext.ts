@@ -5,6 +5,7 @@ import type { PaymentLedger } from "./ledger/ledger.js";
 import type { ProofBook } from "./ledger/proofLife.js";
 import type { ReadLimits } from "./parse/readOffers.js";
 import type { BudgetTracker } from "./policy/budgets.js";
+import type { FeeTracker } from "./policy/directFees.js";
 import type { SpendingPolicy } from "./policy/policy.js";
 import type { Receipt } from "./receipt/getReceipt.js";
 import type { PayingWallet } from "./wallet.js";
@@ -30,6 +31,8 @@ export type PaymentContext = Readonly<{
   budgets: BudgetTracker;
   /** The life of every proof and its budget hold, per logical request. */
   proofs: ProofBook;
+  /** The fee (gas) limits of the direct lane, `policy.direct.fees`, in native units. */
+  fees: FeeTracker;
   /** What was paid for each response the paying fetch returned. */
   receipts: WeakMap<Response, Receipt>;
   now: () => number;

@@ -63,6 +63,15 @@ export type PrepareDirectTransferParameters = Readonly<{
   /** `new URL(requestUrl).origin`, bound into the `X-PAYMENT-TX-SIG` message. */
   origin: string;
   signal?: AbortSignal;
+  /**
+   * Records the signed transfer before anything is broadcast. A wallet that supports it calls it once, while it holds
+   * the account's send lock (from choosing the nonce until the node has the transaction), then broadcasts the transfer
+   * before releasing the lock, so that concurrent transfers from one account never share a nonce. Whatever `record`
+   * throws is thrown unchanged and nothing is broadcast. A wallet that never calls it still works: the paying fetch
+   * then records the transfer itself and `sendDirectTransfer` broadcasts it.
+   * @default undefined
+   */
+  record?: (prepared: PreparedDirectTransfer) => Promise<void>;
 }>;
 
 /** A signed, not yet broadcast, direct transfer and its proof. */
@@ -75,6 +84,12 @@ export type PreparedDirectTransfer = Readonly<{
   bindingSignature?: string;
   /** The signed transaction, to broadcast (again, after a restart). */
   raw: string;
+  /**
+   * The most the signed transaction can cost in the network's native unit (wei, lamports): EVM gas limit × max fee
+   * per gas, Solana signatures × 5000 + the priority fee. Checked against `policy.direct.fees` before it is broadcast.
+   * Unknown when absent (a policy with a fee limit for the network then refuses it).
+   */
+  maxFee?: bigint;
 }>;
 
 /** Parameters of `PayingWallet.sendDirectTransfer`. */
@@ -84,7 +99,14 @@ export type SendDirectTransferParameters = Readonly<{
   tx: string;
   /** Confirmations to wait for before the proof is presented. */
   confirmations: number;
+  /** Aborts the wait (and any look-up) at once, with the signal's reason. */
   signal?: AbortSignal;
+}>;
+
+/** What a direct transfer cost once it landed. */
+export type SentDirectTransfer = Readonly<{
+  /** The fee paid, in the network's native unit (wei, lamports); unknown when absent. */
+  fee?: bigint;
 }>;
 
 /**
@@ -131,10 +153,14 @@ export type PayingWallet = Readonly<{
    */
   prepareDirectTransfer?(parameters: PrepareDirectTransferParameters): Promise<PreparedDirectTransfer>;
   /**
-   * Broadcasts a prepared transfer (doing nothing if the chain already has it) and waits for its confirmations.
-   * @throws `CLIENT__WALLET_FAILED` (the transfer failed on chain), `CHAIN__CALL_FAILED` (the RPC failed)
+   * Broadcasts a prepared transfer (doing nothing if the chain already has it) and waits for its confirmations,
+   * honouring `signal` throughout. Rejects with `CLIENT__WALLET_FAILED` only when the transfer can provably never
+   * move the token (it reverted, it was replaced by another transaction of the same nonce, or it can no longer land);
+   * with anything else while it may still land.
+   * @throws `CLIENT__WALLET_FAILED` (dead on chain), `CHAIN__CALL_FAILED` (the RPC failed), the signal's reason
    */
-  sendDirectTransfer?(parameters: SendDirectTransferParameters): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: wallets written before fees were reported resolve nothing
+  sendDirectTransfer?(parameters: SendDirectTransferParameters): Promise<SentDirectTransfer | void>;
 }>;
 
 /** The wallet family that pays on a CAIP-2 network (`eip155:*` EVM, `solana:*` Solana), or `undefined`. */

@@ -17,15 +17,23 @@ import {
   isAddress,
   keccak256,
   type LocalAccount,
+  parseTransaction,
+  TransactionNotFoundError,
+  TransactionReceiptNotFoundError,
   type Transport,
   toHex,
 } from "viem";
 import {
+  getBlockNumber,
+  getTransaction,
+  getTransactionCount,
   getTransactionReceipt,
   prepareTransactionRequest,
   sendRawTransaction,
-  waitForTransactionReceipt,
 } from "viem/actions";
+import { abortableSleep } from "../request/abortableSleep.js";
+import { createKeyLock } from "../request/createKeyLock.js";
+import { untilAborted } from "../request/untilAborted.js";
 import type {
   CreateExactPaymentParameters,
   ExactPayment,
@@ -33,6 +41,7 @@ import type {
   PrepareDirectTransferParameters,
   PreparedDirectTransfer,
   SendDirectTransferParameters,
+  SentDirectTransfer,
 } from "../wallet.js";
 import { createAuthorizationLife } from "./authorizationLife.js";
 
@@ -73,6 +82,14 @@ export type CreateEvmWalletParameters = Readonly<{
    */
   reader?: Client<Transport, Chain>;
   /**
+   * How long `sendDirectTransfer` waits for a transfer's confirmations before it gives up with `CHAIN__TIMEOUT` (the
+   * transfer stays pending: the same request waits for it again). The caller's signal ends the wait sooner.
+   * @default 180_000 (viem's default for receipts)
+   */
+  confirmationTimeoutMs?: number;
+  /** The clock of that timeout, milliseconds. @default Date.now */
+  now?: () => number;
+  /**
    * Source of the 32-byte authorization nonces.
    * @default crypto.getRandomValues
    */
@@ -93,6 +110,24 @@ const erc20TransferAbi = [
 ] as const;
 
 const defaultRandomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
+
+/**
+ * Runs a task after every earlier one of the same account and chain (`<chainId>:<address>`), shared by every wallet of
+ * that account in this process: direct transfers are prepared and broadcast one at a time, each taking the nonce the
+ * node counts once the previous one is in its pool.
+ */
+const accountLock = createKeyLock();
+
+/** The most a prepared transaction can cost: its gas limit times its max fee (or price) per gas. */
+function maxFeeOf(
+  request: Readonly<{ gas?: bigint; maxFeePerGas?: bigint; gasPrice?: bigint }>,
+): bigint | undefined {
+  const perGas = request.maxFeePerGas ?? request.gasPrice;
+  return request.gas === undefined || perGas === undefined ? undefined : request.gas * perGas;
+}
+
+/** Refused broadcasts of a transfer the node does not have, in a row, before the wait reports it as pending. */
+const maxRefusedBroadcasts = 3;
 
 /** The v1 reference clients (x402 1.2.0) start an authorization's validity 10 minutes in the past. */
 const v1ValidAfterSkewSeconds = 600;
@@ -124,6 +159,8 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
     randomBytes = defaultRandomBytes,
     direct,
     reader = direct,
+    confirmationTimeoutMs = 180_000,
+    now = Date.now,
   } = parameters;
   const from = getAddress(account.address);
   const life =
@@ -232,7 +269,7 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
   }
 
   async function prepareDirectTransfer(p: PrepareDirectTransferParameters): Promise<PreparedDirectTransfer> {
-    const { offer, amount, origin } = p;
+    const { offer, amount, origin, record, signal } = p;
     const reason = checkDirectOffer(offer);
     const signTransaction = account.signTransaction;
     if (reason !== undefined || direct === undefined || signTransaction === undefined) {
@@ -241,71 +278,167 @@ export function createEvmWallet(parameters: CreateEvmWalletParameters): PayingWa
         cause: new Error(reason ?? "offer not payable"),
       });
     }
-    try {
-      const request = await prepareTransactionRequest(direct, {
-        account: account as LocalAccount,
-        chain: direct.chain,
-        to: getAddress(offer.asset),
-        data: encodeFunctionData({
-          abi: erc20TransferAbi,
-          functionName: "transfer",
-          args: [getAddress(offer.payTo), amount],
-        }),
-      });
-      const raw = await signTransaction(request as Parameters<typeof signTransaction>[0]);
-      const tx = keccak256(raw).toLowerCase();
-      const network = `eip155:${direct.chain.id}`;
-      const bindingSignature =
-        account.signMessage === undefined
-          ? undefined
-          : await account.signMessage({ message: directBindingMessage({ network, tx, origin }) });
-      return { tx, network, raw, ...(bindingSignature === undefined ? {} : { bindingSignature }) };
-    } catch (cause) {
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network: offer.network, operation: "transfer" },
-        cause,
-      });
-    }
+    const network = `eip155:${direct.chain.id}`;
+    // From choosing the nonce until the node has the transaction, no other transfer of this account is prepared.
+    return accountLock(`${direct.chain.id}:${from}`, async () => {
+      // A call that gave up while waiting for the lock prepares nothing.
+      if (signal?.aborted === true) {
+        throw new TollgateError("CLIENT__WALLET_FAILED", {
+          context: { network: offer.network, operation: "transfer" },
+          cause: signal.reason,
+        });
+      }
+      let prepared: PreparedDirectTransfer;
+      try {
+        // The previous transfer of this account is in the node's pool by now, so the pending count is past it. (A node
+        // behind a load balancer that lags may count one short: then the two share a nonce, and the one that does not
+        // land is told apart as replaced, never paid twice.)
+        const nonce = await untilAborted(
+          getTransactionCount(direct, { address: from, blockTag: "pending" }),
+          signal,
+        );
+        const request = await untilAborted(
+          prepareTransactionRequest(direct, {
+            account: account as LocalAccount,
+            chain: direct.chain,
+            to: getAddress(offer.asset),
+            nonce,
+            data: encodeFunctionData({
+              abi: erc20TransferAbi,
+              functionName: "transfer",
+              args: [getAddress(offer.payTo), amount],
+            }),
+          }),
+          signal,
+        );
+        const raw = await signTransaction(request as Parameters<typeof signTransaction>[0]);
+        const tx = keccak256(raw).toLowerCase();
+        const bindingSignature =
+          account.signMessage === undefined
+            ? undefined
+            : await account.signMessage({ message: directBindingMessage({ network, tx, origin }) });
+        prepared = {
+          tx,
+          network,
+          raw,
+          maxFee: maxFeeOf(request),
+          ...(bindingSignature === undefined ? {} : { bindingSignature }),
+        };
+      } catch (cause) {
+        throw new TollgateError("CLIENT__WALLET_FAILED", {
+          context: { network: offer.network, operation: "transfer" },
+          cause,
+        });
+      }
+      if (record === undefined) return prepared;
+      // Recorded first (its failure is the caller's, thrown unchanged), then broadcast under the same lock.
+      await record(prepared);
+      await sendRawTransaction(direct, { serializedTransaction: prepared.raw as Hex }).catch(
+        // Not decided here: the transfer is recorded, and `sendDirectTransfer` broadcasts it again and tells a
+        // landed, pending, replaced or dropped transfer apart.
+        () => undefined,
+      );
+      return prepared;
+    });
   }
 
-  async function sendDirectTransfer(p: SendDirectTransferParameters): Promise<void> {
-    const { network, raw, tx, confirmations } = p;
+  async function sendDirectTransfer(p: SendDirectTransferParameters): Promise<SentDirectTransfer> {
+    const { network, raw, tx, confirmations, signal } = p;
     if (direct === undefined) {
       throw new TollgateError("CLIENT__WALLET_FAILED", { context: { network, operation: "broadcast" } });
     }
     const hash = tx as Hex;
-    const known = await getTransactionReceipt(direct, { hash }).catch(() => undefined);
-    if (known === undefined) {
-      try {
-        await sendRawTransaction(direct, { serializedTransaction: raw as Hex });
-      } catch (cause) {
-        // Already in the pool (a retry after a lost answer) is fine; anything else is the RPC's failure.
-        const already = await getTransactionReceipt(direct, { hash }).catch(() => undefined);
-        if (already === undefined && !/already known|known transaction/i.test(String(cause))) {
-          throw new TollgateError("CHAIN__CALL_FAILED", {
-            context: { network, operation: "send_transaction" },
-            cause,
-          });
-        }
-      }
-    }
-    let status: "success" | "reverted";
+    let nonce: number;
     try {
-      ({ status } = await waitForTransactionReceipt(direct, {
-        hash,
-        confirmations: Math.max(1, confirmations),
-        pollingInterval: direct.pollingInterval,
-      }));
+      nonce = parseTransaction(raw as Hex).nonce ?? 0;
     } catch (cause) {
-      throw new TollgateError("CHAIN__CALL_FAILED", {
-        context: { network, operation: "wait_for_receipt" },
+      throw new TollgateError("CLIENT__WALLET_FAILED", {
+        context: { network, operation: "broadcast" },
         cause,
       });
     }
-    if (status !== "success") {
-      throw new TollgateError("CLIENT__WALLET_FAILED", {
-        context: { network, operation: "transfer_reverted" },
-      });
+    const call = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+      try {
+        return await untilAborted(run(), signal);
+      } catch (cause) {
+        if (signal?.aborted === true) throw signal.reason;
+        throw new TollgateError("CHAIN__CALL_FAILED", { context: { network, operation }, cause });
+      }
+    };
+    const receiptOf = () =>
+      call("get_receipt", () =>
+        getTransactionReceipt(direct, { hash }).catch((error: unknown) => {
+          if (error instanceof TransactionReceiptNotFoundError) return undefined;
+          throw error;
+        }),
+      );
+    const broadcast = () =>
+      untilAborted(sendRawTransaction(direct, { serializedTransaction: raw as Hex }), signal).then(
+        () => undefined,
+        (error: unknown) => {
+          if (signal?.aborted === true) throw signal.reason;
+          // The node has it already (a re-send): as good as accepted.
+          if (/already known|known transaction|already imported/i.test(String(error))) return undefined;
+          // "nonce too low", "replacement underpriced", an RPC failure: the loop below reads the chain to decide.
+          return error;
+        },
+      );
+    const required = BigInt(Math.max(1, confirmations));
+    const deadline = now() + confirmationTimeoutMs;
+    let broadcastError = (await receiptOf()) === undefined ? await broadcast() : undefined;
+    /** Broadcasts the node refused in a row while it did not have the transfer. */
+    let refused = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      if (now() > deadline) {
+        throw new TollgateError("CHAIN__TIMEOUT", {
+          context: { network, operation: "wait_for_receipt", timeoutMs: confirmationTimeoutMs },
+        });
+      }
+      const receipt = await receiptOf();
+      if (receipt !== undefined) {
+        if (receipt.status !== "success") {
+          throw new TollgateError("CLIENT__WALLET_FAILED", {
+            context: { network, operation: "transfer_reverted" },
+          });
+        }
+        const head = await call("get_block_number", () => getBlockNumber(direct, { cacheTime: 0 }));
+        if (head - receipt.blockNumber + 1n >= required) {
+          return { fee: receipt.gasUsed * receipt.effectiveGasPrice };
+        }
+      } else {
+        const mined = await call("get_transaction_count", () =>
+          getTransactionCount(direct, { address: from, blockTag: "latest" }),
+        );
+        if (mined > nonce && (await receiptOf()) === undefined) {
+          // Another transaction of this nonce landed: this one can never land, and moved nothing.
+          throw new TollgateError("CLIENT__WALLET_FAILED", {
+            context: { network, operation: "transfer_replaced" },
+            ...(broadcastError === undefined ? {} : { cause: broadcastError }),
+          });
+        }
+        const known = await call("get_transaction", () =>
+          getTransaction(direct, { hash }).catch((error: unknown) => {
+            if (error instanceof TransactionNotFoundError) return undefined;
+            throw error;
+          }),
+        );
+        if (known === undefined) {
+          // The node does not have it and keeps refusing it (no ETH for gas, say): it may still land once the
+          // cause is gone, so it is pending, and the caller hears of it now rather than after a long wait.
+          if (broadcastError !== undefined && ++refused >= maxRefusedBroadcasts) {
+            throw new TollgateError("CHAIN__CALL_FAILED", {
+              context: { network, operation: "send_transaction" },
+              cause: broadcastError,
+            });
+          }
+          // Dropped from the node's pool (or never accepted) while its nonce is still free: broadcast it again.
+          broadcastError = await broadcast();
+        } else {
+          refused = 0;
+        }
+      }
+      await abortableSleep(direct.pollingInterval, signal);
     }
   }
 

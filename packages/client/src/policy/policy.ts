@@ -16,8 +16,15 @@ export type PolicyLists = Readonly<{
 
 /** What the `confirm` hook is asked about. */
 export type ConfirmParameters = Readonly<{
-  /** The request being paid for. */
+  /**
+   * Where the money goes: the URL the proof is sent to (the 402's, after any redirect); its origin is the one paid,
+   * checked against the lists and counted by the budgets.
+   */
   url: string;
+  /** The URL the caller asked for; differs from `url` when the 402 came after a redirect. */
+  requestUrl: string;
+  /** The caller's signal: a hook that waits (for a human, say) should stop when it aborts; the payment stops anyway. */
+  signal?: AbortSignal;
   /** The offer the client would pay. */
   offer: Offer;
   /** What leaves the wallet, atomic units. */
@@ -70,7 +77,64 @@ export type SpendingPolicy = Readonly<{
    * @default 300 (5 minutes)
    */
   maxAuthorizationSeconds?: number;
+  /**
+   * Limits of the direct lane, where the wallet sends the transfer itself, pays its fee (gas) and waits for it.
+   * @default { maxConfirmations: 12, minAmount: 10_000n, fees: [] }
+   */
+  direct?: DirectLanePolicy;
 }>;
+
+/**
+ * A limit on the native-currency fees (gas) that direct transfers cost, in the network's smallest native unit: wei
+ * of the chain's gas token on EVM networks, lamports on Solana. Budgets in USDC never count fees; these do.
+ *
+ * @example
+ * ```ts
+ * import type { DirectFeeLimit } from "@tollgate/client";
+ * // On Base: at most 0.00005 ETH of gas per transfer, 0.001 ETH a day.
+ * const base: DirectFeeLimit = {
+ *   network: "eip155:8453",
+ *   maxPerPayment: 50_000_000_000_000n,
+ *   budgets: [{ limit: 1_000_000_000_000_000n, window: "day" }],
+ * };
+ * ```
+ */
+export type DirectFeeLimit = Readonly<{
+  /** The CAIP-2 network it applies to, or a family (`eip155:*`, `solana:*`; EVM chains differ in gas token). */
+  network: string;
+  /**
+   * The most one transfer may cost, checked against the signed transaction's maximum fee before it is broadcast.
+   * @default undefined (no cap)
+   */
+  maxPerPayment?: bigint;
+  /**
+   * Cumulative fee limits: a transfer's maximum fee is held before it is broadcast and replaced by what it paid once it
+   * landed. Same shape as the USDC budgets (`perOrigin`, `origins` allowed), in native units.
+   * @default []
+   */
+  budgets?: readonly Budget[];
+}>;
+
+/** The owner's limits on the direct lane. */
+export type DirectLanePolicy = Readonly<{
+  /**
+   * The most confirmations a server may ask the client to wait for; an offer asking more is not payable
+   * (`confirmations_exceed_max`). A wait honours the caller's `AbortSignal` whatever this says.
+   * @default 12
+   */
+  maxConfirmations?: number;
+  /**
+   * The least a direct transfer may send, atomic units: each transfer costs a fee that budgets in USDC do not see,
+   * so dust offers are not payable (`direct_amount_below_minimum`).
+   * @default 10_000n ($0.01 of USDC)
+   */
+  minAmount?: bigint;
+  /** Fee (gas) limits per network, in native units; every limit whose `network` matches applies. @default [] */
+  fees?: readonly DirectFeeLimit[];
+}>;
+
+/** The defaults of `policy.direct`. */
+export const defaultDirectLanePolicy = { maxConfirmations: 12, minAmount: 10_000n } as const;
 
 /** The default `maxPerRequest`: 0.10 USDC. */
 export const defaultMaxPerRequest = 100_000n;

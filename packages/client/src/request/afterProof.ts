@@ -1,5 +1,5 @@
 import { TollgateError } from "@tollgate/shared";
-import { entrySummary } from "../events.js";
+import { entrySummary, eventUrls } from "../events.js";
 import { keepTokens } from "../lanes/token/keepTokens.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
 import { putEntryState } from "../ledger/putEntryState.js";
@@ -86,12 +86,17 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     if (response.status >= unclearStatusFrom && !paid) {
       // A gateway, or a server that failed after it may have settled: the entry stays pending (and on the budget),
       // so the next call sends this very proof again.
-      emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds: 1 });
+      emit({
+        type: "payment.pending",
+        ...eventUrls(entry.url, request.url),
+        offer: summary,
+        retryAfterSeconds: 1,
+      });
       return { kind: "answered", response };
     }
     emit({
       type: "payment.settled",
-      url: request.url,
+      ...eventUrls(entry.url, request.url),
       offer: summary,
       status: response.status,
       ...(header?.transaction ? { transaction: header.transaction } : {}),
@@ -121,7 +126,12 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
       );
     }
     if (final !== response && final.status >= unclearStatusFrom) {
-      emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds: 1 });
+      emit({
+        type: "payment.pending",
+        ...eventUrls(entry.url, request.url),
+        offer: summary,
+        retryAfterSeconds: 1,
+      });
       return { kind: "answered", response: final };
     }
     await markSettled();
@@ -131,7 +141,12 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
       onBroken: async () => {
         await putEntryState({ ledger, now, entry, state: "pending" });
         proofs.track({ entry, hold: undefined, wallet: undefined });
-        emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds: 1 });
+        emit({
+          type: "payment.pending",
+          ...eventUrls(entry.url, request.url),
+          offer: summary,
+          retryAfterSeconds: 1,
+        });
       },
     });
     receipts.set(watched, paidReceipt({ entry, header, reused }));
@@ -142,12 +157,17 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
   const said = serverMessage === undefined ? {} : { serverMessage };
   if (reason === settlementPendingReason) {
     const retryAfterSeconds = reading.retryAfterSeconds ?? 1;
-    emit({ type: "payment.pending", url: request.url, offer: summary, retryAfterSeconds });
+    emit({
+      type: "payment.pending",
+      ...eventUrls(entry.url, request.url),
+      offer: summary,
+      retryAfterSeconds,
+    });
     return { kind: "pending", retryAfterSeconds };
   }
   emit({
     type: "payment.refused",
-    url: request.url,
+    ...eventUrls(entry.url, request.url),
     offer: summary,
     status: response.status,
     reason,

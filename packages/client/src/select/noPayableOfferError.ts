@@ -42,6 +42,8 @@ export function isWalletReason(reason: string): boolean {
   return !(
     reason === "amount_exceeds_max" ||
     reason === "earlier_proof_live" ||
+    reason === "confirmations_exceed_max" ||
+    reason === "direct_amount_below_minimum" ||
     reason.startsWith("budget_exhausted") ||
     reason.endsWith("_denied") ||
     reason.endsWith("_not_allowed") ||

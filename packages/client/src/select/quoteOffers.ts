@@ -11,6 +11,11 @@ import { selectOffers } from "./selectOffers.js";
 export type Quote = Readonly<{
   /** The status of the unpaid response; offers are read only from a 402. */
   status: number;
+  /**
+   * Where the money would go: the URL a proof would be sent to (the 402's, after any redirect), whose origin the
+   * lists and budgets were checked against.
+   */
+  url: string;
   offers: readonly Offer[];
   /**
    * The offer the client would pay now, what would leave the wallet, and the paying wallet's address
@@ -46,7 +51,14 @@ export async function quoteOffers(parameters: QuoteOffersParameters): Promise<Qu
   const { wallets, policy, maxPerRequest, budgets, registry, tokens, now } = context;
   if (response.status !== 402) {
     await response.body?.cancel().catch(() => undefined);
-    return { status: response.status, offers: [], alternatives: [], rejected: [], problems: [] };
+    return {
+      status: response.status,
+      url: request.url,
+      offers: [],
+      alternatives: [],
+      rejected: [],
+      problems: [],
+    };
   }
   const url = paymentUrl(request, response);
   const reading = await readOffers(response, context.readLimits);
@@ -72,6 +84,7 @@ export async function quoteOffers(parameters: QuoteOffersParameters): Promise<Qu
     // The token is spent first: nothing leaves the wallet.
     return {
       status: response.status,
+      url,
       offers: reading.offers,
       chosen: { offer: usable.offer, amount: 0n, wallet: "prepaid-token" },
       alternatives: selection.candidates.map((c) => c.offer),
@@ -81,6 +94,7 @@ export async function quoteOffers(parameters: QuoteOffersParameters): Promise<Qu
   }
   return {
     status: response.status,
+    url,
     offers: reading.offers,
     ...(first === undefined
       ? {}

@@ -8,7 +8,13 @@ import {
 } from "@tollgate/shared";
 import type { OfferRejection, OfferSummary } from "../events.js";
 import type { BudgetTracker } from "../policy/budgets.js";
-import { canonicalNetworkEntry, listsReason, type SpendingPolicy } from "../policy/policy.js";
+import {
+  canonicalNetworkEntry,
+  type DirectLanePolicy,
+  defaultDirectLanePolicy,
+  listsReason,
+  type SpendingPolicy,
+} from "../policy/policy.js";
 import { networkFamily, networkMatches, type PayingWallet } from "../wallet.js";
 
 /** An offer the client can pay, with the wallet that pays it and what leaves the wallet. */
@@ -46,6 +52,24 @@ export function describeOffer(offer: OfferSummary): string {
   if (offer.lane === "token") return "token";
   const version = offer.x402Version === undefined ? "" : ` v${offer.x402Version}`;
   return `${offer.lane}${version} ${identifier(offer.network)} ${offer.amount} ${identifier(offer.asset)} to ${identifier(offer.payTo)}`;
+}
+
+/**
+ * Why the direct-lane policy forbids a transfer of `amount` for `offer`: more confirmations than the owner waits for,
+ * or a dust transfer whose fee the USDC budgets would not see.
+ */
+function directLaneReason(
+  policy: DirectLanePolicy | undefined,
+  offer: DirectOffer,
+  amount: bigint,
+): string | undefined {
+  const {
+    maxConfirmations = defaultDirectLanePolicy.maxConfirmations,
+    minAmount = defaultDirectLanePolicy.minAmount,
+  } = policy ?? {};
+  if (offer.confirmations > maxConfirmations) return "confirmations_exceed_max";
+  if (amount < minAmount) return "direct_amount_below_minimum";
+  return undefined;
 }
 
 /** Parameters of `selectOffers`. */
@@ -142,6 +166,11 @@ export function selectOffers(parameters: SelectOffersParameters): Selection {
     }
     if (amount + live > maxPerRequest) {
       reject("earlier_proof_live");
+      continue;
+    }
+    const directReason = direct ? directLaneReason(policy.direct, offer, amount) : undefined;
+    if (directReason !== undefined) {
+      reject(directReason);
       continue;
     }
     const violation = budgets.check(amount, origin);

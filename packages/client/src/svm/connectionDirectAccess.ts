@@ -1,6 +1,7 @@
 import { type Connection, SendTransactionError, type SignatureStatus } from "@solana/web3.js";
 import { encodeBase58 } from "@tollgate/shared";
 import { abortableSleep } from "../request/abortableSleep.js";
+import { untilAborted } from "../request/untilAborted.js";
 import type { SvmConfirmParameters, SvmDirectAccess } from "./svmWallet.js";
 
 /** Parameters of `createConnectionDirectAccess`. */
@@ -51,8 +52,14 @@ export function createConnectionDirectAccess(
     rank[status.confirmationStatus ?? (status.confirmations === null ? "finalized" : "processed")] >=
     rank[commitment];
 
-  async function statusOf(signature: string): Promise<SignatureStatus | null> {
-    const { value } = await connection.getSignatureStatuses([signature], { searchTransactionHistory: true });
+  async function statusOf(
+    signature: string,
+    signal: AbortSignal | undefined,
+  ): Promise<SignatureStatus | null> {
+    const { value } = await untilAborted(
+      connection.getSignatureStatuses([signature], { searchTransactionHistory: true }),
+      signal,
+    );
     return value[0] ?? null;
   }
 
@@ -85,14 +92,17 @@ export function createConnectionDirectAccess(
     async confirm({ signature, recentBlockhash, signal }: SvmConfirmParameters): Promise<boolean> {
       for (;;) {
         signal?.throwIfAborted();
-        const status = await statusOf(signature);
+        const status = await statusOf(signature, signal);
         if (status !== null && reached(status)) return status.err === null;
         if (status === null && refused.delete(signature)) return false;
         if (status === null) {
-          const { value: valid } = await connection.isBlockhashValid(recentBlockhash, { commitment });
+          const { value: valid } = await untilAborted(
+            connection.isBlockhashValid(recentBlockhash, { commitment }),
+            signal,
+          );
           // Expired: it can no longer land. One more look closes the race with a last-moment landing.
           if (!valid) {
-            const last = await statusOf(signature);
+            const last = await statusOf(signature, signal);
             if (last === null) return false;
             if (reached(last)) return last.err === null;
           }

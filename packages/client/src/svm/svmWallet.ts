@@ -22,6 +22,7 @@ import {
   type NetworkRegistry,
   TollgateError,
 } from "@tollgate/shared";
+import { untilAborted } from "../request/untilAborted.js";
 import type {
   CreateExactPaymentParameters,
   ExactPayment,
@@ -29,6 +30,7 @@ import type {
   PrepareDirectTransferParameters,
   PreparedDirectTransfer,
   SendDirectTransferParameters,
+  SentDirectTransfer,
 } from "../wallet.js";
 
 /** The chain access a Solana wallet needs: a recent blockhash. A web3.js `Connection` is one. */
@@ -112,6 +114,8 @@ const memoProgramId = new PublicKey("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr
 /** A blockhash lasts 150 slots (about a minute); after this long a transaction built on it cannot land. */
 const blockhashLifetimeSeconds = 180;
 const maxU64 = (1n << 64n) - 1n;
+/** The base fee of each signature a transaction requires. */
+const lamportsPerSignature = 5000n;
 const defaultRandomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
 
 /** Signs a message with the keypair's ed25519 key through WebCrypto. */
@@ -191,9 +195,9 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
   const programIdOf = (mint: SvmMintInfo) =>
     mint.tokenProgram === "token-2022" ? TOKEN_2022_PROGRAM_ID : TOKEN_PROGRAM_ID;
 
-  async function latestBlockhash(network: string): Promise<string> {
+  async function latestBlockhash(network: string, signal: AbortSignal | undefined): Promise<string> {
     try {
-      return (await rpc.getLatestBlockhash()).blockhash;
+      return (await untilAborted(rpc.getLatestBlockhash(), signal)).blockhash;
     } catch (cause) {
       throw new TollgateError("CLIENT__WALLET_FAILED", {
         context: { network, operation: "get_latest_blockhash" },
@@ -257,7 +261,7 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
         }),
       );
     }
-    const blockhash = await latestBlockhash(offer.network);
+    const blockhash = await latestBlockhash(offer.network, p.signal);
     try {
       const message = new TransactionMessage({
         payerKey: new PublicKey(extra.data.feePayer),
@@ -305,7 +309,7 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
     const programId = programIdOf(mint);
     const mintKey = new PublicKey(offer.asset);
     const payee = new PublicKey(offer.payTo);
-    const blockhash = await latestBlockhash(offer.network);
+    const blockhash = await latestBlockhash(offer.network, p.signal);
     try {
       const message = new TransactionMessage({
         payerKey: owner,
@@ -346,6 +350,7 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
         network,
         raw: Buffer.from(transaction.serialize()).toString("base64"),
         bindingSignature: encodeBase58(binding),
+        maxFee: feeOf(transaction),
       };
     } catch (cause) {
       throw new TollgateError("CLIENT__WALLET_FAILED", {
@@ -355,7 +360,14 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
     }
   }
 
-  async function sendDirectTransfer(p: SendDirectTransferParameters): Promise<void> {
+  /** The fee Solana charges the transaction: 5000 lamports per signature and the priority fee of its unit limit. */
+  function feeOf(transaction: VersionedTransaction): bigint {
+    const priority =
+      (BigInt(computeUnitLimit) * BigInt(computeUnitPriceMicroLamports) + 999_999n) / 1_000_000n;
+    return BigInt(transaction.message.header.numRequiredSignatures) * lamportsPerSignature + priority;
+  }
+
+  async function sendDirectTransfer(p: SendDirectTransferParameters): Promise<SentDirectTransfer> {
     const { network, raw, tx, signal } = p;
     if (direct === undefined) {
       throw new TollgateError("CLIENT__WALLET_FAILED", { context: { network, operation: "broadcast" } });
@@ -371,7 +383,7 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
     }
     let sendError: unknown;
     try {
-      await direct.sendTransaction(transaction);
+      await untilAborted(direct.sendTransaction(transaction), signal);
     } catch (cause) {
       // Already on chain (a re-send after a restart or a lost answer) is fine: the confirmation decides.
       sendError = cause;
@@ -395,6 +407,7 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
         ...(sendError === undefined ? {} : { cause: sendError }),
       });
     }
+    return { fee: feeOf(transaction) };
   }
 
   return Object.freeze({

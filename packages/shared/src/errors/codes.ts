@@ -42,6 +42,11 @@ export interface ErrorContexts {
   CLIENT__AMOUNT_EXCEEDS_MAX: { amount: string; max: string; network: string };
   /** A cumulative budget has no room for this payment. */
   CLIENT__BUDGET_EXHAUSTED: { budget: string; amount: string; remaining: string };
+  /**
+   * A direct transfer's fee (native units: wei, lamports) is above `policy.direct.fees`: the cap per payment
+   * (`limit: "maxPerPayment"`) or a fee budget (its name). `fee` is `"unknown"` when the wallet could not tell it.
+   */
+  CLIENT__FEE_LIMIT_EXCEEDED: { network: string; fee: string; limit: string; remaining: string };
   /** No offer of the 402 is payable; each offer's reason is listed. */
   CLIENT__NO_PAYABLE_OFFER: { url: string; rejections: readonly { offer: string; reason: string }[] };
   /**
@@ -120,6 +125,10 @@ export const errorMessages: { readonly [C in ErrorCode]: (context: ErrorContexts
     `Payment of ${c.amount} atomic units on ${c.network} exceeds the maximum of ${c.max} per request.`,
   CLIENT__BUDGET_EXHAUSTED: (c) =>
     `Budget "${c.budget}" has ${c.remaining} atomic units left, not enough for ${c.amount}.`,
+  CLIENT__FEE_LIMIT_EXCEEDED: (c) =>
+    c.limit === "maxPerPayment"
+      ? `A direct transfer on ${c.network} would cost a fee of ${c.fee}, above the maximum of ${c.remaining} per payment.`
+      : `Fee budget "${c.limit}" on ${c.network} has ${c.remaining} left, not enough for a fee of ${c.fee}.`,
   CLIENT__NO_PAYABLE_OFFER: (c) =>
     `No payable offer for ${c.url}: ${c.rejections.map((r) => `${r.offer}: ${r.reason}`).join("; ") || "none offered"}.`,
   CLIENT__PAYMENT_REFUSED: (c) =>

@@ -1,4 +1,5 @@
 import type { Offer } from "@tollgate/shared";
+import { eventUrls } from "../../events.js";
 import type { LanePayment } from "../../ledger/newLedgerEntry.js";
 import type { PaymentContext } from "../../paymentContext.js";
 import type { BufferedRequest } from "../../request/bufferRequest.js";
@@ -36,7 +37,7 @@ export async function prepareTokenPayment(
   });
   if (usable === undefined) return undefined;
   const { offer, held, price } = usable;
-  emit({ type: "offer.selected", url: request.url, offer: summarize(offer), rejected: [] });
+  emit({ type: "offer.selected", ...eventUrls(url, request.url), offer: summarize(offer), rejected: [] });
   return {
     lane: "token",
     proof: { name: offer.header, value: held.token },
