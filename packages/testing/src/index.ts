@@ -15,6 +15,19 @@ export {
   type StartLocalFacilitatorParameters,
   startLocalFacilitator,
 } from "./facilitator/localFacilitator.js";
+export type { Hostile402, HostileChains, HostileOffer } from "./hostile/hostileOffers.js";
+export {
+  type HeldPayment,
+  type HostileAnswer,
+  type HostileBehaviour,
+  type HostileCall,
+  type HostileServer,
+  type ReceivedProof,
+  type SettledAuthorization,
+  type StartHostileServerParameters,
+  startHostileServer,
+} from "./hostile/hostileServer.js";
+export type { SettleOutcome } from "./hostile/settleAuthorization.js";
 export {
   type DeriveEvmTestPrivateKeyParameters,
   type DeriveSvmTestKeypairParameters,
