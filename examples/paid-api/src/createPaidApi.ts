@@ -6,6 +6,7 @@ import {
   type PaywallEvent,
   payaiFacilitator,
   type SettlementCheck,
+  type Store,
 } from "@tollgate/server";
 import { createNetworkRegistry, formatUsd } from "@tollgate/shared";
 import type { PaidApiConfig } from "./config.js";
@@ -38,6 +39,12 @@ export type CreatePaidApiParameters = Readonly<{
    * @default {}
    */
   settlementChecks?: Readonly<Record<string, SettlementCheck | false>>;
+  /**
+   * Where claims, token balances and idempotent responses live (`openStore(config)` opens the one the
+   * configuration chose). The caller closes it.
+   * @default createMemoryStore() (everything lost on a restart)
+   */
+  store?: Store;
   /** @default Date.now */
   now?: () => number;
   /** Sees every paywall event. */
@@ -70,7 +77,7 @@ const routes = {
  * ```
  */
 export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
-  const { config, chains, selfSettle, settlementChecks = {}, now = Date.now, onEvent } = parameters;
+  const { config, chains, selfSettle, settlementChecks = {}, store, now = Date.now, onEvent } = parameters;
   const registry = createNetworkRegistry();
   const base = registry.get(config.X402_BASE_NETWORK);
   const solana = registry.get(config.X402_SOLANA_NETWORK);
@@ -140,6 +147,7 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
       token: config.X402_TOKENS_ENABLED,
     },
     registry,
+    ...(store ? { store } : {}),
     now,
     onEvent: (event) => {
       if (event.type === "paid") {
