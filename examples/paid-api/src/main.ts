@@ -169,11 +169,13 @@ async function main(): Promise<void> {
   const served = await serveFetch({ fetch: api.fetch, port: config.PORT, host: config.HOST });
   process.stdout.write(`paid-api store: ${opened.description}\n`);
   process.stdout.write(`paid-api listening at ${served.url}\n`);
-  let stopping: Promise<void> | undefined;
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     // Stop taking requests, let those in flight finish, then close the paywall and the store (which flushes
     // and unlocks the data directory), and only then exit.
-    stopping ??= served
+    void served
       .close()
       .then(() => api.paywall.close())
       .then(() => opened.close())
