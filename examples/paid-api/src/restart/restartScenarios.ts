@@ -134,6 +134,56 @@ export function describeRestartScenarios(parameters: RestartScenariosParameters)
       await stop(server);
     });
 
+    it("survives a SIGKILL mid-load: no proof served twice, no token balance wrong", async () => {
+      let server = await start();
+      // A $1.00 transfer: $0.99 of prepaid credit after the $0.01 search it paid.
+      const bought = await payDirect(server, await transfer(1_000_000n));
+      expect(bought.status).toBe(200);
+      const token = bought.headers.get(tokenHeaderNames.token) ?? "";
+      expect(bought.headers.get(tokenHeaderNames.balance)).toBe("990000");
+      const fresh = await transfer(100_000n);
+
+      // 40 token debits of $0.01 and 20 presentations of one fresh direct transfer at once; the server is
+      // killed (no shutdown) once 10 answers are in, so some requests were in flight.
+      let answered = 0;
+      let killing: Promise<void> | undefined;
+      const victim = server;
+      const settle = async (request: Promise<Response>): Promise<number | "lost"> => {
+        try {
+          const response = await request;
+          await response.arrayBuffer();
+          return response.status;
+        } catch {
+          return "lost";
+        } finally {
+          if (++answered === 10) killing = victim.kill();
+        }
+      };
+      const outcomes = await Promise.all([
+        ...Array.from({ length: 40 }, () => settle(payToken(server, token, "/v1/search"))),
+        ...Array.from({ length: 20 }, () => settle(payDirect(server, fresh))),
+      ]);
+      await (killing ?? victim.kill());
+      const tokenOutcomes = outcomes.slice(0, 40);
+      const directOutcomes = outcomes.slice(40);
+      const served = tokenOutcomes.filter((o) => o === 200).length;
+      const lost = tokenOutcomes.filter((o) => o === "lost").length;
+
+      server = await start();
+      const again = await payDirect(server, fresh);
+      // Served now, or refused as a replay (its claim was taken before the kill and its answer lost): never twice.
+      if (again.status !== 200) expect(await errorOf(again)).toBe("replayed_payment");
+      const directServed = [...directOutcomes, again.status].filter((o) => o === 200).length;
+      expect(directServed).toBeLessThanOrEqual(1);
+      // Every debit that served was taken; a debit whose answer was lost in the kill may have been taken too.
+      const after = await payToken(server, token, "/v1/search");
+      expect(after.status).toBe(200);
+      const charged = (990_000 - Number(after.headers.get(tokenHeaderNames.balance))) / 10_000 - 1;
+      expect(charged).toBeGreaterThanOrEqual(served);
+      expect(charged).toBeLessThanOrEqual(served + lost);
+      await stop(server);
+    });
+
     it("replays an idempotent response after a restart, charging once", async () => {
       let server = await start();
       const token = await buyToken(server);
