@@ -28,6 +28,9 @@ beforeAll(async () => {
       X402_DIRECT_ENABLED: "false",
     }),
     chains: {},
+    // Nothing is settled here; a lost /settle answer on Base would stay settlement_pending, and the paywall
+    // requires saying so.
+    settlementChecks: { "eip155:8453": false },
   });
   served = await serveFetch({ fetch: api.fetch });
 });
