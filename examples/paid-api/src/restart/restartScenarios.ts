@@ -1,15 +1,21 @@
 // The restart scenarios, run against each durable store (one test file per store calls this): the reference
 // server is a separate process each time (src/main.ts, configured by its environment), killed and started
 // again on the same store, while anvil and the payer stay up in the test process.
+
+import { serveFetch } from "@tollgate/server";
 import { directBindingMessage, tokenHeaderNames } from "@tollgate/shared";
 import { type EvmChain, evmPayeeAccounts, evmPayerAccounts, startEvmChain } from "@tollgate/testing";
 import { createWalletClient, type Hex, http, parseEther } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ourFacilitator, paymentRequiredOf, signPayment } from "../../../../packages/server/test/fixtures.js";
 import { killAllReferenceServers, type ReferenceServer, startReferenceServer } from "./referenceServer.js";
 
 /** The origin every binding names: the servers listen on a new port each start, the binding stays valid. */
 const origin = "https://api.restart.test";
 const sender = evmPayerAccounts[1];
+/** The facilitator-lane payer (gasless: it holds USDC only) and the merchant it pays. */
+const signer = evmPayerAccounts[2];
+const merchant = evmPayeeAccounts[2].address;
 const directPayee = evmPayeeAccounts[1].address;
 const network = "eip155:84532";
 
@@ -33,7 +39,7 @@ export function describeRestartScenarios(parameters: RestartScenariosParameters)
 
     beforeAll(async () => {
       evm = await startEvmChain({
-        payers: [sender.address],
+        payers: [sender.address, signer.address],
         ethForPayers: { [sender.address]: parseEther("1") },
       });
     });
@@ -43,9 +49,10 @@ export function describeRestartScenarios(parameters: RestartScenariosParameters)
       await cleanup?.();
     });
 
-    const start = (): Promise<ReferenceServer> =>
+    const start = (facilitatorLane: Readonly<Record<string, string>> = {}): Promise<ReferenceServer> =>
       startReferenceServer({
         X402_USE_UNIFIED_GATEWAY: "false",
+        ...facilitatorLane,
         X402_DIRECT_CHAINS: "base",
         X402_BASE_NETWORK: "base-sepolia",
         X402_BASE_RPC_URL: evm.rpcUrl,
@@ -182,6 +189,57 @@ export function describeRestartScenarios(parameters: RestartScenariosParameters)
       expect(charged).toBeGreaterThanOrEqual(served);
       expect(charged).toBeLessThanOrEqual(served + lost);
       await stop(server);
+    });
+
+    it("resolves a settlement_pending proof after a restart: served once, paid once", async () => {
+      // Our facilitator on loopback in PayAI's place; its first /settle answer is lost (502: it may have
+      // arrived), and nothing is sent, so the chain check finds nothing: the proof is left settlement_pending.
+      const facilitator = ourFacilitator(evm);
+      let settleAnswerLost = true;
+      const stub = await serveFetch({
+        fetch: (request) =>
+          settleAnswerLost && new URL(request.url).pathname.endsWith("/settle")
+            ? Response.json({ error: "bad_gateway" }, { status: 502 })
+            : facilitator.fetch(request),
+      });
+      const facilitatorLane = {
+        X402_USE_UNIFIED_GATEWAY: "true",
+        X402_PAYAI_FACILITATOR_URL: stub.url,
+        X402_PAYAI_MERCHANT_ADDRESS: merchant,
+      };
+      try {
+        let server = await start(facilitatorLane);
+        const offer = paymentRequiredOf(await fetch(`${server.url}/v1/search`));
+        const requirement = offer.accepts.find((r) => r.scheme === "exact" && r.network === network);
+        if (requirement === undefined) throw new Error("no exact offer on Base Sepolia");
+        const proof = await signPayment({ evm, payer: signer, requirement });
+        const present = () => fetch(`${server.url}/v1/search`, { headers: { "payment-signature": proof } });
+        const before = await evm.balanceOf(signer.address);
+
+        const pending = await present();
+        expect(pending.status).not.toBe(200);
+        expect(await errorOf(pending)).toBe("settlement_pending");
+        expect(await evm.balanceOf(signer.address)).toBe(before);
+
+        // A new process on the same store, the facilitator answering again: the same proof resumes and settles.
+        await stop(server);
+        settleAnswerLost = false;
+        server = await start(facilitatorLane);
+        const resolved = await present();
+        expect(resolved.status, await resolved.clone().text()).toBe(200);
+        expect(await resolved.json()).toMatchObject({ query: "" });
+        expect(before - (await evm.balanceOf(signer.address))).toBe(BigInt(requirement.amount));
+
+        // Settled for good, also across one more restart.
+        await stop(server);
+        server = await start(facilitatorLane);
+        const replay = await present();
+        expect(await errorOf(replay)).toBe("replayed_payment");
+        expect(before - (await evm.balanceOf(signer.address))).toBe(BigInt(requirement.amount));
+        await stop(server);
+      } finally {
+        await stub.close();
+      }
     });
 
     it("replays an idempotent response after a restart, charging once", async () => {
