@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 /**
@@ -63,6 +63,7 @@ describe("the offline demo", () => {
     const dataDir = /DEMO_DATA_DIR (.+)/.exec(demo.output())?.[1] ?? "";
     expect(dataDir).not.toBe("");
     expect(existsSync(dataDir)).toBe(false);
+    expect(existsSync(dirname(dataDir))).toBe(false);
     // 1. The facilitator lane on EVM and on Solana, each moving exactly the price.
     expect(result.step1.evm).toEqual({ status: 200, lane: "facilitator", spent: "10000" });
     expect(result.step1.svm).toEqual({ status: 200, lane: "facilitator", spent: "10000" });
@@ -98,7 +99,9 @@ describe("the offline demo", () => {
     demo.child.kill("SIGINT");
     expect(await demo.exited).toBe(0);
     expect(alive(pid)).toBe(false);
-    const dataDir = /DEMO_DATA_DIR (.+)/.exec(demo.output())?.[1];
-    if (dataDir !== undefined) expect(existsSync(dataDir)).toBe(false);
+    const dataDir = /DEMO_DATA_DIR (.+)/.exec(demo.output())?.[1] ?? "";
+    expect(dataDir).not.toBe("");
+    expect(existsSync(dataDir)).toBe(false);
+    expect(existsSync(dirname(dataDir))).toBe(false);
   });
 });

@@ -4,7 +4,8 @@
  * URL in PayAI's place, the reference paid API pointed at them, and an agent with a budget; then walks through the
  * hybrid story step by step. The last line is `DEMO_RESULT <json>`, which the demo's test reads.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEvmWallet } from "@tollgate/client/evm";
@@ -35,14 +36,20 @@ const usd = (atomic: bigint) => formatUsd(atomic);
 let evm: EvmChain | undefined;
 let facilitator: LocalFacilitator | undefined;
 let api: ServedFetch | undefined;
-let store: OpenedStore | undefined;
-/** The demo's own data directory (removed at exit), unless TOLLGATE_DATA_DIR names one to keep. */
-let temporaryDataDir: string | undefined;
+let storeOpening: Promise<OpenedStore> | undefined;
+// The embedded store, as the reference server uses wherever a data directory is given. A fresh directory per
+// run by default, made before any signal handler so every exit removes it: a fresh anvil mines the same
+// transfers with the same hashes, which a kept directory would (rightly) refuse as replays.
+const keptDataDir = process.env.TOLLGATE_DATA_DIR || undefined;
+const temporaryDataDir = keptDataDir ? undefined : mkdtempSync(join(tmpdir(), "tollgate-demo-"));
+const dataDir = keptDataDir ?? join(temporaryDataDir ?? "", "data");
 let cleaning: Promise<void> | undefined;
 
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await api?.close().catch(() => undefined);
+    // A store still opening is waited for, so nothing writes the directory after it is removed.
+    const store = await storeOpening?.catch(() => undefined);
     await store?.close().catch(() => undefined);
     if (temporaryDataDir) await rm(temporaryDataDir, { recursive: true, force: true }).catch(() => undefined);
     await facilitator?.close().catch(() => undefined);
@@ -61,6 +68,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 async function main(): Promise<Record<string, unknown>> {
   const result: Record<string, unknown> = {};
   out("Tollgate offline demo — hybrid x402 payments on a local EVM node and a local Solana bank\n");
+  out(`DEMO_DATA_DIR ${dataDir}`);
 
   const agentEvm = privateKeyToAccount(deriveEvmTestPrivateKey({ label: "demo-agent" }));
   const agentSvm = deriveSvmTestKeypair({ label: "demo-agent" });
@@ -80,12 +88,6 @@ async function main(): Promise<Record<string, unknown>> {
   facilitator = await startLocalFacilitator({ evm, bank });
   out(`Our facilitator stands in for PayAI at ${facilitator.url}`);
 
-  // The embedded store, as the reference server uses wherever a data directory is given. A fresh directory per
-  // run by default: a fresh anvil mines the same transfers with the same hashes, which a kept directory would
-  // (rightly) refuse as replays.
-  const keptDataDir = process.env.TOLLGATE_DATA_DIR || undefined;
-  temporaryDataDir = keptDataDir ? undefined : await mkdtemp(join(tmpdir(), "tollgate-demo-"));
-  const dataDir = keptDataDir ?? join(temporaryDataDir ?? "", "data");
   const config = loadConfig({
     TOLLGATE_DATA_DIR: dataDir,
     X402_PAYAI_FACILITATOR_URL: facilitator.url,
@@ -97,9 +99,9 @@ async function main(): Promise<Record<string, unknown>> {
     X402_DIRECT_CHAINS: "base",
   });
   out("Opening the embedded store (PGlite)…");
-  store = await openStore(config);
+  storeOpening = openStore(config);
+  const store = await storeOpening;
   out(`The paywall keeps its state in ${store.description}`);
-  out(`DEMO_DATA_DIR ${dataDir}`);
   result.store = store.choice.kind;
   const paidApi = createPaidApi({
     config,
