@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 /**
@@ -12,7 +13,7 @@ const demoDir = join(import.meta.dirname, "..");
 function startDemo(): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", "src/main.ts"], {
     cwd: demoDir,
-    env: { ...process.env, RUST_LOG: "error", NO_COLOR: "1" },
+    env: { ...process.env, RUST_LOG: "error", NO_COLOR: "1", TOLLGATE_DATA_DIR: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let text = "";
@@ -36,6 +37,7 @@ function alive(pid: number): boolean {
 }
 
 type DemoResult = {
+  store: string;
   step1: {
     evm: { status: number; lane: string; spent: string };
     svm: { status: number; lane: string; spent: string };
@@ -56,6 +58,12 @@ describe("the offline demo", () => {
       .find((l) => l.startsWith("DEMO_RESULT "));
     expect(line).toBeDefined();
     const result = JSON.parse(line?.slice("DEMO_RESULT ".length) ?? "{}") as DemoResult;
+    // The paywall ran on the embedded store, in a directory of its own that is gone after the run.
+    expect(result.store).toBe("embedded");
+    const dataDir = /DEMO_DATA_DIR (.+)/.exec(demo.output())?.[1] ?? "";
+    expect(dataDir).not.toBe("");
+    expect(existsSync(dataDir)).toBe(false);
+    expect(existsSync(dirname(dataDir))).toBe(false);
     // 1. The facilitator lane on EVM and on Solana, each moving exactly the price.
     expect(result.step1.evm).toEqual({ status: 200, lane: "facilitator", spent: "10000" });
     expect(result.step1.svm).toEqual({ status: 200, lane: "facilitator", spent: "10000" });
@@ -91,5 +99,9 @@ describe("the offline demo", () => {
     demo.child.kill("SIGINT");
     expect(await demo.exited).toBe(0);
     expect(alive(pid)).toBe(false);
+    const dataDir = /DEMO_DATA_DIR (.+)/.exec(demo.output())?.[1] ?? "";
+    expect(dataDir).not.toBe("");
+    expect(existsSync(dataDir)).toBe(false);
+    expect(existsSync(dirname(dataDir))).toBe(false);
   });
 });

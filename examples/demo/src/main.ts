@@ -4,6 +4,10 @@
  * URL in PayAI's place, the reference paid API pointed at them, and an agent with a budget; then walks through the
  * hybrid story step by step. The last line is `DEMO_RESULT <json>`, which the demo's test reads.
  */
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createEvmWallet } from "@tollgate/client/evm";
 import { createSvmWallet } from "@tollgate/client/svm";
 import { type ServedFetch, serveFetch } from "@tollgate/server";
@@ -21,7 +25,7 @@ import {
   svmPayeeKeypairs,
 } from "@tollgate/testing";
 import { createAgent } from "agent";
-import { createPaidApi, loadConfig } from "paid-api";
+import { createPaidApi, loadConfig, type OpenedStore, openStore } from "paid-api";
 import { privateKeyToAccount } from "viem/accounts";
 
 const started = Date.now();
@@ -32,11 +36,22 @@ const usd = (atomic: bigint) => formatUsd(atomic);
 let evm: EvmChain | undefined;
 let facilitator: LocalFacilitator | undefined;
 let api: ServedFetch | undefined;
+let storeOpening: Promise<OpenedStore> | undefined;
+// The embedded store, as the reference server uses wherever a data directory is given. A fresh directory per
+// run by default, made before any signal handler so every exit removes it: a fresh anvil mines the same
+// transfers with the same hashes, which a kept directory would (rightly) refuse as replays.
+const keptDataDir = process.env.TOLLGATE_DATA_DIR || undefined;
+const temporaryDataDir = keptDataDir ? undefined : mkdtempSync(join(tmpdir(), "tollgate-demo-"));
+const dataDir = keptDataDir ?? join(temporaryDataDir ?? "", "data");
 let cleaning: Promise<void> | undefined;
 
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await api?.close().catch(() => undefined);
+    // A store still opening is waited for, so nothing writes the directory after it is removed.
+    const store = await storeOpening?.catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    if (temporaryDataDir) await rm(temporaryDataDir, { recursive: true, force: true }).catch(() => undefined);
     await facilitator?.close().catch(() => undefined);
     await evm?.stop().catch(() => undefined);
   })();
@@ -53,6 +68,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 async function main(): Promise<Record<string, unknown>> {
   const result: Record<string, unknown> = {};
   out("Tollgate offline demo — hybrid x402 payments on a local EVM node and a local Solana bank\n");
+  out(`DEMO_DATA_DIR ${dataDir}`);
 
   const agentEvm = privateKeyToAccount(deriveEvmTestPrivateKey({ label: "demo-agent" }));
   const agentSvm = deriveSvmTestKeypair({ label: "demo-agent" });
@@ -73,6 +89,7 @@ async function main(): Promise<Record<string, unknown>> {
   out(`Our facilitator stands in for PayAI at ${facilitator.url}`);
 
   const config = loadConfig({
+    TOLLGATE_DATA_DIR: dataDir,
     X402_PAYAI_FACILITATOR_URL: facilitator.url,
     X402_BASE_NETWORK: "base-sepolia",
     X402_SOLANA_NETWORK: "solana-devnet",
@@ -81,8 +98,14 @@ async function main(): Promise<Record<string, unknown>> {
     X402_SOLANA_PAYMENT_ADDRESS: merchantSvm,
     X402_DIRECT_CHAINS: "base",
   });
+  out("Opening the embedded store (PGlite)…");
+  storeOpening = openStore(config);
+  const store = await storeOpening;
+  out(`The paywall keeps its state in ${store.description}`);
+  result.store = store.choice.kind;
   const paidApi = createPaidApi({
     config,
+    store: store.store,
     chains: { base: createEvmDirectChain({ publicClient: evm.publicClient }) },
     // Base Sepolia's settlement check comes with its direct-lane chain; the in-process Solana bank has no RPC
     // here, so a lost Solana /settle answer would stay settlement_pending (the paywall requires saying so).

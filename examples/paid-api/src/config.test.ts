@@ -1,6 +1,7 @@
 import { isTollgateError } from "@tollgate/shared";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "./config.js";
+import { storeChoiceOf } from "./openStore.js";
 
 const valid = {
   X402_PAYAI_MERCHANT_ADDRESS: "0x1111111111111111111111111111111111111111",
@@ -33,8 +34,9 @@ describe("loadConfig", () => {
       X402_MIN_DIRECT_PAYMENT_USD: 100_000n,
       X402_MAX_TX_AGE_SECONDS: 604_800,
       X402_DIRECT_CHAINS: ["base", "ethereum", "solana"],
-      TOLLGATE_STORE: "memory",
+      TOLLGATE_POSTGRES_SCHEMA: "tollgate",
     });
+    expect(storeChoiceOf(config)).toEqual({ kind: "memory" });
   });
 
   it.each([
@@ -54,7 +56,14 @@ describe("loadConfig", () => {
     ["X402_MAX_TX_AGE_SECONDS", { ...valid, X402_MAX_TX_AGE_SECONDS: "a week" }],
     ["X402_ADMIN_KEY", { ...valid, X402_ADMIN_KEY: "changeme" }],
     ["X402_DIRECT_CHAINS", { ...valid, X402_DIRECT_CHAINS: "base,dogecoin" }],
-    ["TOLLGATE_STORE", { ...valid, TOLLGATE_STORE: "mysql://x" }],
+    ["DATABASE_URL", { ...valid, DATABASE_URL: "mysql://db.example/x" }],
+    ["REDIS_URL", { ...valid, REDIS_URL: "http://cache.example" }],
+    [
+      "TOLLGATE_POSTGRES_SCHEMA",
+      { ...valid, DATABASE_URL: "postgres://db/x", TOLLGATE_POSTGRES_SCHEMA: "a;b" },
+    ],
+    ["DATABASE_URL", { ...valid, TOLLGATE_DATA_DIR: ".tollgate", DATABASE_URL: "postgres://db/x" }],
+    ["REDIS_URL", { ...valid, DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache:6379" }],
     ["PORT", { ...valid, PORT: "http" }],
   ])("refuses to start naming %s", (variable, environment) => {
     const clean = Object.fromEntries(
@@ -75,6 +84,30 @@ describe("loadConfig", () => {
       ]),
     );
     expect(reason).not.toContain(secret);
+  });
+
+  it("chooses the store from the one variable set, and names every one when several are", () => {
+    expect(storeChoiceOf(loadConfig({ ...valid, TOLLGATE_DATA_DIR: ".tollgate" }))).toEqual({
+      kind: "embedded",
+      dataDir: ".tollgate",
+    });
+    expect(storeChoiceOf(loadConfig({ ...valid, DATABASE_URL: "postgresql://u:p@db:5432/app" }))).toEqual({
+      kind: "postgres",
+      url: "postgresql://u:p@db:5432/app",
+      schema: "tollgate",
+    });
+    expect(storeChoiceOf(loadConfig({ ...valid, REDIS_URL: "rediss://cache:6380" }))).toEqual({
+      kind: "redis",
+      url: "rediss://cache:6380",
+    });
+    const { option, reason } = failure({
+      ...valid,
+      TOLLGATE_DATA_DIR: "/var/lib/tollgate",
+      DATABASE_URL: "postgres://user:hunter2@db/x",
+      REDIS_URL: "redis://cache",
+    });
+    expect(option.split(", ")).toEqual(["TOLLGATE_DATA_DIR", "DATABASE_URL", "REDIS_URL"]);
+    expect(reason).not.toContain("hunter2");
   });
 
   it("lets the rollback switches drop requirements: direct only needs no merchant address", () => {

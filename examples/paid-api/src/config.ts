@@ -43,6 +43,11 @@ const knownDefaultKeys = new Set([
 
 const directChains = ["base", "ethereum", "solana"] as const;
 
+/** The variables that choose the store; at most one may be set. */
+const storeVariables = ["TOLLGATE_DATA_DIR", "DATABASE_URL", "REDIS_URL"] as const;
+/** Every variable of the store's settings that `loadConfig` reads besides the `X402_` ones. */
+const storeSettings: readonly string[] = [...storeVariables, "TOLLGATE_POSTGRES_SCHEMA"];
+
 const environmentSchema = z
   .object({
     PORT: positiveInt("PORT", 4020),
@@ -142,13 +147,23 @@ const environmentSchema = z
       .refine((v) => v === undefined || (v.length >= 16 && !knownDefaultKeys.has(v.toLowerCase())), {
         message: "X402_ADMIN_KEY must be at least 16 characters and not a known default",
       }),
-    TOLLGATE_STORE: z
+    TOLLGATE_DATA_DIR: z
       .string()
-      .default("memory")
-      .refine((v) => v === "memory", {
-        message:
-          "TOLLGATE_STORE supports only memory until the durable stores land (embedded:, postgres://, redis://)",
-      }),
+      .max(4_096, "TOLLGATE_DATA_DIR must be a directory path (at most 4096 characters)")
+      .optional(),
+    DATABASE_URL: z
+      .url({ protocol: /^postgres(ql)?$/, error: "DATABASE_URL must be a postgres:// or postgresql:// URL" })
+      .optional(),
+    TOLLGATE_POSTGRES_SCHEMA: z
+      .string()
+      .regex(
+        /^[a-z_][a-z0-9_]{0,62}$/,
+        "TOLLGATE_POSTGRES_SCHEMA must be a lower-case SQL identifier (letters, digits, _; at most 63)",
+      )
+      .default("tollgate"),
+    REDIS_URL: z
+      .url({ protocol: /^rediss?$/, error: "REDIS_URL must be a redis:// or rediss:// URL" })
+      .optional(),
   })
   .superRefine((env, ctx) => {
     const need = (condition: boolean, variable: string, why: string) => {
@@ -185,6 +200,16 @@ const environmentSchema = z
       "X402_SOLANA_PAYMENT_ADDRESS",
       "for the direct lane on solana",
     );
+    const stores = storeVariables.filter((variable) => env[variable] !== undefined);
+    if (stores.length > 1) {
+      for (const variable of stores) {
+        ctx.addIssue({
+          code: "custom",
+          path: [variable],
+          message: `${variable} is set together with ${stores.filter((v) => v !== variable).join(" and ")}: set at most one of ${storeVariables.join(", ")}`,
+        });
+      }
+    }
     if (!env.X402_USE_UNIFIED_GATEWAY && !env.X402_DIRECT_ENABLED) {
       ctx.addIssue({
         code: "custom",
@@ -212,7 +237,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   const relevant = Object.fromEntries(
     Object.entries(environment).filter(
       ([key, value]) =>
-        (key.startsWith("X402_") || key === "TOLLGATE_STORE" || key === "PORT" || key === "HOST") &&
+        (key.startsWith("X402_") || storeSettings.includes(key) || key === "PORT" || key === "HOST") &&
         value !== "",
     ),
   );

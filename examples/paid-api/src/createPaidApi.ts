@@ -6,6 +6,7 @@ import {
   type PaywallEvent,
   payaiFacilitator,
   type SettlementCheck,
+  type Store,
 } from "@tollgate/server";
 import { createNetworkRegistry, formatUsd } from "@tollgate/shared";
 import type { PaidApiConfig } from "./config.js";
@@ -39,6 +40,12 @@ export type CreatePaidApiParameters = Readonly<{
    * @default {}
    */
   settlementChecks?: Readonly<Record<string, SettlementCheck | false>>;
+  /**
+   * Where claims, token balances and idempotent responses live (`openStore(config)` opens the one the
+   * configuration chose). The caller closes it.
+   * @default createMemoryStore() (everything lost on a restart)
+   */
+  store?: Store;
   /** @default Date.now */
   now?: () => number;
   /** Sees every paywall event. */
@@ -82,6 +89,7 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     chains,
     selfSettle,
     settlementChecks = {},
+    store,
     now = Date.now,
     onEvent,
     maxPaymentRecords = 1_000,
@@ -158,6 +166,7 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
       token: config.X402_TOKENS_ENABLED,
     },
     registry,
+    ...(store ? { store } : {}),
     now,
     onEvent: (event) => {
       if (event.type === "paid") {

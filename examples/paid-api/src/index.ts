@@ -6,3 +6,4 @@ export {
   type PaidApiChains,
   type PaymentRecord,
 } from "./createPaidApi.js";
+export { type OpenedStore, openStore, type StoreChoice, storeChoiceOf } from "./openStore.js";

@@ -24,6 +24,12 @@ import { privateKeyToAccount } from "viem/accounts";
 import { base, baseSepolia, mainnet } from "viem/chains";
 import { loadConfig, type PaidApiConfig } from "./config.js";
 import { createPaidApi, type PaidApiChains } from "./createPaidApi.js";
+import { type OpenedStore, openStore, type StoreChoice, storeChoiceOf } from "./openStore.js";
+
+const storeVariableOf = (choice: StoreChoice): string =>
+  ({ embedded: "TOLLGATE_DATA_DIR", postgres: "DATABASE_URL", redis: "REDIS_URL", memory: "the store" })[
+    choice.kind
+  ];
 
 /** Every RPC client below reads answers through this: at most 4 MiB each, so a hostile node cannot exhaust memory. */
 const rpcFetch = createBoundedFetch({ maxBodyBytes: 4 * 1024 * 1024 });
@@ -139,16 +145,50 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  let opened: OpenedStore;
+  try {
+    opened = await openStore(config);
+  } catch (error) {
+    if (isTollgateError(error)) {
+      // The message names the failing step only; the URL (which may carry a password) is never printed.
+      const variable = storeVariableOf(storeChoiceOf(config));
+      process.stderr.write(`paid-api: refusing to start. ${error.message} (${error.code})\n`);
+      process.stderr.write(`paid-api: check ${variable} (see examples/paid-api/.env.example)\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
   const selfSettle = selfSettleOf(config);
   const api = createPaidApi({
     config,
     chains: chainsOf(config),
     settlementChecks: settlementChecksOf(config),
+    store: opened.store,
     ...(selfSettle ? { selfSettle } : {}),
   });
   const served = await serveFetch({ fetch: api.fetch, port: config.PORT, host: config.HOST });
+  process.stdout.write(`paid-api store: ${opened.description}\n`);
   process.stdout.write(`paid-api listening at ${served.url}\n`);
-  const stop = () => void served.close().then(() => process.exit(0));
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    // Stop taking requests, let those in flight finish, then close the paywall and the store (which flushes
+    // and unlocks the data directory), and only then exit.
+    void served
+      .close()
+      .then(() => api.paywall.close())
+      .then(() => opened.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(
+            `paid-api: shutdown failed: ${error instanceof Error ? error.message : error}\n`,
+          );
+          process.exit(1);
+        },
+      );
+  };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
