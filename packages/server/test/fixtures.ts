@@ -256,3 +256,23 @@ export async function acceptingFacilitator(
   });
   return { url: served.url, calls };
 }
+
+/**
+ * `inner` with every method call counted: the same object, each function wrapped to push its key to `calls`
+ * before delegating (how the cost tests see which chain calls a request caused).
+ */
+export function countingCalls<T extends object>(inner: T): Readonly<{ chain: T; calls: string[] }> {
+  const calls: string[] = [];
+  const chain = Object.fromEntries(
+    Object.entries(inner).map(([key, value]) => [
+      key,
+      typeof value === "function"
+        ? (...args: unknown[]) => {
+            calls.push(key);
+            return (value as (...a: unknown[]) => unknown)(...args);
+          }
+        : value,
+    ]),
+  ) as T;
+  return { chain, calls };
+}
