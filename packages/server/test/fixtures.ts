@@ -111,6 +111,63 @@ export async function hangingUrl(): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** What `floodingServer` reports: its URL, the bytes it handed to its sockets, and when a client hung up. */
+export type FloodingServer = Readonly<{ url: string; written(): number; closed(): Promise<void> }>;
+
+/**
+ * A loopback server that answers every request with 200 and `totalBytes` of JSON whitespace, written as fast as
+ * the client reads (it honours backpressure), optionally declaring the length up front. "Stopped reading" is
+ * measured as `written()`, the bytes the server managed to hand to its socket; `closed()` resolves once a
+ * response's connection closed.
+ */
+export async function floodingServer(
+  parameters: Readonly<{ totalBytes: number; declareLength?: boolean }>,
+): Promise<FloodingServer> {
+  const { totalBytes, declareLength = false } = parameters;
+  let written = 0;
+  let onClose: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => {
+    onClose = resolve;
+  });
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  const server = createServer((request, response) => {
+    request.resume();
+    response.writeHead(200, {
+      "content-type": "application/json",
+      ...(declareLength ? { "content-length": String(totalBytes) } : {}),
+    });
+    let gone = false;
+    response.on("close", () => {
+      gone = true;
+      onClose();
+    });
+    const pump = () => {
+      while (!gone && written < totalBytes) {
+        written += chunk.length;
+        if (!response.write(chunk)) {
+          response.once("drain", pump);
+          return;
+        }
+      }
+      if (!gone) response.end();
+    };
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  opened.push({
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    written: () => written,
+    closed: () => closed,
+  };
+}
+
 /** A facilitator stub that answers every call with `status` and `body` (text as is, else JSON). */
 export async function stubUrl(status: number, body: unknown, calls?: string[]): Promise<string> {
   const served = await serve(async (request) => {
