@@ -10,11 +10,17 @@ import {
   svmPayerKeypairs,
 } from "@tollgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeAll, heldSettleFacilitator, paymentRequiredOf, receiptOf, serve } from "../test/fixtures.js";
+import {
+  closeAll,
+  countingStore,
+  heldSettleFacilitator,
+  paymentRequiredOf,
+  receiptOf,
+  serve,
+} from "../test/fixtures.js";
 import { svmPaymentSignature, svmTransferTransaction } from "../test/svmFixtures.js";
 import { createFacilitator, type Facilitator } from "./facilitator/createFacilitator.js";
 import { type CreatePaywallParameters, createPaywall } from "./paywall.js";
-import { createMemoryStore } from "./store/memory.js";
 import { createExactSvmScheme } from "./svm/exactSvmScheme.js";
 import { createSvmSettlementCheck } from "./svm/settlementCheck.js";
 import type { SolanaChain } from "./svm/solanaChain.js";
@@ -338,20 +344,13 @@ describe("Solana proofs before the claim, and lost settle answers", () => {
   }
 
   it("refuses a proof whose payer signature is missing or not over its message, claiming nothing", async () => {
-    const store = createMemoryStore();
-    let claims = 0;
+    const counted = countingStore();
     const { paywall, requirement, pay } = await solanaPaywall({
       // The facilitator is down: before the fix each such proof left a dead claim.
       facilitators: [
         { name: "down", url: await brokenFacilitatorUrl(() => new Response("down", { status: 503 })) },
       ],
-      store: {
-        ...store,
-        claim: (parameters) => {
-          claims++;
-          return store.claim(parameters);
-        },
-      },
+      store: counted.store,
     });
     const unsigned = withPayerSignature(await solanaPayment(requirement), new Uint8Array(64));
     const otherMessage = VersionedTransaction.deserialize(
@@ -365,7 +364,7 @@ describe("Solana proofs before the claim, and lost settle answers", () => {
       otherMessage.signatures[1] ?? new Uint8Array(64),
     );
     const reasons = [await errorOf(await pay(unsigned)), await errorOf(await pay(copied))];
-    expect({ reasons, claims }).toEqual({
+    expect({ reasons, claims: counted.claims() }).toEqual({
       reasons: ["invalid_exact_svm_payload_signature_invalid", "invalid_exact_svm_payload_signature_invalid"],
       claims: 0,
     });

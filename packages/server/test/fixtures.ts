@@ -12,6 +12,8 @@ import { createViemEvmChain } from "../src/evm/evmChain.js";
 import { createExactEvmScheme } from "../src/evm/exactEvmScheme.js";
 import { transferWithAuthorizationTypes } from "../src/evm/usdcAbi.js";
 import { createFacilitator, type Facilitator } from "../src/facilitator/createFacilitator.js";
+import { createMemoryStore } from "../src/store/memory.js";
+import type { Store } from "../src/store/store.js";
 
 /** The payee of the facilitator lane in these tests. */
 export const payee = evmPayeeAccounts[0].address;
@@ -332,4 +334,20 @@ export function countingCalls<T extends object>(inner: T): Readonly<{ chain: T; 
     ]),
   ) as T;
   return { chain, calls };
+}
+
+/** A memory store that counts the claims made through it (how a test proves a refused proof claimed nothing). */
+export function countingStore(): { store: Store; claims(): number } {
+  const inner = createMemoryStore();
+  let claims = 0;
+  return {
+    store: {
+      ...inner,
+      claim: (parameters) => {
+        claims++;
+        return inner.claim(parameters);
+      },
+    },
+    claims: () => claims,
+  };
 }

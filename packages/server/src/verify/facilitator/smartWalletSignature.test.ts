@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { erc1271WalletAbi, erc1271WalletBytecode } from "../../../test/erc1271Wallet.js";
 import {
   closeAll,
+  countingStore,
   payee,
   paymentRequiredOf,
   refusingUrl,
@@ -15,8 +16,6 @@ import {
 import { createEvmDirectChain } from "../../evm/evmDirectChain.js";
 import { transferWithAuthorizationTypes } from "../../evm/usdcAbi.js";
 import { createPaywall } from "../../paywall.js";
-import { createMemoryStore } from "../../store/memory.js";
-import type { Store } from "../../store/store.js";
 
 /**
  * The facilitator lane's smart-wallet signature check on anvil, against a deployed ERC-1271 wallet: a signature
@@ -47,22 +46,6 @@ afterAll(async () => {
   await closeAll();
   await evm?.stop();
 });
-
-/** A store that counts the claims made through it. */
-function countingStore(): { store: Store; claims(): number } {
-  const inner = createMemoryStore();
-  let claims = 0;
-  return {
-    store: {
-      ...inner,
-      claim: (parameters) => {
-        claims++;
-        return inner.claim(parameters);
-      },
-    },
-    claims: () => claims,
-  };
-}
 
 async function paywallOn(facilitatorUrl: string, rpcUrl: string) {
   const counted = countingStore();
