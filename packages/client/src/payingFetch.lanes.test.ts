@@ -1,8 +1,8 @@
-import { encodeHeaderJson, isTollgateError, type TollgateError } from "@tollgate/shared";
+import { encodeHeaderJson } from "@tollgate/shared";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Loopback, serveLoopback } from "../test/loopback.js";
-import { type PaidApi, requirement, startPaidApi } from "../test/paidApi.js";
+import { failure, type PaidApi, requirement, startPaidApi } from "../test/paidApi.js";
 import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { createMemoryTokenStore } from "./lanes/token/tokenStore.js";
@@ -15,15 +15,6 @@ const servers: (PaidApi | Loopback)[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
-
-async function failure(promise: Promise<unknown>): Promise<TollgateError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTollgateError(error)) throw new Error(`expected a TollgateError, got ${String(error)}`);
-  return error;
-}
 
 function refusal(error: string, retryAfter?: string): Response {
   return new Response("{}", {
