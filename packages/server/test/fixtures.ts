@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { decodeHeaderJson, encodeHeaderJson, type PaymentRequirementsV2 } from "@tollgate/shared";
 import { evmPayeeAccounts, startEvmChain, type EvmChain as TestEvmChain } from "@tollgate/testing";
-import { type Hex, toHex } from "viem";
+import { type Address, type Hex, toHex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { type ServedFetch, serveFetch } from "../src/adapters/node.js";
 import { createViemEvmChain } from "../src/evm/evmChain.js";
@@ -180,6 +180,31 @@ export async function stubUrl(status: number, body: unknown, calls?: string[]): 
   return served.url;
 }
 
+/** An EIP-3009 `TransferWithAuthorization` message, as signed. */
+export type AuthorizationMessage = Readonly<{
+  from: Address;
+  to: Address;
+  value: bigint;
+  validAfter: bigint;
+  validBefore: bigint;
+  nonce: Hex;
+}>;
+
+/** The `payload` of an `exact` EVM payment: the signature and the authorization, its numbers as decimal strings. */
+export function exactEvmPayload(signature: Hex, message: AuthorizationMessage) {
+  return {
+    signature,
+    authorization: {
+      from: message.from,
+      to: message.to,
+      value: message.value.toString(),
+      validAfter: message.validAfter.toString(),
+      validBefore: message.validBefore.toString(),
+      nonce: message.nonce,
+    },
+  };
+}
+
 /** Signs an EIP-3009 authorization paying `requirement` and encodes it as a v2 `PAYMENT-SIGNATURE`. */
 export async function signPayment(
   parameters: Readonly<{
@@ -214,17 +239,7 @@ export async function signPayment(
       x402Version: 2,
       ...(parameters.resource === undefined ? {} : { resource: parameters.resource }),
       accepted: requirement,
-      payload: {
-        signature,
-        authorization: {
-          from: message.from,
-          to: message.to,
-          value: message.value.toString(),
-          validAfter: message.validAfter.toString(),
-          validBefore: message.validBefore.toString(),
-          nonce: message.nonce,
-        },
-      },
+      payload: exactEvmPayload(signature, message),
     },
   });
 }

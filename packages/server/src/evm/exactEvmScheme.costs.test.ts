@@ -11,7 +11,7 @@ import {
 import { type Address, getAddress, toHex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countingCalls } from "../../test/fixtures.js";
+import { countingCalls, exactEvmPayload } from "../../test/fixtures.js";
 import { gasBurningTokenAbi, gasBurningTokenBytecode } from "../../test/gasBurningToken.js";
 import { createFacilitator, type Facilitator } from "../facilitator/createFacilitator.js";
 import { createViemEvmChain, type EvmChain } from "./evmChain.js";
@@ -89,15 +89,7 @@ async function body(
     maxTimeoutSeconds: 300,
     extra: { name: "USDC", version: "2" },
   };
-  const payload = {
-    signature,
-    authorization: {
-      ...message,
-      value: message.value.toString(),
-      validAfter: "0",
-      validBefore: message.validBefore.toString(),
-    },
-  };
+  const payload = exactEvmPayload(signature, message);
   return {
     x402Version: 2,
     paymentPayload: {

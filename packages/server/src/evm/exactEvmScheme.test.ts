@@ -8,7 +8,7 @@ import {
 import { type Hex, toHex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { paymentRequiredOf, signPayment } from "../../test/fixtures.js";
+import { exactEvmPayload, paymentRequiredOf, signPayment } from "../../test/fixtures.js";
 import { type ServedFetch, serveFetch } from "../adapters/node.js";
 import { createFacilitator, type Facilitator } from "../facilitator/createFacilitator.js";
 import { createPaywall } from "../paywall.js";
@@ -67,17 +67,7 @@ async function signAuthorization(
     primaryType: "TransferWithAuthorization",
     message,
   });
-  return {
-    signature,
-    authorization: {
-      from: message.from,
-      to: message.to,
-      value: message.value.toString(),
-      validAfter: message.validAfter.toString(),
-      validBefore: message.validBefore.toString(),
-      nonce: message.nonce,
-    },
-  };
+  return exactEvmPayload(signature, message);
 }
 
 function requirementFor(amount: bigint, extra: Record<string, unknown> = { name: "USDC", version: "2" }) {

@@ -6,6 +6,7 @@ import { erc1271WalletAbi, erc1271WalletBytecode } from "../../../test/erc1271Wa
 import {
   closeAll,
   countingStore,
+  exactEvmPayload,
   payee,
   paymentRequiredOf,
   refusingUrl,
@@ -95,17 +96,7 @@ async function walletPayment(requirement: Requirement, sign: (digest: Hex) => Pr
     value: {
       x402Version: 2,
       accepted: requirement,
-      payload: {
-        signature: await sign(digest),
-        authorization: {
-          from: message.from,
-          to: message.to,
-          value: message.value.toString(),
-          validAfter: "0",
-          validBefore: message.validBefore.toString(),
-          nonce: message.nonce,
-        },
-      },
+      payload: exactEvmPayload(await sign(digest), message),
     },
   });
 }
