@@ -12,8 +12,10 @@ import { createViemEvmChain } from "../src/evm/evmChain.js";
 import { createExactEvmScheme } from "../src/evm/exactEvmScheme.js";
 import { transferWithAuthorizationTypes } from "../src/evm/usdcAbi.js";
 import { createFacilitator, type Facilitator } from "../src/facilitator/createFacilitator.js";
+import { createPaywall } from "../src/paywall.js";
 import { createMemoryStore } from "../src/store/memory.js";
 import type { Store } from "../src/store/store.js";
+import type { PaywallEvent } from "../src/verify/laneContext.js";
 
 /** The payee of the facilitator lane in these tests. */
 export const payee = evmPayeeAccounts[0].address;
@@ -365,4 +367,28 @@ export function countingStore(): { store: Store; claims(): number } {
     },
     claims: () => claims,
   };
+}
+
+/**
+ * Presents a prepaid token to a paywall selling `GET /paid` for $0.01 on `store`: the response, how often the
+ * paid handler ran, and the paywall's events (how the store tests see that a broken store fails closed).
+ */
+export async function paidRequestOn(
+  store: Store,
+): Promise<Readonly<{ response: Response; served: number; events: PaywallEvent[] }>> {
+  const events: PaywallEvent[] = [];
+  const paywall = createPaywall({
+    routes: { "GET /paid": "$0.01" },
+    store,
+    onEvent: (event) => events.push(event),
+  });
+  let served = 0;
+  const app = paywall.fetch(() => {
+    served++;
+    return new Response("the paid content");
+  });
+  const response = await app(
+    new Request("http://api.test/paid", { headers: { "x-payment-token": "a".repeat(43) } }),
+  );
+  return { response, served, events };
 }
