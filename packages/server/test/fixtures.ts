@@ -207,6 +207,16 @@ export function exactEvmPayload(signature: Hex, message: AuthorizationMessage) {
   };
 }
 
+/** The EIP-712 typed data of `message` for the test chain's USDC (what a payer signs, or a wallet's owner hashes). */
+export function authorizationTypedData(evm: TestEvmChain, message: AuthorizationMessage) {
+  return {
+    domain: evm.eip712Domain,
+    types: transferWithAuthorizationTypes,
+    primaryType: "TransferWithAuthorization" as const,
+    message,
+  };
+}
+
 /** Signs an EIP-3009 authorization paying `requirement` and encodes it as a v2 `PAYMENT-SIGNATURE`. */
 export async function signPayment(
   parameters: Readonly<{
@@ -229,12 +239,7 @@ export async function signPayment(
       parameters.validBefore ?? BigInt(Math.floor(Date.now() / 1000) + requirement.maxTimeoutSeconds),
     nonce: parameters.nonce ?? toHex(randomBytes(32)),
   };
-  const signature = await payer.signTypedData({
-    domain: evm.eip712Domain,
-    types: transferWithAuthorizationTypes,
-    primaryType: "TransferWithAuthorization",
-    message,
-  });
+  const signature = await payer.signTypedData(authorizationTypedData(evm, message));
   return encodeHeaderJson({
     header: "PAYMENT-SIGNATURE",
     value: {

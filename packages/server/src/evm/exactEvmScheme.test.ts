@@ -8,14 +8,18 @@ import {
 import { type Hex, toHex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exactEvmPayload, paymentRequiredOf, signPayment } from "../../test/fixtures.js";
+import {
+  authorizationTypedData,
+  exactEvmPayload,
+  paymentRequiredOf,
+  signPayment,
+} from "../../test/fixtures.js";
 import { type ServedFetch, serveFetch } from "../adapters/node.js";
 import { createFacilitator, type Facilitator } from "../facilitator/createFacilitator.js";
 import { createPaywall } from "../paywall.js";
 import { createViemEvmChain } from "./evmChain.js";
 import { createExactEvmScheme } from "./exactEvmScheme.js";
 import { createEvmSettlementCheck } from "./settlementCheck.js";
-import { transferWithAuthorizationTypes } from "./usdcAbi.js";
 
 let evm: TestEvmChain;
 let facilitator: Facilitator;
@@ -61,12 +65,7 @@ async function signAuthorization(
     validBefore: overrides.validBefore ?? nowSeconds() + 300n,
     nonce: overrides.nonce ?? toHex(randomBytes(32)),
   };
-  const signature = await (overrides.signer ?? payer).signTypedData({
-    domain: evm.eip712Domain,
-    types: transferWithAuthorizationTypes,
-    primaryType: "TransferWithAuthorization",
-    message,
-  });
+  const signature = await (overrides.signer ?? payer).signTypedData(authorizationTypedData(evm, message));
   return exactEvmPayload(signature, message);
 }
 

@@ -4,6 +4,7 @@ import { type Address, createPublicClient, encodeAbiParameters, type Hex, hashTy
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { erc1271WalletAbi, erc1271WalletBytecode } from "../../../test/erc1271Wallet.js";
 import {
+  authorizationTypedData,
   closeAll,
   countingStore,
   exactEvmPayload,
@@ -15,7 +16,6 @@ import {
   unsignedPayment,
 } from "../../../test/fixtures.js";
 import { createEvmDirectChain } from "../../evm/evmDirectChain.js";
-import { transferWithAuthorizationTypes } from "../../evm/usdcAbi.js";
 import { createPaywall } from "../../paywall.js";
 
 /**
@@ -85,12 +85,7 @@ async function walletPayment(requirement: Requirement, sign: (digest: Hex) => Pr
     validBefore: BigInt(Math.floor(Date.now() / 1000) + requirement.maxTimeoutSeconds),
     nonce: `0x${crypto.randomUUID().replaceAll("-", "").padEnd(64, "0")}` as Hex,
   };
-  const digest = hashTypedData({
-    domain: evm.eip712Domain,
-    types: transferWithAuthorizationTypes,
-    primaryType: "TransferWithAuthorization",
-    message,
-  });
+  const digest = hashTypedData(authorizationTypedData(evm, message));
   return encodeHeaderJson({
     header: "PAYMENT-SIGNATURE",
     value: {
