@@ -172,6 +172,20 @@ export async function floodingServer(
   };
 }
 
+/**
+ * Listens with an Express app (or any `listen(port, host)` server factory) on a free loopback port, closed by
+ * `closeAll`; its base URL and port.
+ */
+export async function listenOnLoopback(app: {
+  listen(port: number, hostname: string): Server;
+}): Promise<Readonly<{ url: string; port: number }>> {
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  opened.push({ close: () => server.close() });
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, port };
+}
+
 /** A facilitator stub that answers every call with `status` and `body` (text as is, else JSON). */
 export async function stubUrl(status: number, body: unknown, calls?: string[]): Promise<string> {
   const served = await serve(async (request) => {
