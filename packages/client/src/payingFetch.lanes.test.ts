@@ -2,7 +2,7 @@ import { encodeHeaderJson } from "@tollgate/shared";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Loopback, serveLoopback } from "../test/loopback.js";
-import { failure, type PaidApi, requirement, startPaidApi } from "../test/paidApi.js";
+import { failure, type PaidApi, refusal402, requirement, startPaidApi } from "../test/paidApi.js";
 import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { createMemoryTokenStore } from "./lanes/token/tokenStore.js";
@@ -17,16 +17,7 @@ afterEach(async () => {
 });
 
 function refusal(error: string, retryAfter?: string): Response {
-  return new Response("{}", {
-    status: 402,
-    headers: {
-      "PAYMENT-REQUIRED": encodeHeaderJson({
-        header: "PAYMENT-REQUIRED",
-        value: { x402Version: 2, error, resource: { url: "http://127.0.0.1/r" }, accepts: [requirement()] },
-      }),
-      ...(retryAfter === undefined ? {} : { "Retry-After": retryAfter }),
-    },
-  });
+  return refusal402({ error, ...(retryAfter === undefined ? {} : { retryAfter }) });
 }
 
 describe("settlement_pending", () => {
@@ -342,18 +333,5 @@ describe("requirement cache", () => {
 });
 
 function refusalWithPrice(error: string, price: bigint): Response {
-  return new Response("{}", {
-    status: 402,
-    headers: {
-      "PAYMENT-REQUIRED": encodeHeaderJson({
-        header: "PAYMENT-REQUIRED",
-        value: {
-          x402Version: 2,
-          error,
-          resource: { url: "http://127.0.0.1/r" },
-          accepts: [requirement({ amount: price.toString() })],
-        },
-      }),
-    },
-  });
+  return refusal402({ error, accepts: [requirement({ amount: price.toString() })] });
 }

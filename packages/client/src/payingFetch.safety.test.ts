@@ -3,11 +3,11 @@
  * when a proof may have settled, never send credentials or a request across origins the caller did not send them
  * to, never move money for a proof that cannot be presented.
  */
-import { encodeHeaderJson, isTollgateError } from "@tollgate/shared";
+import { isTollgateError } from "@tollgate/shared";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Loopback, serveLoopback } from "../test/loopback.js";
-import { directOffer402, type PaidApi, requirement, startPaidApi } from "../test/paidApi.js";
+import { directOffer402, type PaidApi, refusal402, startPaidApi } from "../test/paidApi.js";
 import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { createMemoryLedger } from "./ledger/ledger.js";
@@ -35,15 +35,7 @@ async function loopback(handler: (request: Request) => Response | Promise<Respon
 
 /** A 402 refusal as an x402 v2 server sends it after its facilitator refused the proof. */
 function refusal(error: string): Response {
-  return new Response("{}", {
-    status: 402,
-    headers: {
-      "PAYMENT-REQUIRED": encodeHeaderJson({
-        header: "PAYMENT-REQUIRED",
-        value: { x402Version: 2, error, resource: { url: "http://127.0.0.1/r" }, accepts: [requirement()] },
-      }),
-    },
-  });
+  return refusal402({ error });
 }
 
 function hasProof(init: RequestInit | undefined): boolean {

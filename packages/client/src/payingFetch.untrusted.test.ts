@@ -5,12 +5,18 @@
  */
 import { createServer } from "node:net";
 import { inspect } from "node:util";
-import { encodeHeaderJson } from "@tollgate/shared";
 import { createPublicClient, defineChain, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Loopback, serveLoopback } from "../test/loopback.js";
-import { directOffer402, failure, type PaidApi, requirement, startPaidApi } from "../test/paidApi.js";
+import {
+  directOffer402,
+  failure,
+  type PaidApi,
+  refusal402,
+  requirement,
+  startPaidApi,
+} from "../test/paidApi.js";
 import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { createPayingFetch } from "./payingFetch.js";
@@ -64,21 +70,7 @@ describe("secrets of the owner's URLs (item 14)", () => {
 
   it("the request URL's query is not in events or error contexts", async () => {
     const server = await startPaidApi({
-      onPaid: () =>
-        new Response("{}", {
-          status: 402,
-          headers: {
-            "PAYMENT-REQUIRED": encodeHeaderJson({
-              header: "PAYMENT-REQUIRED",
-              value: {
-                x402Version: 2,
-                error: "invalid_payload",
-                resource: { url: "x" },
-                accepts: [requirement()],
-              },
-            }),
-          },
-        }),
+      onPaid: () => refusal402({ error: "invalid_payload", resourceUrl: "x" }),
     });
     servers.push(server);
     const events: PayingFetchEvent[] = [];
@@ -100,16 +92,7 @@ describe("secrets of the owner's URLs (item 14)", () => {
 describe("text a server chose (item 15)", () => {
   it("a refusal reason that is not a token is kept, sanitised, in serverMessage, and quoted in the message", async () => {
     const server = await startPaidApi({
-      onPaid: () =>
-        new Response("{}", {
-          status: 402,
-          headers: {
-            "PAYMENT-REQUIRED": encodeHeaderJson({
-              header: "PAYMENT-REQUIRED",
-              value: { x402Version: 2, error: hostileText, resource: { url: "x" }, accepts: [requirement()] },
-            }),
-          },
-        }),
+      onPaid: () => refusal402({ error: hostileText, resourceUrl: "x" }),
     });
     servers.push(server);
     const events: PayingFetchEvent[] = [];

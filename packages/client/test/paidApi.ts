@@ -59,6 +59,33 @@ export function directOffer402(parameters: Readonly<{ chainHeader?: string }> = 
   );
 }
 
+/**
+ * A 402 refusal as an x402 v2 server sends it after its facilitator refused a proof: `error` and the
+ * requirements in `PAYMENT-REQUIRED`, `{}` as the body, and `Retry-After` when given.
+ */
+export function refusal402(
+  parameters: Readonly<{
+    error: string;
+    /** @default [requirement()] */
+    accepts?: PaymentRequirementsV2[];
+    /** @default "http://127.0.0.1/r" */
+    resourceUrl?: string;
+    retryAfter?: string;
+  }>,
+): Response {
+  const { error, accepts = [requirement()], resourceUrl = "http://127.0.0.1/r", retryAfter } = parameters;
+  return new Response("{}", {
+    status: 402,
+    headers: {
+      "PAYMENT-REQUIRED": encodeHeaderJson({
+        header: "PAYMENT-REQUIRED",
+        value: { x402Version: 2, error, resource: { url: resourceUrl }, accepts },
+      }),
+      ...(retryAfter === undefined ? {} : { "Retry-After": retryAfter }),
+    },
+  });
+}
+
 /** The `TollgateError` that `promise` rejects with; throws when it resolves or rejects with anything else. */
 export async function failure(promise: Promise<unknown>): Promise<TollgateError> {
   const error = await promise.then(
