@@ -6,13 +6,14 @@
  */
 
 import type { DirectOffer, FacilitatorOffer } from "@tollgate/shared";
-import { isTollgateError, type TollgateError } from "@tollgate/shared";
+import { isTollgateError } from "@tollgate/shared";
 import { deriveEvmTestPrivateKey, type EvmChain, startEvmChain } from "@tollgate/testing";
 import { type Address, createPublicClient, custom, type Hex, keccak256, parseTransaction } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { getTransactionCount } from "viem/actions";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Loopback, serveLoopback } from "../test/loopback.js";
+import { failure } from "../test/paidApi.js";
 import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { createMemoryLedger } from "./ledger/ledger.js";
@@ -123,15 +124,6 @@ async function hostileServer(terms: (path: string) => DirectTerms = () => ({})) 
 
 const nonceOf = (address: Address) => getTransactionCount(evm.publicClient, { address, blockTag: "latest" });
 const ethOf = (address: Address) => evm.publicClient.getBalance({ address });
-
-async function failure(promise: Promise<unknown>): Promise<TollgateError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTollgateError(error)) throw new Error(`expected a TollgateError, got ${String(error)}`);
-  return error;
-}
 
 function paying(
   payer: (typeof payers)[number],

@@ -1,8 +1,8 @@
-import { encodeHeaderJson, isTollgateError, type TollgateError } from "@tollgate/shared";
+import { encodeHeaderJson } from "@tollgate/shared";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Loopback, serveLoopback } from "../test/loopback.js";
-import { type PaidApi, requirement, startPaidApi } from "../test/paidApi.js";
+import { failure, type PaidApi, refusal402, requirement, startPaidApi } from "../test/paidApi.js";
 import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { createMemoryTokenStore } from "./lanes/token/tokenStore.js";
@@ -16,26 +16,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function failure(promise: Promise<unknown>): Promise<TollgateError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTollgateError(error)) throw new Error(`expected a TollgateError, got ${String(error)}`);
-  return error;
-}
-
 function refusal(error: string, retryAfter?: string): Response {
-  return new Response("{}", {
-    status: 402,
-    headers: {
-      "PAYMENT-REQUIRED": encodeHeaderJson({
-        header: "PAYMENT-REQUIRED",
-        value: { x402Version: 2, error, resource: { url: "http://127.0.0.1/r" }, accepts: [requirement()] },
-      }),
-      ...(retryAfter === undefined ? {} : { "Retry-After": retryAfter }),
-    },
-  });
+  return refusal402({ error, ...(retryAfter === undefined ? {} : { retryAfter }) });
 }
 
 describe("settlement_pending", () => {
@@ -351,18 +333,5 @@ describe("requirement cache", () => {
 });
 
 function refusalWithPrice(error: string, price: bigint): Response {
-  return new Response("{}", {
-    status: 402,
-    headers: {
-      "PAYMENT-REQUIRED": encodeHeaderJson({
-        header: "PAYMENT-REQUIRED",
-        value: {
-          x402Version: 2,
-          error,
-          resource: { url: "http://127.0.0.1/r" },
-          accepts: [requirement({ amount: price.toString() })],
-        },
-      }),
-    },
-  });
+  return refusal402({ error, accepts: [requirement({ amount: price.toString() })] });
 }

@@ -1,8 +1,7 @@
-import { isTollgateError, type TollgateError } from "@tollgate/shared";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
 import { serveLoopback } from "../test/loopback.js";
-import { type PaidApi, payee, requirement, startPaidApi } from "../test/paidApi.js";
+import { failure, type PaidApi, payee, requirement, startPaidApi } from "../test/paidApi.js";
 import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { type CreatePayingFetchParameters, createPayingFetch } from "./payingFetch.js";
@@ -24,15 +23,6 @@ afterEach(async () => {
 
 function paying(parameters: Partial<CreatePayingFetchParameters> = {}) {
   return createPayingFetch({ wallets: [wallet], ...parameters });
-}
-
-async function failure(promise: Promise<unknown>): Promise<TollgateError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTollgateError(error)) throw new Error(`expected a TollgateError, got ${String(error)}`);
-  return error;
 }
 
 describe("max per request", () => {

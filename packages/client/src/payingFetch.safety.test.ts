@@ -3,11 +3,11 @@
  * when a proof may have settled, never send credentials or a request across origins the caller did not send them
  * to, never move money for a proof that cannot be presented.
  */
-import { encodeHeaderJson, isTollgateError } from "@tollgate/shared";
+import { isTollgateError } from "@tollgate/shared";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Loopback, serveLoopback } from "../test/loopback.js";
-import { baseSepoliaUsdc, type PaidApi, payee, requirement, startPaidApi } from "../test/paidApi.js";
+import { directOffer402, type PaidApi, refusal402, startPaidApi } from "../test/paidApi.js";
 import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { createMemoryLedger } from "./ledger/ledger.js";
@@ -35,15 +35,7 @@ async function loopback(handler: (request: Request) => Response | Promise<Respon
 
 /** A 402 refusal as an x402 v2 server sends it after its facilitator refused the proof. */
 function refusal(error: string): Response {
-  return new Response("{}", {
-    status: 402,
-    headers: {
-      "PAYMENT-REQUIRED": encodeHeaderJson({
-        header: "PAYMENT-REQUIRED",
-        value: { x402Version: 2, error, resource: { url: "http://127.0.0.1/r" }, accepts: [requirement()] },
-      }),
-    },
-  });
+  return refusal402({ error });
 }
 
 function hasProof(init: RequestInit | undefined): boolean {
@@ -55,32 +47,6 @@ async function settle<T>(promise: Promise<T>): Promise<T | unknown> {
   return promise.then(
     (v) => v,
     (e: unknown) => e,
-  );
-}
-
-/** A hybrid 402 offering only a direct transfer on Base Sepolia, its chain proof in the header named `chainHeader`. */
-function directOffer402(chainHeader: string): Response {
-  const option = {
-    provider: "direct",
-    type: "direct_transfer",
-    priority: 2,
-    networks: [
-      {
-        network: "eip155:84532",
-        asset: baseSepoliaUsdc,
-        payTo: payee,
-        amount: "10000",
-        min_amount: "10000",
-        confirmations: 1,
-        max_age_seconds: 600,
-        binding_required: false,
-      },
-    ],
-    headers: { tx: "X-PAYMENT-TX", chain: chainHeader, signature: "X-PAYMENT-TX-SIG" },
-  };
-  return Response.json(
-    { x402Version: 1, error: "payment_required", accepts: [], payment_options: [option] },
-    { status: 402 },
   );
 }
 
@@ -320,7 +286,7 @@ describe("a resumed direct transfer is broadcast by the wallet of its network", 
         received.push(tx);
         return new Response("paid directly");
       }
-      return directOffer402("X-PAYMENT-CHAIN");
+      return directOffer402();
     });
     const payingFetch = createPayingFetch({
       wallets: [directWallet("base", "eip155:8453"), directWallet("sepolia", "eip155:84532")],
@@ -351,7 +317,7 @@ describe("a direct offer whose proof cannot be sent is refused before any money 
       },
     };
     // Not an HTTP token: `Headers.set` throws on it, after the transfer is on chain.
-    const server = await loopback(() => directOffer402("X PAYMENT CHAIN"));
+    const server = await loopback(() => directOffer402({ chainHeader: "X PAYMENT CHAIN" }));
     const payingFetch = createPayingFetch({ wallets: [direct] });
     const outcome = await settle(payingFetch(`${server.url}/r`));
     expect(isTollgateError(outcome)).toBe(true);

@@ -1,9 +1,11 @@
 import {
   decodeHeaderJson,
   encodeHeaderJson,
+  isTollgateError,
   type PaymentRequirementsV2,
   paymentPayloadV1Schema,
   paymentPayloadV2Schema,
+  type TollgateError,
   transferWithAuthorizationTypes,
 } from "@tollgate/shared";
 import { verifyTypedData } from "viem";
@@ -25,6 +27,73 @@ export function requirement(overrides: Partial<PaymentRequirementsV2> = {}): Pay
     extra: { name: "USDC", version: "2" },
     ...overrides,
   };
+}
+
+/**
+ * A hybrid 402 offering only a direct transfer of 10000 Base Sepolia USDC to `payee` (no binding), its chain
+ * proof in the header named `chainHeader`.
+ */
+export function directOffer402(parameters: Readonly<{ chainHeader?: string }> = {}): Response {
+  const { chainHeader = "X-PAYMENT-CHAIN" } = parameters;
+  const option = {
+    provider: "direct",
+    type: "direct_transfer",
+    priority: 2,
+    networks: [
+      {
+        network: "eip155:84532",
+        asset: baseSepoliaUsdc,
+        payTo: payee,
+        amount: "10000",
+        min_amount: "10000",
+        confirmations: 1,
+        max_age_seconds: 600,
+        binding_required: false,
+      },
+    ],
+    headers: { tx: "X-PAYMENT-TX", chain: chainHeader, signature: "X-PAYMENT-TX-SIG" },
+  };
+  return Response.json(
+    { x402Version: 1, error: "payment_required", accepts: [], payment_options: [option] },
+    { status: 402 },
+  );
+}
+
+/**
+ * A 402 refusal as an x402 v2 server sends it after its facilitator refused a proof: `error` and the
+ * requirements in `PAYMENT-REQUIRED`, `{}` as the body, and `Retry-After` when given.
+ */
+export function refusal402(
+  parameters: Readonly<{
+    error: string;
+    /** @default [requirement()] */
+    accepts?: PaymentRequirementsV2[];
+    /** @default "http://127.0.0.1/r" */
+    resourceUrl?: string;
+    retryAfter?: string;
+  }>,
+): Response {
+  const { error, accepts = [requirement()], resourceUrl = "http://127.0.0.1/r", retryAfter } = parameters;
+  return new Response("{}", {
+    status: 402,
+    headers: {
+      "PAYMENT-REQUIRED": encodeHeaderJson({
+        header: "PAYMENT-REQUIRED",
+        value: { x402Version: 2, error, resource: { url: resourceUrl }, accepts },
+      }),
+      ...(retryAfter === undefined ? {} : { "Retry-After": retryAfter }),
+    },
+  });
+}
+
+/** The `TollgateError` that `promise` rejects with; throws when it resolves or rejects with anything else. */
+export async function failure(promise: Promise<unknown>): Promise<TollgateError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isTollgateError(error)) throw new Error(`expected a TollgateError, got ${String(error)}`);
+  return error;
 }
 
 /** A payment the fake API accepted: its decoded header, with the EIP-712 signature checked. */

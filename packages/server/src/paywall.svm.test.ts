@@ -1,11 +1,4 @@
-import { createTransferCheckedInstruction } from "@solana/spl-token";
-import {
-  ComputeBudgetProgram,
-  Connection,
-  PublicKey,
-  TransactionMessage,
-  VersionedTransaction,
-} from "@solana/web3.js";
+import { Connection, PublicKey, VersionedTransaction } from "@solana/web3.js";
 import { encodeHeaderJson, type PaymentRequirementsV2 } from "@tollgate/shared";
 import {
   createBankSolanaChain,
@@ -17,10 +10,17 @@ import {
   svmPayerKeypairs,
 } from "@tollgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeAll, heldSettleFacilitator, paymentRequiredOf, receiptOf, serve } from "../test/fixtures.js";
+import {
+  closeAll,
+  countingStore,
+  heldSettleFacilitator,
+  paymentRequiredOf,
+  receiptOf,
+  serve,
+} from "../test/fixtures.js";
+import { svmPaymentSignature, svmTransferTransaction } from "../test/svmFixtures.js";
 import { createFacilitator, type Facilitator } from "./facilitator/createFacilitator.js";
 import { type CreatePaywallParameters, createPaywall } from "./paywall.js";
-import { createMemoryStore } from "./store/memory.js";
 import { createExactSvmScheme } from "./svm/exactSvmScheme.js";
 import { createSvmSettlementCheck } from "./svm/settlementCheck.js";
 import type { SolanaChain } from "./svm/solanaChain.js";
@@ -38,7 +38,6 @@ let facilitator: Facilitator;
 const payer = svmPayerKeypairs[1];
 const payee = svmPayeeKeypairs[1].publicKey;
 const devnet = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
-let unique = 0;
 
 beforeAll(async () => {
   bank = await startSolanaBank();
@@ -66,67 +65,23 @@ async function brokenFacilitatorUrl(broken: () => Response | Promise<Response>):
 
 /** What a v2 client sends for a Solana requirement: a transfer signed by the payer, fee payer's slot empty. */
 async function solanaPayment(requirement: PaymentRequirementsV2): Promise<string> {
-  const { blockhash } = await bank.latestBlockhash();
   const feePayer = requirement.extra?.feePayer;
   if (typeof feePayer !== "string") throw new Error("no fee payer in the requirement");
-  const message = new TransactionMessage({
-    payerKey: bank.feePayer.publicKey,
-    recentBlockhash: blockhash,
-    instructions: [
-      ComputeBudgetProgram.setComputeUnitLimit({ units: 20_000 + ++unique }),
-      ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 1 }),
-      createTransferCheckedInstruction(
-        bank.associatedTokenAddress(payer.publicKey),
-        bank.mint,
-        bank.associatedTokenAddress(requirement.payTo),
-        payer.publicKey,
-        BigInt(requirement.amount),
-        bank.decimals,
-      ),
-    ],
-  }).compileToV0Message();
   expect(bank.feePayer.publicKey.toBase58()).toBe(feePayer);
-  const transaction = new VersionedTransaction(message);
-  transaction.sign([payer]);
-  return encodeHeaderJson({
-    header: "PAYMENT-SIGNATURE",
-    value: {
-      x402Version: 2,
-      accepted: requirement,
-      payload: { transaction: Buffer.from(transaction.serialize()).toString("base64") },
-    },
-  });
+  return svmPaymentSignature({ bank, payer, requirement });
 }
 
 /** What an x402 1.2.0 client sends (`X-PAYMENT`): exactly 3 instructions, the fee payer's slot empty. */
 async function solanaPaymentV1(requirement: Readonly<{ maxAmountRequired: string; payTo: string }>) {
-  const { blockhash } = await bank.latestBlockhash();
-  const message = new TransactionMessage({
-    payerKey: bank.feePayer.publicKey,
-    recentBlockhash: blockhash,
-    instructions: [
-      ComputeBudgetProgram.setComputeUnitLimit({ units: 20_000 + ++unique }),
-      ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 1 }),
-      createTransferCheckedInstruction(
-        bank.associatedTokenAddress(payer.publicKey),
-        bank.mint,
-        bank.associatedTokenAddress(new PublicKey(requirement.payTo)),
-        payer.publicKey,
-        BigInt(requirement.maxAmountRequired),
-        bank.decimals,
-      ),
-    ],
-  }).compileToV0Message();
-  const transaction = new VersionedTransaction(message);
-  transaction.sign([payer]);
+  const transaction = await svmTransferTransaction({
+    bank,
+    payer,
+    payTo: new PublicKey(requirement.payTo),
+    amount: BigInt(requirement.maxAmountRequired),
+  });
   return encodeHeaderJson({
     header: "X-PAYMENT",
-    value: {
-      x402Version: 1,
-      scheme: "exact",
-      network: "solana-devnet",
-      payload: { transaction: Buffer.from(transaction.serialize()).toString("base64") },
-    },
+    value: { x402Version: 1, scheme: "exact", network: "solana-devnet", payload: { transaction } },
   });
 }
 
@@ -389,20 +344,13 @@ describe("Solana proofs before the claim, and lost settle answers", () => {
   }
 
   it("refuses a proof whose payer signature is missing or not over its message, claiming nothing", async () => {
-    const store = createMemoryStore();
-    let claims = 0;
+    const counted = countingStore();
     const { paywall, requirement, pay } = await solanaPaywall({
       // The facilitator is down: before the fix each such proof left a dead claim.
       facilitators: [
         { name: "down", url: await brokenFacilitatorUrl(() => new Response("down", { status: 503 })) },
       ],
-      store: {
-        ...store,
-        claim: (parameters) => {
-          claims++;
-          return store.claim(parameters);
-        },
-      },
+      store: counted.store,
     });
     const unsigned = withPayerSignature(await solanaPayment(requirement), new Uint8Array(64));
     const otherMessage = VersionedTransaction.deserialize(
@@ -416,7 +364,7 @@ describe("Solana proofs before the claim, and lost settle answers", () => {
       otherMessage.signatures[1] ?? new Uint8Array(64),
     );
     const reasons = [await errorOf(await pay(unsigned)), await errorOf(await pay(copied))];
-    expect({ reasons, claims }).toEqual({
+    expect({ reasons, claims: counted.claims() }).toEqual({
       reasons: ["invalid_exact_svm_payload_signature_invalid", "invalid_exact_svm_payload_signature_invalid"],
       claims: 0,
     });

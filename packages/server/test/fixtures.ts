@@ -5,13 +5,17 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { decodeHeaderJson, encodeHeaderJson, type PaymentRequirementsV2 } from "@tollgate/shared";
 import { evmPayeeAccounts, startEvmChain, type EvmChain as TestEvmChain } from "@tollgate/testing";
-import { type Hex, toHex } from "viem";
+import { type Address, type Hex, toHex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { type ServedFetch, serveFetch } from "../src/adapters/node.js";
 import { createViemEvmChain } from "../src/evm/evmChain.js";
 import { createExactEvmScheme } from "../src/evm/exactEvmScheme.js";
 import { transferWithAuthorizationTypes } from "../src/evm/usdcAbi.js";
 import { createFacilitator, type Facilitator } from "../src/facilitator/createFacilitator.js";
+import { createPaywall } from "../src/paywall.js";
+import { createMemoryStore } from "../src/store/memory.js";
+import type { Store } from "../src/store/store.js";
+import type { PaywallEvent } from "../src/verify/laneContext.js";
 
 /** The payee of the facilitator lane in these tests. */
 export const payee = evmPayeeAccounts[0].address;
@@ -111,6 +115,77 @@ export async function hangingUrl(): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** What `floodingServer` reports: its URL, the bytes it handed to its sockets, and when a client hung up. */
+export type FloodingServer = Readonly<{ url: string; written(): number; closed(): Promise<void> }>;
+
+/**
+ * A loopback server that answers every request with 200 and `totalBytes` of JSON whitespace, written as fast as
+ * the client reads (it honours backpressure), optionally declaring the length up front. "Stopped reading" is
+ * measured as `written()`, the bytes the server managed to hand to its socket; `closed()` resolves once a
+ * response's connection closed.
+ */
+export async function floodingServer(
+  parameters: Readonly<{ totalBytes: number; declareLength?: boolean }>,
+): Promise<FloodingServer> {
+  const { totalBytes, declareLength = false } = parameters;
+  let written = 0;
+  let onClose: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => {
+    onClose = resolve;
+  });
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  const server = createServer((request, response) => {
+    request.resume();
+    response.writeHead(200, {
+      "content-type": "application/json",
+      ...(declareLength ? { "content-length": String(totalBytes) } : {}),
+    });
+    let gone = false;
+    response.on("close", () => {
+      gone = true;
+      onClose();
+    });
+    const pump = () => {
+      while (!gone && written < totalBytes) {
+        written += chunk.length;
+        if (!response.write(chunk)) {
+          response.once("drain", pump);
+          return;
+        }
+      }
+      if (!gone) response.end();
+    };
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  opened.push({
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    written: () => written,
+    closed: () => closed,
+  };
+}
+
+/**
+ * Listens with an Express app (or any `listen(port, host)` server factory) on a free loopback port, closed by
+ * `closeAll`; its base URL and port.
+ */
+export async function listenOnLoopback(app: {
+  listen(port: number, hostname: string): Server;
+}): Promise<Readonly<{ url: string; port: number }>> {
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  opened.push({ close: () => server.close() });
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, port };
+}
+
 /** A facilitator stub that answers every call with `status` and `body` (text as is, else JSON). */
 export async function stubUrl(status: number, body: unknown, calls?: string[]): Promise<string> {
   const served = await serve(async (request) => {
@@ -119,6 +194,41 @@ export async function stubUrl(status: number, body: unknown, calls?: string[]): 
     return new Response(text, { status, headers: { "content-type": "application/json" } });
   });
   return served.url;
+}
+
+/** An EIP-3009 `TransferWithAuthorization` message, as signed. */
+export type AuthorizationMessage = Readonly<{
+  from: Address;
+  to: Address;
+  value: bigint;
+  validAfter: bigint;
+  validBefore: bigint;
+  nonce: Hex;
+}>;
+
+/** The `payload` of an `exact` EVM payment: the signature and the authorization, its numbers as decimal strings. */
+export function exactEvmPayload(signature: Hex, message: AuthorizationMessage) {
+  return {
+    signature,
+    authorization: {
+      from: message.from,
+      to: message.to,
+      value: message.value.toString(),
+      validAfter: message.validAfter.toString(),
+      validBefore: message.validBefore.toString(),
+      nonce: message.nonce,
+    },
+  };
+}
+
+/** The EIP-712 typed data of `message` for the test chain's USDC (what a payer signs, or a wallet's owner hashes). */
+export function authorizationTypedData(evm: TestEvmChain, message: AuthorizationMessage) {
+  return {
+    domain: evm.eip712Domain,
+    types: transferWithAuthorizationTypes,
+    primaryType: "TransferWithAuthorization" as const,
+    message,
+  };
 }
 
 /** Signs an EIP-3009 authorization paying `requirement` and encodes it as a v2 `PAYMENT-SIGNATURE`. */
@@ -143,29 +253,14 @@ export async function signPayment(
       parameters.validBefore ?? BigInt(Math.floor(Date.now() / 1000) + requirement.maxTimeoutSeconds),
     nonce: parameters.nonce ?? toHex(randomBytes(32)),
   };
-  const signature = await payer.signTypedData({
-    domain: evm.eip712Domain,
-    types: transferWithAuthorizationTypes,
-    primaryType: "TransferWithAuthorization",
-    message,
-  });
+  const signature = await payer.signTypedData(authorizationTypedData(evm, message));
   return encodeHeaderJson({
     header: "PAYMENT-SIGNATURE",
     value: {
       x402Version: 2,
       ...(parameters.resource === undefined ? {} : { resource: parameters.resource }),
       accepted: requirement,
-      payload: {
-        signature,
-        authorization: {
-          from: message.from,
-          to: message.to,
-          value: message.value.toString(),
-          validAfter: message.validAfter.toString(),
-          validBefore: message.validBefore.toString(),
-          nonce: message.nonce,
-        },
-      },
+      payload: exactEvmPayload(signature, message),
     },
   });
 }
@@ -255,4 +350,64 @@ export async function acceptingFacilitator(
     );
   });
   return { url: served.url, calls };
+}
+
+/**
+ * `inner` with every method call counted: the same object, each function wrapped to push its key to `calls`
+ * before delegating (how the cost tests see which chain calls a request caused).
+ */
+export function countingCalls<T extends object>(inner: T): Readonly<{ chain: T; calls: string[] }> {
+  const calls: string[] = [];
+  const chain = Object.fromEntries(
+    Object.entries(inner).map(([key, value]) => [
+      key,
+      typeof value === "function"
+        ? (...args: unknown[]) => {
+            calls.push(key);
+            return (value as (...a: unknown[]) => unknown)(...args);
+          }
+        : value,
+    ]),
+  ) as T;
+  return { chain, calls };
+}
+
+/** A memory store that counts the claims made through it (how a test proves a refused proof claimed nothing). */
+export function countingStore(): { store: Store; claims(): number } {
+  const inner = createMemoryStore();
+  let claims = 0;
+  return {
+    store: {
+      ...inner,
+      claim: (parameters) => {
+        claims++;
+        return inner.claim(parameters);
+      },
+    },
+    claims: () => claims,
+  };
+}
+
+/**
+ * Presents a prepaid token to a paywall selling `GET /paid` for $0.01 on `store`: the response, how often the
+ * paid handler ran, and the paywall's events (how the store tests see that a broken store fails closed).
+ */
+export async function paidRequestOn(
+  store: Store,
+): Promise<Readonly<{ response: Response; served: number; events: PaywallEvent[] }>> {
+  const events: PaywallEvent[] = [];
+  const paywall = createPaywall({
+    routes: { "GET /paid": "$0.01" },
+    store,
+    onEvent: (event) => events.push(event),
+  });
+  let served = 0;
+  const app = paywall.fetch(() => {
+    served++;
+    return new Response("the paid content");
+  });
+  const response = await app(
+    new Request("http://api.test/paid", { headers: { "x-payment-token": "a".repeat(43) } }),
+  );
+  return { response, served, events };
 }

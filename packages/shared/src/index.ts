@@ -82,8 +82,10 @@ export {
   solanaTxSignatureSchema,
 } from "./schemas/direct.js";
 export {
+  authorizationStateFunction,
   cancelAuthorizationTypes,
   eip3009LifeAbi,
+  erc20TransferFunction,
   transferWithAuthorizationTypes,
 } from "./schemas/eip3009.js";
 export {

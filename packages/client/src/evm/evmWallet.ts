@@ -2,6 +2,7 @@ import {
   type DirectOffer,
   defaultNetworkRegistry,
   directBindingMessage,
+  erc20TransferFunction,
   type FacilitatorOffer,
   type NetworkRegistry,
   TollgateError,
@@ -96,18 +97,7 @@ export type CreateEvmWalletParameters = Readonly<{
   randomBytes?: (length: number) => Uint8Array;
 }>;
 
-const erc20TransferAbi = [
-  {
-    type: "function",
-    name: "transfer",
-    stateMutability: "nonpayable",
-    inputs: [
-      { name: "to", type: "address" },
-      { name: "value", type: "uint256" },
-    ],
-    outputs: [{ name: "", type: "bool" }],
-  },
-] as const;
+const erc20TransferAbi = [erc20TransferFunction] as const;
 
 const defaultRandomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
 

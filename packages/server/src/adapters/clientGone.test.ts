@@ -1,10 +1,10 @@
 import { request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
 import { evmPayerAccounts, type EvmChain as TestEvmChain } from "@tollgate/testing";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   closeAll,
+  listenOnLoopback,
   ourFacilitator,
   payee,
   paymentRequiredOf,
@@ -64,10 +64,7 @@ describe("a client that closes its socket mid-handler (settlement after)", () =>
       }
       res.end("answer");
     });
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-    closers.push({ close: () => server.close() });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/paid`;
+    const url = `${(await listenOnLoopback(app)).url}/paid`;
 
     const requirement = paymentRequiredOf(await fetch(url)).accepts[0];
     if (requirement === undefined) throw new Error("no requirement");
@@ -123,10 +120,7 @@ describe("a client that closes its socket mid-handler (settlement after)", () =>
       res.end("answer");
       settled();
     });
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-    closers.push({ close: () => server.close() });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/before`;
+    const url = `${(await listenOnLoopback(app)).url}/before`;
     const requirement = paymentRequiredOf(await fetch(url)).accepts[0];
     if (requirement === undefined) throw new Error("no requirement");
     const payer = evmPayerAccounts[2];

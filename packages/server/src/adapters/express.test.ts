@@ -1,5 +1,4 @@
 import { request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
 import { evmPayerAccounts, type EvmChain as TestEvmChain } from "@tollgate/testing";
 import express from "express";
 import fc from "fast-check";
@@ -10,6 +9,7 @@ import { wrapFetchWithPayment as wrapFetchV1 } from "x402-fetch";
 import {
   acceptingFacilitator,
   closeAll,
+  listenOnLoopback,
   ourFacilitator,
   payee,
   paymentRequiredOf,
@@ -74,10 +74,7 @@ async function expressApp(facilitatorUrl: string): Promise<{ url: string; paywal
   app.get("/fails", (_req, _res) => {
     throw new Error("handler broke");
   });
-  const server = app.listen(0, "127.0.0.1");
-  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-  closers.push({ close: () => server.close() });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paywall };
+  return { url: (await listenOnLoopback(app)).url, paywall };
 }
 
 async function pay(url: string, init: RequestInit = {}) {
@@ -212,10 +209,7 @@ describe("paywallMiddleware (Express 5)", () => {
     app.get("/reports/*rest", (_req, res) => {
       res.json({ content: "the $5 report" });
     });
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-    closers.push({ close: () => server.close() });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { url } = await listenOnLoopback(app);
     const { token } = await paywall.issueToken({ amount: "$0.01" });
 
     // The URL parser resolves the dot segment (/files/x, $0.01); Express routes the raw path (/reports/*, $5).
@@ -256,10 +250,7 @@ describe("paywallMiddleware (Express 5): targets and Host values Express reads d
     app.get("/files/:name", (req, res) => {
       res.send(`${secret} ${req.params.name}`);
     });
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise<void>((resolve) => server.once("listening", () => resolve()));
-    closers.push({ close: () => server.close() });
-    return { port: (server.address() as AddressInfo).port, paywall };
+    return { port: (await listenOnLoopback(app)).port, paywall };
   }
 
   it("prices the path a rewrite before it routes on (/v2/paid routed as /paid), and serves it paid", async () => {

@@ -11,6 +11,7 @@ import {
 import { type Address, getAddress, toHex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { countingCalls, exactEvmPayload } from "../../test/fixtures.js";
 import { gasBurningTokenAbi, gasBurningTokenBytecode } from "../../test/gasBurningToken.js";
 import { createFacilitator, type Facilitator } from "../facilitator/createFacilitator.js";
 import { createViemEvmChain, type EvmChain } from "./evmChain.js";
@@ -47,19 +48,7 @@ function countedChain(): Counted {
     walletClient: evm.walletClient,
     pollingIntervalMs: 10,
   });
-  const calls: string[] = [];
-  const chain = Object.fromEntries(
-    Object.entries(inner).map(([key, value]) => [
-      key,
-      typeof value === "function"
-        ? (...args: unknown[]) => {
-            calls.push(key);
-            return (value as (...a: unknown[]) => unknown)(...args);
-          }
-        : value,
-    ]),
-  ) as EvmChain;
-  return { chain, calls };
+  return countingCalls<EvmChain>(inner);
 }
 
 function facilitatorWith(
@@ -100,15 +89,7 @@ async function body(
     maxTimeoutSeconds: 300,
     extra: { name: "USDC", version: "2" },
   };
-  const payload = {
-    signature,
-    authorization: {
-      ...message,
-      value: message.value.toString(),
-      validAfter: "0",
-      validBefore: message.validBefore.toString(),
-    },
-  };
+  const payload = exactEvmPayload(signature, message);
   return {
     x402Version: 2,
     paymentPayload: {

@@ -8,14 +8,18 @@ import {
 import { type Hex, toHex } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { paymentRequiredOf, signPayment } from "../../test/fixtures.js";
+import {
+  authorizationTypedData,
+  exactEvmPayload,
+  paymentRequiredOf,
+  signPayment,
+} from "../../test/fixtures.js";
 import { type ServedFetch, serveFetch } from "../adapters/node.js";
 import { createFacilitator, type Facilitator } from "../facilitator/createFacilitator.js";
 import { createPaywall } from "../paywall.js";
 import { createViemEvmChain } from "./evmChain.js";
 import { createExactEvmScheme } from "./exactEvmScheme.js";
 import { createEvmSettlementCheck } from "./settlementCheck.js";
-import { transferWithAuthorizationTypes } from "./usdcAbi.js";
 
 let evm: TestEvmChain;
 let facilitator: Facilitator;
@@ -61,23 +65,8 @@ async function signAuthorization(
     validBefore: overrides.validBefore ?? nowSeconds() + 300n,
     nonce: overrides.nonce ?? toHex(randomBytes(32)),
   };
-  const signature = await (overrides.signer ?? payer).signTypedData({
-    domain: evm.eip712Domain,
-    types: transferWithAuthorizationTypes,
-    primaryType: "TransferWithAuthorization",
-    message,
-  });
-  return {
-    signature,
-    authorization: {
-      from: message.from,
-      to: message.to,
-      value: message.value.toString(),
-      validAfter: message.validAfter.toString(),
-      validBefore: message.validBefore.toString(),
-      nonce: message.nonce,
-    },
-  };
+  const signature = await (overrides.signer ?? payer).signTypedData(authorizationTypedData(evm, message));
+  return exactEvmPayload(signature, message);
 }
 
 function requirementFor(amount: bigint, extra: Record<string, unknown> = { name: "USDC", version: "2" }) {

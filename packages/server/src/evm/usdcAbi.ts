@@ -1,3 +1,5 @@
+import { authorizationStateFunction, erc20TransferFunction } from "@tollgate/shared";
+
 /**
  * EIP-3009's `AuthorizationUsed(authorizer, nonce)`: emitted when an authorization is executed (a transfer or
  * receive with authorization), not when it is cancelled (that is `AuthorizationCanceled`).
@@ -48,16 +50,7 @@ export const eip3009Abi = [
     ],
     outputs: [],
   },
-  {
-    type: "function",
-    name: "authorizationState",
-    stateMutability: "view",
-    inputs: [
-      { name: "authorizer", type: "address" },
-      { name: "nonce", type: "bytes32" },
-    ],
-    outputs: [{ name: "", type: "bool" }],
-  },
+  authorizationStateFunction,
   {
     type: "function",
     name: "balanceOf",
@@ -65,16 +58,7 @@ export const eip3009Abi = [
     inputs: [{ name: "account", type: "address" }],
     outputs: [{ name: "", type: "uint256" }],
   },
-  {
-    type: "function",
-    name: "transfer",
-    stateMutability: "nonpayable",
-    inputs: [
-      { name: "to", type: "address" },
-      { name: "value", type: "uint256" },
-    ],
-    outputs: [{ name: "", type: "bool" }],
-  },
+  erc20TransferFunction,
   {
     type: "event",
     name: "Transfer",

@@ -7,51 +7,21 @@ import { isTollgateError } from "@tollgate/shared";
 import { createPublicClient, http } from "viem";
 import { baseSepolia } from "viem/chains";
 import { afterAll, describe, expect, it } from "vitest";
+import { closeAll, type FloodingServer, floodingServer } from "../../test/fixtures.js";
 import { createBoundedFetch } from "./boundedFetch.js";
 
 const total = 64 * 1024 * 1024;
 const servers: Server[] = [];
 
 afterAll(async () => {
+  await closeAll();
   for (const server of servers) server.closeAllConnections();
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
 });
 
 /** An RPC endpoint that answers every call with `total` bytes of JSON whitespace, as fast as they are read. */
-async function floodingRpc(): Promise<Readonly<{ url: string; written(): number; closed: Promise<void> }>> {
-  let written = 0;
-  let onClose: () => void = () => undefined;
-  const closed = new Promise<void>((resolve) => {
-    onClose = resolve;
-  });
-  const chunk = Buffer.alloc(64 * 1024, 0x20);
-  const server = createServer((request, response) => {
-    request.resume();
-    response.writeHead(200, { "content-type": "application/json" });
-    let gone = false;
-    response.on("close", () => {
-      gone = true;
-      onClose();
-    });
-    const pump = () => {
-      while (!gone && written < total) {
-        written += chunk.length;
-        if (!response.write(chunk)) {
-          response.once("drain", pump);
-          return;
-        }
-      }
-      if (!gone) response.end();
-    };
-    pump();
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    written: () => written,
-    closed,
-  };
+function floodingRpc(): Promise<FloodingServer> {
+  return floodingServer({ totalBytes: total });
 }
 
 /** The first error in a cause chain that is a TollgateError with `code`. */
@@ -77,7 +47,7 @@ describe("createBoundedFetch", () => {
       thrown = error;
     }
     expect(hasCode(thrown, "WIRE__TOO_LARGE")).toBe(true);
-    await rpc.closed;
+    await rpc.closed();
     expect(rpc.written()).toBeLessThan(total / 4);
   }, 30_000);
 
@@ -91,7 +61,7 @@ describe("createBoundedFetch", () => {
     await expect(client.getBlockNumber()).rejects.toThrow();
     const connection = new Connection(rpc.url, { commitment: "confirmed", fetch: fetchFn });
     await expect(connection.getSlot()).rejects.toThrow();
-    await rpc.closed;
+    await rpc.closed();
     expect(rpc.written()).toBeLessThan(total / 2);
   }, 30_000);
 

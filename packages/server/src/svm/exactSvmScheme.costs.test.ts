@@ -20,6 +20,7 @@ import {
 } from "@tollgate/testing";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { countingCalls } from "../../test/fixtures.js";
 import { createFacilitator, type Facilitator } from "../facilitator/createFacilitator.js";
 import { type CreateExactSvmSchemeParameters, createExactSvmScheme } from "./exactSvmScheme.js";
 import { memoProgramId } from "./programs.js";
@@ -35,19 +36,7 @@ let feePayer: PublicKey;
 /** Every chain call the scheme makes, by method name. */
 function countedChain(): Readonly<{ chain: SolanaChain; calls: string[] }> {
   const inner = createBankSolanaChain({ bank });
-  const calls: string[] = [];
-  const chain = Object.fromEntries(
-    Object.entries(inner).map(([key, value]) => [
-      key,
-      typeof value === "function"
-        ? (...args: unknown[]) => {
-            calls.push(key);
-            return (value as (...a: unknown[]) => unknown)(...args);
-          }
-        : value,
-    ]),
-  ) as SolanaChain;
-  return { chain, calls };
+  return countingCalls<SolanaChain>(inner);
 }
 
 function facilitatorWith(

@@ -43,6 +43,48 @@ export const cancelAuthorizationTypes = {
 } as const;
 
 /**
+ * EIP-3009's `authorizationState(authorizer, nonce) returns (bool)`: `true` once the nonce is used or cancelled.
+ * One ABI fragment (a protocol fact), shared by the payer's and the server's ABIs.
+ *
+ * @example
+ * ```ts
+ * import { authorizationStateFunction } from "@tollgate/shared";
+ * const abi = [authorizationStateFunction] as const;
+ * ```
+ */
+export const authorizationStateFunction = {
+  type: "function",
+  name: "authorizationState",
+  stateMutability: "view",
+  inputs: [
+    { name: "authorizer", type: "address" },
+    { name: "nonce", type: "bytes32" },
+  ],
+  outputs: [{ name: "", type: "bool" }],
+} as const;
+
+/**
+ * ERC-20's `transfer(to, value) returns (bool)`: one ABI fragment (a protocol fact), shared by the payer's direct
+ * lane and the server's token ABI.
+ *
+ * @example
+ * ```ts
+ * import { erc20TransferFunction } from "@tollgate/shared";
+ * const data = encodeFunctionData({ abi: [erc20TransferFunction], functionName: "transfer", args: [to, value] });
+ * ```
+ */
+export const erc20TransferFunction = {
+  type: "function",
+  name: "transfer",
+  stateMutability: "nonpayable",
+  inputs: [
+    { name: "to", type: "address" },
+    { name: "value", type: "uint256" },
+  ],
+  outputs: [{ name: "", type: "bool" }],
+} as const;
+
+/**
  * The parts of an EIP-3009 token (FiatToken v2) that tell and end an authorization's life: `authorizationState`
  * (used or cancelled) and `cancelAuthorization` (the v, r, s overload every FiatToken v2 has). Protocol facts.
  *
@@ -55,16 +97,7 @@ export const cancelAuthorizationTypes = {
  * ```
  */
 export const eip3009LifeAbi = [
-  {
-    type: "function",
-    name: "authorizationState",
-    stateMutability: "view",
-    inputs: [
-      { name: "authorizer", type: "address" },
-      { name: "nonce", type: "bytes32" },
-    ],
-    outputs: [{ name: "", type: "bool" }],
-  },
+  authorizationStateFunction,
   {
     type: "function",
     name: "cancelAuthorization",

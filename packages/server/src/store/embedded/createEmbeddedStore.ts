@@ -1,9 +1,8 @@
 import { PGlite } from "@electric-sql/pglite";
 import { TollgateError } from "@tollgate/shared";
-import { type CreateSqlStoreParameters, createSqlStore, type SqlStore } from "../postgres/createSqlStore.js";
-import { migrate } from "../postgres/migrations.js";
+import type { CreateSqlStoreParameters, SqlStore } from "../postgres/createSqlStore.js";
+import { openSqlStore, type SqlStoreSweepOptions } from "../postgres/openSqlStore.js";
 import type { SqlExecutor, SqlQuery } from "../postgres/sqlExecutor.js";
-import { startSweepTimer } from "../postgres/sweepTimer.js";
 import { takeWriterLock } from "./writerLock.js";
 
 /**
@@ -31,27 +30,13 @@ export function pgliteExecutor(db: PGlite): SqlExecutor {
 
 /** Parameters of `createEmbeddedStore`. */
 export type CreateEmbeddedStoreParameters = Omit<CreateSqlStoreParameters, "executor" | "schema"> &
+  SqlStoreSweepOptions &
   Readonly<{
     /**
      * The directory that holds the database (created when missing). One process writes it at a time: a second
      * one is refused. `memory://` keeps it in memory (tests).
      */
     dataDir: string;
-    /**
-     * Seconds between background sweeps of expired rows; `0` turns the timer off (call `sweep` yourself).
-     * @default 60
-     */
-    sweepEverySeconds?: number;
-    /**
-     * Rows per table per background sweep.
-     * @default 1_000
-     */
-    sweepBatchSize?: number;
-    /**
-     * Receives what fails off the paid path: a background sweep's `SERVER__STORE_FAILED` (the next sweep tries again).
-     * @default console.warn
-     */
-    onBackgroundError?: (error: unknown) => void;
   }>;
 
 /** An embedded store: a `Store` with `sweep`, and `close` (stops the sweeps, closes the database, unlocks). */
@@ -73,13 +58,7 @@ export type EmbeddedStore = SqlStore & Readonly<{ close(): Promise<void> }>;
  * @throws `SERVER__STORE_FAILED` when another live process holds the directory, or PGlite cannot open it.
  */
 export async function createEmbeddedStore(parameters: CreateEmbeddedStoreParameters): Promise<EmbeddedStore> {
-  const {
-    dataDir,
-    sweepEverySeconds = 60,
-    sweepBatchSize = 1_000,
-    onBackgroundError = (error: unknown) => console.warn(error),
-    ...rest
-  } = parameters;
+  const { dataDir, ...rest } = parameters;
   const unlock = dataDir.includes("://") ? () => {} : takeWriterLock(dataDir);
   let db: PGlite;
   try {
@@ -88,25 +67,11 @@ export async function createEmbeddedStore(parameters: CreateEmbeddedStoreParamet
     unlock();
     throw new TollgateError("SERVER__STORE_FAILED", { context: { operation: "open" }, cause: error });
   }
-  const executor = pgliteExecutor(db);
-  try {
-    await migrate({ executor });
-  } catch (error) {
-    await db.close();
-    unlock();
-    throw error;
-  }
-  const store = createSqlStore({ executor, ...rest });
-  const stop = startSweepTimer({
-    store,
-    everySeconds: sweepEverySeconds,
-    batchSize: sweepBatchSize,
-    onError: onBackgroundError,
-  });
-  return Object.freeze({
-    ...store,
-    async close(): Promise<void> {
-      stop();
+  return openSqlStore({
+    ...rest,
+    executor: pgliteExecutor(db),
+    migrate: true,
+    release: async () => {
       try {
         await db.close();
       } finally {

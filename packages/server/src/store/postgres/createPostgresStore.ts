@@ -1,8 +1,7 @@
 import pg from "pg";
-import { type CreateSqlStoreParameters, createSqlStore, type SqlStore } from "./createSqlStore.js";
-import { migrate } from "./migrations.js";
+import type { CreateSqlStoreParameters, SqlStore } from "./createSqlStore.js";
+import { defaultOnBackgroundError, openSqlStore, type SqlStoreSweepOptions } from "./openSqlStore.js";
 import type { SqlExecutor, SqlQuery } from "./sqlExecutor.js";
-import { startSweepTimer } from "./sweepTimer.js";
 
 /**
  * The `SqlExecutor` of a `pg` pool: statements on any pooled connection, transactions on one checked-out
@@ -45,6 +44,7 @@ export function poolExecutor(pool: pg.Pool): SqlExecutor {
 
 /** Parameters of `createPostgresStore`. */
 export type CreatePostgresStoreParameters = Omit<CreateSqlStoreParameters, "executor"> &
+  Omit<SqlStoreSweepOptions, "onBackgroundError"> &
   Readonly<{
     /** A `pg` pool, or how to open one (`connectionString`, e.g. `DATABASE_URL`, pool size, timeouts). */
     pool: pg.Pool | pg.PoolConfig;
@@ -53,16 +53,6 @@ export type CreatePostgresStoreParameters = Omit<CreateSqlStoreParameters, "exec
      * @default true
      */
     migrate?: boolean;
-    /**
-     * Seconds between background sweeps of expired rows; `0` turns the timer off (call `sweep` yourself).
-     * @default 60
-     */
-    sweepEverySeconds?: number;
-    /**
-     * Rows per table per background sweep.
-     * @default 1_000
-     */
-    sweepBatchSize?: number;
     /**
      * Receives what fails off the paid path: a background sweep's `SERVER__STORE_FAILED` (the next sweep tries
      * again), and an idle pooled connection's error (the pool opens a fresh one).
@@ -95,34 +85,19 @@ export async function createPostgresStore(parameters: CreatePostgresStoreParamet
   const {
     pool: poolOrConfig,
     migrate: migrateAtStart = true,
-    sweepEverySeconds = 60,
-    sweepBatchSize = 1_000,
-    onBackgroundError = (error: unknown) => console.warn(error),
+    onBackgroundError = defaultOnBackgroundError,
     ...rest
   } = parameters;
   const owned = !(poolOrConfig instanceof pg.Pool);
   const pool = poolOrConfig instanceof pg.Pool ? poolOrConfig : new pg.Pool(poolOrConfig);
   // An idle connection that breaks must not crash the process: it is reported, the next query gets a fresh one.
   if (owned) pool.on("error", onBackgroundError);
-  const executor = poolExecutor(pool);
-  try {
-    if (migrateAtStart)
-      await migrate({ executor, ...(rest.schema === undefined ? {} : { schema: rest.schema }) });
-  } catch (error) {
-    if (owned) await pool.end();
-    throw error;
-  }
-  const store = createSqlStore({ executor, ...rest });
-  const stop = startSweepTimer({
-    store,
-    everySeconds: sweepEverySeconds,
-    batchSize: sweepBatchSize,
-    onError: onBackgroundError,
-  });
-  return Object.freeze({
-    ...store,
-    async close(): Promise<void> {
-      stop();
+  return openSqlStore({
+    ...rest,
+    executor: poolExecutor(pool),
+    migrate: migrateAtStart,
+    onBackgroundError,
+    release: async () => {
       if (owned) await pool.end();
     },
   });

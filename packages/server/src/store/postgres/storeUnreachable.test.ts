@@ -1,8 +1,7 @@
 import { isTollgateError } from "@tollgate/shared";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { createPaywall } from "../../paywall.js";
-import type { PaywallEvent } from "../../verify/laneContext.js";
+import { paidRequestOn } from "../../../test/fixtures.js";
 import { createPostgresStore, poolExecutor } from "./createPostgresStore.js";
 import { migrate } from "./migrations.js";
 
@@ -22,20 +21,7 @@ describe("a PostgreSQL store whose server is unreachable", () => {
 
   it("makes the paywall fail closed: 503, no content, a SERVER__STORE_FAILED error event", async () => {
     const store = await createPostgresStore({ pool: unreachable, migrate: false, sweepEverySeconds: 0 });
-    const events: PaywallEvent[] = [];
-    const paywall = createPaywall({
-      routes: { "GET /paid": "$0.01" },
-      store,
-      onEvent: (event) => events.push(event),
-    });
-    let served = 0;
-    const app = paywall.fetch(() => {
-      served++;
-      return new Response("the paid content");
-    });
-    const response = await app(
-      new Request("http://api.test/paid", { headers: { "x-payment-token": "a".repeat(43) } }),
-    );
+    const { response, served, events } = await paidRequestOn(store);
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("1");
     expect(await response.json()).toEqual({ error: "internal_error" });

@@ -1,8 +1,7 @@
 import { createServer, type Server } from "node:net";
 import { isTollgateError } from "@tollgate/shared";
 import { afterAll, describe, expect, it } from "vitest";
-import { createPaywall } from "../../paywall.js";
-import type { PaywallEvent } from "../../verify/laneContext.js";
+import { paidRequestOn } from "../../../test/fixtures.js";
 import { createRedisStore } from "./createRedisStore.js";
 
 const servers: Server[] = [];
@@ -61,20 +60,7 @@ describe("createRedisStore", () => {
       checkEvictionPolicy: false,
       onBackgroundError: () => {},
     });
-    const events: PaywallEvent[] = [];
-    const paywall = createPaywall({
-      routes: { "GET /paid": "$0.01" },
-      store,
-      onEvent: (e) => events.push(e),
-    });
-    let served = 0;
-    const app = paywall.fetch(() => {
-      served++;
-      return new Response("the paid content");
-    });
-    const response = await app(
-      new Request("http://api.test/paid", { headers: { "x-payment-token": "a".repeat(43) } }),
-    );
+    const { response, served, events } = await paidRequestOn(store);
     expect(response.status).toBe(503);
     expect(served).toBe(0);
     expect(events.some((e) => e.type === "error" && isTollgateError(e.error, "SERVER__STORE_FAILED"))).toBe(

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   acceptingFacilitator,
   closeAll,
+  countingStore,
   ourFacilitator,
   payee,
   paymentRequiredOf,
@@ -17,7 +18,6 @@ import {
 import { createEvmDirectChain } from "../../evm/evmDirectChain.js";
 import { type CreatePaywallParameters, createPaywall } from "../../paywall.js";
 import { createMemoryStore } from "../../store/memory.js";
-import type { Store } from "../../store/store.js";
 
 /**
  * Issue 21 items 9 and 11 on anvil: what a facilitator-lane proof must pass before it is claimed (the payer's
@@ -35,22 +35,6 @@ afterAll(async () => {
   await closeAll();
   await evm?.stop();
 });
-
-/** A store that counts the claims made through it. */
-function countingStore(): { store: Store; claims(): number } {
-  const inner = createMemoryStore();
-  let claims = 0;
-  return {
-    store: {
-      ...inner,
-      claim: (parameters) => {
-        claims++;
-        return inner.claim(parameters);
-      },
-    },
-    claims: () => claims,
-  };
-}
 
 async function paywallWith(parameters: Partial<CreatePaywallParameters> & { facilitatorUrl: string }) {
   const { facilitatorUrl, ...rest } = parameters;

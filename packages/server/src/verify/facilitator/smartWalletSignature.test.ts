@@ -4,7 +4,10 @@ import { type Address, createPublicClient, encodeAbiParameters, type Hex, hashTy
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { erc1271WalletAbi, erc1271WalletBytecode } from "../../../test/erc1271Wallet.js";
 import {
+  authorizationTypedData,
   closeAll,
+  countingStore,
+  exactEvmPayload,
   payee,
   paymentRequiredOf,
   refusingUrl,
@@ -13,10 +16,7 @@ import {
   unsignedPayment,
 } from "../../../test/fixtures.js";
 import { createEvmDirectChain } from "../../evm/evmDirectChain.js";
-import { transferWithAuthorizationTypes } from "../../evm/usdcAbi.js";
 import { createPaywall } from "../../paywall.js";
-import { createMemoryStore } from "../../store/memory.js";
-import type { Store } from "../../store/store.js";
 
 /**
  * The facilitator lane's smart-wallet signature check on anvil, against a deployed ERC-1271 wallet: a signature
@@ -47,22 +47,6 @@ afterAll(async () => {
   await closeAll();
   await evm?.stop();
 });
-
-/** A store that counts the claims made through it. */
-function countingStore(): { store: Store; claims(): number } {
-  const inner = createMemoryStore();
-  let claims = 0;
-  return {
-    store: {
-      ...inner,
-      claim: (parameters) => {
-        claims++;
-        return inner.claim(parameters);
-      },
-    },
-    claims: () => claims,
-  };
-}
 
 async function paywallOn(facilitatorUrl: string, rpcUrl: string) {
   const counted = countingStore();
@@ -101,28 +85,13 @@ async function walletPayment(requirement: Requirement, sign: (digest: Hex) => Pr
     validBefore: BigInt(Math.floor(Date.now() / 1000) + requirement.maxTimeoutSeconds),
     nonce: `0x${crypto.randomUUID().replaceAll("-", "").padEnd(64, "0")}` as Hex,
   };
-  const digest = hashTypedData({
-    domain: evm.eip712Domain,
-    types: transferWithAuthorizationTypes,
-    primaryType: "TransferWithAuthorization",
-    message,
-  });
+  const digest = hashTypedData(authorizationTypedData(evm, message));
   return encodeHeaderJson({
     header: "PAYMENT-SIGNATURE",
     value: {
       x402Version: 2,
       accepted: requirement,
-      payload: {
-        signature: await sign(digest),
-        authorization: {
-          from: message.from,
-          to: message.to,
-          value: message.value.toString(),
-          validAfter: "0",
-          validBefore: message.validBefore.toString(),
-          nonce: message.nonce,
-        },
-      },
+      payload: exactEvmPayload(await sign(digest), message),
     },
   });
 }

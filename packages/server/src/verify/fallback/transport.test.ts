@@ -4,6 +4,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
+import { closeAll, floodingServer } from "../../../test/fixtures.js";
 import { remoteFacilitator } from "./facilitators.js";
 import { createFailover } from "./failover.js";
 import {
@@ -19,54 +20,10 @@ const transports: ClosableTransport[] = [];
 
 afterAll(async () => {
   await Promise.all(transports.map((t) => t.close()));
+  await closeAll();
   for (const server of servers) server.closeAllConnections();
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
 });
-
-type Flood = Readonly<{ url: string; written(): number; closed(): Promise<void> }>;
-
-/**
- * A server that answers every request with 200 and `total` bytes of JSON whitespace, written as fast as the client
- * reads (it honours backpressure), optionally declaring the length up front.
- */
-async function floodingServer(declareLength: boolean): Promise<Flood> {
-  let written = 0;
-  let onClose: () => void = () => undefined;
-  const closed = new Promise<void>((resolve) => {
-    onClose = resolve;
-  });
-  const chunk = Buffer.alloc(64 * 1024, 0x20);
-  const server = createServer((request, response) => {
-    request.resume();
-    response.writeHead(200, {
-      "content-type": "application/json",
-      ...(declareLength ? { "content-length": String(total) } : {}),
-    });
-    let gone = false;
-    response.on("close", () => {
-      gone = true;
-      onClose();
-    });
-    const pump = () => {
-      while (!gone && written < total) {
-        written += chunk.length;
-        if (!response.write(chunk)) {
-          response.once("drain", pump);
-          return;
-        }
-      }
-      if (!gone) response.end();
-    };
-    pump();
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    written: () => written,
-    closed: () => closed,
-  };
-}
 
 /** A server that answers every request with `body` as JSON. */
 async function answeringServer(body: unknown): Promise<string> {
@@ -98,7 +55,7 @@ describe.each(kinds)("%s and an endless answer", (_name, makeTransport) => {
   ])(
     "reads at most maxBodyBytes of a 64 MiB answer %s, then drops the connection",
     async (_how, declare) => {
-      const flood = await floodingServer(declare);
+      const flood = await floodingServer({ totalBytes: total, declareLength: declare });
       const result = await makeTransport()({
         url: `${flood.url}/verify`,
         method: "POST",
@@ -137,7 +94,7 @@ describe.each(kinds)("%s and an endless answer", (_name, makeTransport) => {
 
 describe("an oversized facilitator answer in the failover", () => {
   it("is a malformed answer that may have arrived: the next facilitator answers", async () => {
-    const flood = await floodingServer(false);
+    const flood = await floodingServer({ totalBytes: total });
     const good = await answeringServer({ isValid: true, payer: "0xabc" });
     const transport = createUndiciTransport();
     transports.push(transport);
