@@ -104,7 +104,7 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     const markSettled = async () => {
       // An error status may still have been charged (settlement before the handler): the hold keeps counting.
       await putEntryState({ ledger, now, entry, state: "settled" });
-      proofs.spent(entry);
+      proofs.served(entry);
     };
     let final: Response;
     try {
