@@ -107,10 +107,15 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
       status: response.status,
       ...(header?.transaction ? { transaction: header.transaction } : {}),
     });
+    // A paid answer the caller cannot use (a 402, or any error, with a successful receipt): the money moved but the
+    // request got nothing. The entry is kept as consumed, so the caller's retry of the same request re-sends this
+    // proof (the server replays its answer, or says it was used) and the proof keeps counting against the request.
+    const paidUnusable = paid && response.status >= 400;
     const markSettled = async () => {
       // An error status may still have been charged (settlement before the handler): the hold keeps counting.
-      await putEntryState({ ledger, now, entry, state: "settled" });
-      proofs.served(entry);
+      await putEntryState({ ledger, now, entry, state: paidUnusable ? "consumed" : "settled" });
+      if (paidUnusable) proofs.spent(entry);
+      else proofs.served(entry);
     };
     let final: Response;
     try {
