@@ -2,6 +2,7 @@ import { TollgateError } from "@tollgate/shared";
 import { entrySummary, eventUrls } from "../events.js";
 import { keepTokens } from "../lanes/token/keepTokens.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
+import { ledgerLock } from "../ledger/ledgerLock.js";
 import { putEntryState } from "../ledger/putEntryState.js";
 import { type PaymentRequiredResponse, readOffers, refusalReason } from "../parse/readOffers.js";
 import type { PaymentContext } from "../paymentContext.js";
@@ -149,16 +150,20 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     // A body cut on its way: the outcome was not fully received, so the proof is pending again (whatever the key).
     const watched = whenBodyBreaks({
       response: final,
-      onBroken: async () => {
-        await putEntryState({ ledger, now, entry, state: "pending" });
-        proofs.track({ entry, hold: undefined, wallet: undefined });
-        emit({
-          type: "payment.pending",
-          ...eventUrls(entry.url, request.url),
-          offer: summary,
-          retryAfterSeconds: 1,
-        });
-      },
+      // Under the ledger's lock of the request: a concurrent call of the same request may be paying it since this
+      // entry was answered, and its answer must not erase this proof's pending entry (nor this one its proof's).
+      onBroken: () =>
+        ledgerLock(ledger)(entry.key, async () => {
+          await putEntryState({ ledger, now, entry, state: "pending" });
+          proofs.track({ entry, hold: undefined, wallet: undefined });
+        }).then(() => {
+          emit({
+            type: "payment.pending",
+            ...eventUrls(entry.url, request.url),
+            offer: summary,
+            retryAfterSeconds: 1,
+          });
+        }),
     });
     receipts.set(watched, paidReceipt({ entry, header, reused }));
     return { kind: "answered", response: watched };
