@@ -22,7 +22,7 @@ import { createPayingFetch } from "./payingFetch.js";
 
 const account = (label: string) => privateKeyToAccount(deriveEvmTestPrivateKey({ label }));
 /** Payers of this file only, so balances are exact whatever else runs. */
-const payers = Array.from({ length: 12 }, (_, i) => account(`client-hostile-payer/${i}`));
+const payers = Array.from({ length: 24 }, (_, i) => account(`client-hostile-payer/${i}`));
 const payee = account("client-hostile-payee/facilitator").address;
 const directPayee = account("client-hostile-payee/direct").address;
 
@@ -417,8 +417,23 @@ describe("a lost or broken answer after the proof never pays again, whatever the
     refuse(res, 10_000n, settled.errorReason ?? "payment_refused");
   }
 
-  const breakages: Readonly<Record<string, (res: ServerResponse) => void>> = {
+  /** A settled proof's answer that is not a usable one, and the status the caller then sees (else an error). */
+  type Breakage = (res: ServerResponse, settled: { transaction?: string; payer?: string }) => void;
+  const paidWith =
+    (status: number): Breakage =>
+    (res, settled) =>
+      res
+        .writeHead(status, { "PAYMENT-RESPONSE": receipt(settled.transaction ?? "", settled.payer ?? "") })
+        .end("paid, but no answer");
+  const breakages: Readonly<Record<string, Breakage>> = {
     "a 500": (res) => res.writeHead(500).end("internal error"),
+    // Not a final answer to the proof ("come back later"): it may have settled first.
+    "a 429": (res) => res.writeHead(429, { "retry-after": "1" }).end("slow down"),
+    "a 408": (res) => res.writeHead(408).end("request timeout"),
+    "a 425": (res) => res.writeHead(425).end("too early"),
+    // The receipt says the money moved, the status says the caller got nothing.
+    "a 503 with a successful PAYMENT-RESPONSE": paidWith(503),
+    "a 404 with a successful PAYMENT-RESPONSE": paidWith(404),
     "a body cut after 10 bytes": (res) => {
       res.writeHead(200, { "content-type": "text/plain", "content-length": "100" });
       res.write("0123456789", () => setTimeout(() => res.socket?.destroy(), 20));
@@ -432,9 +447,9 @@ describe("a lost or broken answer after the proof never pays again, whatever the
     it(`${name} after the server settled: the retry of the same request (no Idempotency-Key) re-sends the proof`, async () => {
       const server = await hostileServer({
         amount: 10_000n,
-        lie: ({ n, settled }, res) => (n === 0 ? breakage(res) : refusedBySettle(res, settled)),
+        lie: ({ n, settled }, res) => (n === 0 ? breakage(res, settled) : refusedBySettle(res, settled)),
       });
-      const { payer, wallet } = walletOf(6 + index, false);
+      const { payer, wallet } = walletOf(12 + index, false);
       const payingFetch = createPayingFetch({ wallets: [wallet] });
       const before = await evm.balanceOf(payer.address);
       const call = async () => {
@@ -443,8 +458,9 @@ describe("a lost or broken answer after the proof never pays again, whatever the
         return response;
       };
       const first = await outcome(call());
-      // The caller sees the 500 itself, or an error (CLIENT__SETTLEMENT_PENDING, a broken body).
-      expect(first instanceof Error || (first as Response).status === 500).toBe(true);
+      // The caller sees the error status itself, or an error (CLIENT__SETTLEMENT_PENDING, a broken body).
+      const status = /^a (\d{3})/.exec(name)?.[1];
+      expect(first instanceof Error || String((first as Response).status) === status).toBe(true);
       // A generic retry loop: the same request again, twice.
       await outcome(call());
       await outcome(call());

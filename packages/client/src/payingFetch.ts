@@ -9,7 +9,13 @@ import { createEmit, entrySummary, eventUrls, type PayingFetchEvent } from "./ev
 import { broadcastDirectPayment } from "./lanes/direct/broadcastDirectPayment.js";
 import { prepareTokenPayment } from "./lanes/token/prepareTokenPayment.js";
 import { createMemoryTokenStore, type TokenStore } from "./lanes/token/tokenStore.js";
-import { createMemoryLedger, keepsAnswered, type LedgerEntry, type PaymentLedger } from "./ledger/ledger.js";
+import {
+  consumedMemoryMs,
+  createMemoryLedger,
+  keepsAnswered,
+  type LedgerEntry,
+  type PaymentLedger,
+} from "./ledger/ledger.js";
 import { ledgerLock } from "./ledger/ledgerLock.js";
 import { newLedgerEntry } from "./ledger/newLedgerEntry.js";
 import { createProofBook } from "./ledger/proofLife.js";
@@ -407,9 +413,6 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
 
   return Object.assign(payingFetch, { quote, getReceipt }) as PayingFetch;
 }
-
-/** How long a consumed proof of a request without an explicit `Idempotency-Key` keeps that request from paying. */
-const consumedMemoryMs = 3_600_000;
 
 /** Codes the paying fetch throws, for `isTollgateError` checks. */
 export type PayingFetchErrorCode = Extract<

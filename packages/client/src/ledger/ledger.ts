@@ -56,6 +56,13 @@ export type PaymentLedger = Readonly<{
   pending(): Promise<readonly LedgerEntry[]>;
 }>;
 
+/**
+ * How long a consumed proof blocks paying its logical request again (ms): a call for the same request within it
+ * re-sends that proof (the server replays its answer or says it was used) instead of paying anew, and the proof-life
+ * book keeps counting a spent proof against its request's `maxPerRequest` for as long.
+ */
+export const consumedMemoryMs = 3_600_000;
+
 /** How many answered entries of explicit `Idempotency-Key`s a memory ledger keeps, oldest forgotten first. */
 const maxAnswered = 1024;
 

@@ -93,7 +93,7 @@ describe("the proof-life book", () => {
     expect(budgets.check(20n, "http://127.0.0.1")).toBeDefined();
   });
 
-  it("a proof that never left is dead at once; a spent one closes its request but keeps its hold", () => {
+  it("a proof that never left is dead at once; a served one closes its request but keeps its hold", () => {
     const { budgets, proofs, pay } = setup(undefined);
     const never = entry("a", "n1", 20n);
     pay(never);
@@ -101,11 +101,33 @@ describe("the proof-life book", () => {
     expect(budgets.check(30n, "http://127.0.0.1")).toBeUndefined();
     const paid = entry("b", "n2", 20n);
     pay(paid);
-    proofs.spent(paid);
+    proofs.served(paid);
     expect(proofs.committed("b")).toBe(0n);
     expect(budgets.check(20n, "http://127.0.0.1")).toBeDefined();
     // Nothing revives it.
     proofs.dead(paid);
+    expect(budgets.check(20n, "http://127.0.0.1")).toBeDefined();
+  });
+
+  it("a spent proof that bought nothing keeps counting against its request, with the request's other proofs, for the block window", () => {
+    const { budgets, proofs, pay, advance } = setup(undefined);
+    const refused = entry("r", "n1", 10n);
+    pay(refused);
+    proofs.refused(refused);
+    const used = entry("r", "n2", 10n);
+    pay(used);
+    proofs.spent(used);
+    expect(proofs.stateOf(used)).toBe("spent");
+    expect(proofs.committed("r")).toBe(20n);
+    // Re-sent later and called refused: a spent proof is not revived as doubtful, and still counts.
+    proofs.track({ entry: used, hold: undefined, wallet: undefined });
+    proofs.refused(used);
+    expect(proofs.stateOf(used)).toBe("spent");
+    expect(proofs.committed("r")).toBe(20n);
+    // After the window the request may pay anew: only the doubtful proof still counts against it; the budget
+    // still counts both.
+    advance(3_600_000);
+    expect(proofs.committed("r")).toBe(10n);
     expect(budgets.check(20n, "http://127.0.0.1")).toBeDefined();
   });
 });

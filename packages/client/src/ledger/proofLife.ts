@@ -1,14 +1,15 @@
 import { isTollgateError, TollgateError } from "@tollgate/shared";
 import type { BudgetTracker, Hold } from "../policy/budgets.js";
 import type { ExactProofParameters, PayingWallet } from "../wallet.js";
-import type { LedgerEntry } from "./ledger.js";
+import { consumedMemoryMs, type LedgerEntry } from "./ledger.js";
 
 /**
  * Where a proof stands in its life, as far as money is concerned:
  * - `pending`: sent (or maybe sent) and its outcome not fully received: the same proof is sent again, never a new one;
  * - `doubtful`: the server refused it, but it can still settle (a server that lies keeps it until `validBefore`):
  *   it counts against its request's `maxPerRequest` and the budgets;
- * - `spent`: it moved the money (the server took it, or said it was used): it counts against the budgets for good;
+ * - `spent`: it moved the money (the server took it, or said it was used): it counts against the budgets for good,
+ *   and against its request's `maxPerRequest` until the request is served or for `consumedMemoryMs`;
  * - `dead`: provably never moved money and never can (never sent, failed on chain, cancelled on chain, expired by
  *   the chain's clock unused): its budget hold is released.
  */
@@ -33,6 +34,8 @@ type TrackedProof = {
   state: ProofState;
   /** When (ms) the chain may next be asked about a doubtful proof. */
   nextCheckAt: number;
+  /** When (ms) the proof became spent. */
+  spentAt: number;
 };
 
 /** Parameters of `createProofBook`. */
@@ -77,6 +80,7 @@ export function createProofBook(parameters: CreateProofBookParameters) {
   function move(proof: TrackedProof, to: ProofState): void {
     if (!proofTransitions[proof.state].includes(to)) return;
     proof.state = to;
+    if (to === "spent") proof.spentAt = now();
     // Only a wallet that can read the chain can ever clear a doubt: the others' holds simply stay.
     if (to === "doubtful" && proof.wallet?.checkExactProof !== undefined) doubts.add(proof);
     else doubts.delete(proof);
@@ -111,7 +115,14 @@ export function createProofBook(parameters: CreateProofBookParameters) {
       const list = requests.get(proof.entry.key) ?? [];
       const wallet =
         proof.wallet?.checkExactProof !== undefined ? proof.wallet : (walletOf(proof.entry) ?? proof.wallet);
-      list.push({ entry: proof.entry, hold: proof.hold, wallet, state: "pending", nextCheckAt: 0 });
+      list.push({
+        entry: proof.entry,
+        hold: proof.hold,
+        wallet,
+        state: "pending",
+        nextCheckAt: 0,
+        spentAt: 0,
+      });
       requests.delete(proof.entry.key);
       requests.set(proof.entry.key, list);
       while (requests.size > maxRequests) {
@@ -131,13 +142,22 @@ export function createProofBook(parameters: CreateProofBookParameters) {
       return find(entry)?.state;
     },
     /**
-     * The proof moved the money (the server took it, or said it was used): it counts against the budgets for good,
-     * and its logical request is over (a later call with the same key is a new request, or a replay).
+     * The proof bought its answer (the server took it and answered): it counts against the budgets for good, and its
+     * logical request is over (a later call with the same key is a new request, or a replay).
+     */
+    served(entry: LedgerEntry): void {
+      const proof = find(entry);
+      if (proof !== undefined) move(proof, "spent");
+      closeRequest(entry.key);
+    },
+    /**
+     * The proof moved the money but bought no usable answer (the server said it was used, or answered a paid 402):
+     * it counts against the budgets for good, and against its request's `maxPerRequest` for `consumedMemoryMs`, while
+     * that request is blocked from paying anew; the request's other proofs keep counting too.
      */
     spent(entry: LedgerEntry): void {
       const proof = find(entry);
       if (proof !== undefined) move(proof, "spent");
-      closeRequest(entry.key);
     },
     /**
      * The server refused the proof. A facilitator-lane proof stays `doubtful`: only the chain can say it will never
@@ -155,12 +175,16 @@ export function createProofBook(parameters: CreateProofBookParameters) {
     },
     /**
      * What the proofs of an open logical request that moved or can still move money add up to, atomic units: all but
-     * the dead ones (a proof the server refused yet the chain says settled stays in its request).
+     * the dead ones, and the spent ones older than `consumedMemoryMs` (a proof the server refused yet the chain says
+     * settled, or that the server said was used, stays in its request).
      */
     committed(key: string): bigint {
+      const at = now();
       let sum = 0n;
       for (const proof of requests.get(key) ?? []) {
-        if (proof.state !== "dead") sum += BigInt(proof.entry.offer.amount);
+        if (proof.state === "dead") continue;
+        if (proof.state === "spent" && at - proof.spentAt >= consumedMemoryMs) continue;
+        sum += BigInt(proof.entry.offer.amount);
       }
       return sum;
     },

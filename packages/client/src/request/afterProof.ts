@@ -2,6 +2,7 @@ import { TollgateError } from "@tollgate/shared";
 import { entrySummary, eventUrls } from "../events.js";
 import { keepTokens } from "../lanes/token/keepTokens.js";
 import type { LedgerEntry } from "../ledger/ledger.js";
+import { ledgerLock } from "../ledger/ledgerLock.js";
 import { putEntryState } from "../ledger/putEntryState.js";
 import { type PaymentRequiredResponse, readOffers, refusalReason } from "../parse/readOffers.js";
 import type { PaymentContext } from "../paymentContext.js";
@@ -30,10 +31,13 @@ const settlementPendingReason = "settlement_pending";
 const neverSettledReason = "facilitator_unavailable";
 
 /**
- * The lowest status of an answer that may hide the proof's outcome: a 5xx (a gateway's 502/503/504, or a server that
- * failed after settling) leaves the proof pending unless its receipt says the money moved.
+ * Whether an answer to a proof is not a final answer to it, so may hide its outcome: a 5xx (a gateway's 502/503/504,
+ * or a server that failed after settling), 408 (timed out), 425 (too early) and 429 (rate limited: "come back
+ * later", maybe after settling). Without a successful receipt the proof stays pending, and the retry re-sends it.
  */
-const unclearStatusFrom = 500;
+function unclearStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 425 || status === 429;
+}
 
 /** A refused proof: the server's reason, and its 402 (with the offers to pay anew). */
 export type Refusal = Readonly<{ reading: PaymentRequiredResponse; reason: string; serverMessage?: string }>;
@@ -64,11 +68,14 @@ export type AfterProofParameters = Readonly<{
 
 /**
  * Handles the answer to a proof. A proof whose outcome was not fully received stays pending, whatever the key (the
- * next call re-sends the very same proof): a 5xx without a successful receipt, a paid redirect that could not be
- * followed, a body that broke on its way (the proof goes back to pending before the reader sees the failure). Any other answer but a 402, and a 402
- * whose receipt says the money moved, is the server taking the proof: the receipt is kept and a redirect followed.
- * A 402: pending (retry the same proof later), consumed (it settled before, or a re-sent proof may have: never pay
- * again automatically) or refused (doubtful: it counts against its request and the budgets until provably dead).
+ * next call re-sends the very same proof): a 408, 425, 429 or 5xx without a successful receipt (not a final answer to
+ * the proof), a paid redirect that could not be followed, a body that broke on its way (the proof goes back to
+ * pending before the reader sees the failure). A 2xx, a 3xx (followed) and any other 4xx are the server taking the
+ * proof and answering: settled, the receipt kept, and the request over (the same request again is a new purchase).
+ * An answer of 400 or more whose receipt says the money moved (a paid 402 included) bought nothing usable: consumed,
+ * so the same request re-sends this proof for an hour rather than paying again. A 402 without one: pending
+ * (`settlement_pending`: retry the same proof later), consumed (it settled before, or a re-sent proof may have: never
+ * pay again automatically) or refused (doubtful: it counts against its request and the budgets until provably dead).
  *
  * @throws `CLIENT__PAYMENT_REFUSED` (the proof was consumed, or a direct transfer refused),
  *   `CLIENT__SETTLEMENT_PENDING` (a paid redirect could not be followed: the proof stays pending),
@@ -83,7 +90,7 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
   const header = receiptFromHeaders({ headers: response.headers });
   const paid = header?.settle?.success === true;
   if (response.status !== 402 || paid) {
-    if (response.status >= unclearStatusFrom && !paid) {
+    if (unclearStatus(response.status) && !paid) {
       // A gateway, or a server that failed after it may have settled: the entry stays pending (and on the budget),
       // so the next call sends this very proof again.
       emit({
@@ -101,10 +108,15 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
       status: response.status,
       ...(header?.transaction ? { transaction: header.transaction } : {}),
     });
+    // A paid answer the caller cannot use (a 402, or any error, with a successful receipt): the money moved but the
+    // request got nothing. The entry is kept as consumed, so the caller's retry of the same request re-sends this
+    // proof (the server replays its answer, or says it was used) and the proof keeps counting against the request.
+    const paidUnusable = paid && response.status >= 400;
     const markSettled = async () => {
       // An error status may still have been charged (settlement before the handler): the hold keeps counting.
-      await putEntryState({ ledger, now, entry, state: "settled" });
-      proofs.spent(entry);
+      await putEntryState({ ledger, now, entry, state: paidUnusable ? "consumed" : "settled" });
+      if (paidUnusable) proofs.spent(entry);
+      else proofs.served(entry);
     };
     let final: Response;
     try {
@@ -125,7 +137,7 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
         })
       );
     }
-    if (final !== response && final.status >= unclearStatusFrom) {
+    if (final !== response && unclearStatus(final.status)) {
       emit({
         type: "payment.pending",
         ...eventUrls(entry.url, request.url),
@@ -138,16 +150,20 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
     // A body cut on its way: the outcome was not fully received, so the proof is pending again (whatever the key).
     const watched = whenBodyBreaks({
       response: final,
-      onBroken: async () => {
-        await putEntryState({ ledger, now, entry, state: "pending" });
-        proofs.track({ entry, hold: undefined, wallet: undefined });
-        emit({
-          type: "payment.pending",
-          ...eventUrls(entry.url, request.url),
-          offer: summary,
-          retryAfterSeconds: 1,
-        });
-      },
+      // Under the ledger's lock of the request: a concurrent call of the same request may be paying it since this
+      // entry was answered, and its answer must not erase this proof's pending entry (nor this one its proof's).
+      onBroken: () =>
+        ledgerLock(ledger)(entry.key, async () => {
+          await putEntryState({ ledger, now, entry, state: "pending" });
+          proofs.track({ entry, hold: undefined, wallet: undefined });
+        }).then(() => {
+          emit({
+            type: "payment.pending",
+            ...eventUrls(entry.url, request.url),
+            offer: summary,
+            retryAfterSeconds: 1,
+          });
+        }),
     });
     receipts.set(watched, paidReceipt({ entry, header, reused }));
     return { kind: "answered", response: watched };
