@@ -20,6 +20,7 @@ export {
   createMemoryLedger,
   type LedgerEntry,
   type LedgerEntryState,
+  ledgerSlot,
   type PaymentLedger,
 } from "./ledger/ledger.js";
 export type { ReadLimits } from "./parse/readOffers.js";

@@ -177,11 +177,11 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   async function payingFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
     const request = await bufferRequest(input, init);
     const key = await requestKey(request);
-    const earlier = await ledger.get(key);
-    if (earlier !== undefined && resumable(earlier)) {
+    const earlier = await resumableEntry(key);
+    if (earlier !== undefined) {
       return withLock(key, async () => {
-        const current = await ledger.get(key);
-        if (current !== undefined && resumable(current)) return resume({ request, key, entry: current });
+        const current = await resumableEntry(key);
+        if (current !== undefined) return resume({ request, key, entry: current });
         return payAfter402({ request, key, response: await unpaid(request) });
       });
     }
@@ -189,8 +189,8 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     if (cached !== undefined) {
       // One round trip: pay the known requirement with the first request.
       return withLock(key, async () => {
-        const current = await ledger.get(key);
-        if (current !== undefined && resumable(current)) return resume({ request, key, entry: current });
+        const current = await resumableEntry(key);
+        if (current !== undefined) return resume({ request, key, entry: current });
         const attempt = { ...firstAttempt, cached: true };
         return payFresh({ request, key, url: request.url, reading: cached, attempt });
       });
@@ -198,8 +198,8 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const response = await unpaid(request);
     if (response.status !== 402) return response;
     return withLock(key, async () => {
-      const current = await ledger.get(key);
-      if (current !== undefined && resumable(current)) {
+      const current = await resumableEntry(key);
+      if (current !== undefined) {
         await response.body?.cancel().catch(() => undefined);
         return resume({ request, key, entry: current });
       }
@@ -235,6 +235,21 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     // A consumed proof of a request without an explicit key blocks paying that same request again for an hour: it
     // may have settled, and only a deliberate new Idempotency-Key pays anew.
     return entry.key.startsWith("idem:") || now() - entry.updatedAt < consumedMemoryMs;
+  }
+
+  /**
+   * The recorded proof a call of `key` must re-send, if any: the oldest of the request's own entry (when resumable)
+   * and the proofs kept beside it (pending proofs of concurrent copies whose answers broke), so each is re-sent in
+   * turn and none is paid for twice.
+   */
+  async function resumableEntry(key: string): Promise<LedgerEntry | undefined> {
+    const own = await ledger.get(key);
+    const candidates = (await ledger.pending()).filter((e) => e.key === key && e.slot !== undefined);
+    if (own !== undefined && resumable(own)) candidates.push(own);
+    let oldest: LedgerEntry | undefined;
+    for (const entry of candidates)
+      if (oldest === undefined || entry.createdAt < oldest.createdAt) oldest = entry;
+    return oldest;
   }
 
   async function unpaid(request: BufferedRequest): Promise<Response> {
@@ -375,6 +390,9 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     proofs.track({ entry, hold: undefined, wallet: undefined });
     const outcome = await presentProof({ request, entry, wallet: undefined, reused: true });
     if (outcome.kind === "answered") return outcome.response;
+    // Another proof of this request still pending (kept beside this one): re-send it, never sign over it.
+    const next = await resumableEntry(key);
+    if (next !== undefined && next.claim !== entry.claim) return resume({ request, key, entry: next });
     // The old proof is dead (refused): one new payment, from the offers of the refusal.
     const url = entry.url;
     return afterRefusal({ request, key, url, attempt: undefined, lane: entry.lane, refusal: outcome });

@@ -32,6 +32,12 @@ export type LedgerEntry = Readonly<{
   claim: string;
   /** Unix seconds after which the proof can no longer settle, when known. */
   validBefore?: number;
+  /**
+   * Set when another pending proof of the same logical request held its place: this proof is kept beside it (under
+   * `ledgerSlot(entry)`) rather than replacing it, so neither proof whose outcome was not received is forgotten.
+   * `get` returns the entry without a slot; `pending` lists both. The paying fetch re-sends the oldest first.
+   */
+  slot?: string;
   /** Milliseconds since the epoch (the paying fetch's `now`). */
   createdAt: number;
   updatedAt: number;
@@ -48,11 +54,14 @@ export type LedgerEntry = Readonly<{
  * ```
  */
 export type PaymentLedger = Readonly<{
-  /** The latest entry of a logical request, or `undefined`. */
+  /** The latest entry of a logical request without a `slot`, or `undefined`. */
   get(key: string): Promise<LedgerEntry | undefined>;
-  /** Records an entry, replacing the previous one of its key. Resolves once it is stored. */
+  /**
+   * Records an entry, replacing the previous one of its `ledgerSlot` (its key, or its key and slot). Resolves once
+   * it is stored.
+   */
   put(entry: LedgerEntry): Promise<void>;
-  /** Every entry still `pending`. */
+  /** Every entry still `pending`, slotted ones included. */
   pending(): Promise<readonly LedgerEntry[]>;
 }>;
 
@@ -77,18 +86,35 @@ export function keepsAnswered(entry: LedgerEntry): boolean {
 }
 
 /**
- * Applies an entry to a ledger's map of the latest entries by key: pending ones and answered ones of explicit
+ * Where a ledger stores an entry: its logical request's key, or for a proof kept beside another pending one of the
+ * same request, the key and its slot. A custom `PaymentLedger` stores by this, not by `entry.key`.
+ *
+ * @example
+ * ```ts
+ * import { ledgerSlot } from "@tollgate/client";
+ * entries.set(ledgerSlot(entry), entry);
+ * ```
+ */
+export function ledgerSlot(entry: Pick<LedgerEntry, "key" | "slot">): string {
+  return entry.slot === undefined ? entry.key : `${entry.key}\u0000${entry.slot}`;
+}
+
+/**
+ * Applies an entry to a ledger's map of the latest entries by `ledgerSlot`: pending ones and answered ones of explicit
  * `Idempotency-Key`s stay (the oldest answered ones beyond 1024 are forgotten), the rest are dropped.
  */
 export function rememberEntry(entries: Map<string, LedgerEntry>, entry: LedgerEntry): void {
-  entries.delete(entry.key);
-  if (entry.state === "pending" || keepsAnswered(entry)) entries.set(entry.key, entry);
+  const slot = ledgerSlot(entry);
+  entries.delete(slot);
+  // A slotted entry stays only while pending: once answered, the request's own entry tells the rest.
+  const keeps = entry.state === "pending" || (entry.slot === undefined && keepsAnswered(entry));
+  if (keeps) entries.set(slot, entry);
   let answered = 0;
   for (const e of entries.values()) if (e.state !== "pending") answered++;
   if (answered <= maxAnswered) return;
   for (const e of entries.values()) {
     if (e.state === "pending") continue;
-    entries.delete(e.key);
+    entries.delete(ledgerSlot(e));
     return;
   }
 }

@@ -13,6 +13,21 @@ import type { BufferedRequest } from "./bufferRequest.js";
 import { followAfterPayment } from "./followAfterPayment.js";
 import { whenBodyBreaks } from "./whenBodyBreaks.js";
 
+/**
+ * Puts a proof whose answer broke on its way back to pending (under the request's ledger lock). When another proof of
+ * the same request is pending in the request's own place (a concurrent copy paid and broke too), this one is kept
+ * beside it under its claim rather than replacing it: no proof whose outcome was not received is forgotten.
+ */
+async function putPendingAgain(
+  parameters: Readonly<{ ledger: PaymentContext["ledger"]; now: () => number; entry: LedgerEntry }>,
+): Promise<void> {
+  const { ledger, now, entry } = parameters;
+  const { slot: _slot, ...own } = entry;
+  const current = await ledger.get(entry.key);
+  const taken = current !== undefined && current.state === "pending" && current.claim !== entry.claim;
+  await putEntryState({ ledger, now, entry: taken ? { ...own, slot: entry.claim } : own, state: "pending" });
+}
+
 /** Refusal reasons saying the proof was already used: it settled earlier, so paying again would pay twice. */
 const consumedReasons = new Set([
   "invalid_exact_evm_nonce_already_used",
@@ -154,7 +169,7 @@ export async function afterProof(parameters: AfterProofParameters): Promise<Proo
       // entry was answered, and its answer must not erase this proof's pending entry (nor this one its proof's).
       onBroken: () =>
         ledgerLock(ledger)(entry.key, async () => {
-          await putEntryState({ ledger, now, entry, state: "pending" });
+          await putPendingAgain({ ledger, now, entry });
           proofs.track({ entry, hold: undefined, wallet: undefined });
         }).then(() => {
           emit({
