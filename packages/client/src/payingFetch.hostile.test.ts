@@ -475,6 +475,66 @@ describe("a lost or broken answer after the proof never pays again, whatever the
   }
 });
 
+// Before the tests that move the chain's clock forward: its proofs must still settle.
+describe("two copies of one request whose paid bodies both break", () => {
+  const ledgers = {
+    "a memory ledger": async () => createMemoryLedger(),
+    "a file ledger": async () => {
+      const dir = await mkdtemp(join(tmpdir(), "tollgate-hostile-ledger-"));
+      const ledger = createFileLedger({ path: join(dir, "ledger.jsonl") });
+      closers.push(async () => {
+        await ledger.close();
+        await rm(dir, { recursive: true, force: true });
+      });
+      return ledger;
+    },
+  } as const;
+
+  for (const [index, [name, makeLedger]] of Object.entries(ledgers).entries()) {
+    it(`with ${name}: each broken proof is re-sent once, none is forgotten and paid a third time`, async () => {
+      const server = await hostileServer({
+        amount: 10_000n,
+        lie: ({ n, settled }, res) => {
+          if (n < 2) {
+            // Settled, then the connection is cut 10 bytes into a 100-byte body.
+            res.writeHead(200, {
+              "content-type": "text/plain",
+              "content-length": "100",
+              "PAYMENT-RESPONSE": receipt(settled.transaction ?? "", settled.payer ?? ""),
+            });
+            res.write("0123456789", () => setTimeout(() => res.socket?.destroy(), 20));
+            return;
+          }
+          // A re-sent proof gets its answer replayed; a new one is served (after being settled: paid again).
+          res
+            .writeHead(200, { "content-type": "text/plain" })
+            .end(settled.success ? "paid anew" : "replayed");
+        },
+      });
+      const { payer, wallet } = walletOf(21 + index, false);
+      const payingFetch = createPayingFetch({ wallets: [wallet], ledger: await makeLedger() });
+      const before = await evm.balanceOf(payer.address);
+      const url = `${server.url}/report`;
+      // Two keyless copies of one GET: the second pays too, since the first's answer was received (headers) first.
+      const copyA = await payingFetch(url);
+      const copyB = await payingFetch(url);
+      expect([copyA.status, copyB.status]).toEqual([200, 200]);
+      expect(await outcome(copyA.text())).toBeInstanceOf(Error);
+      expect(await outcome(copyB.text())).toBeInstanceOf(Error);
+      expect(new Set(server.seen.nonces).size).toBe(2);
+      // A generic retry of each copy: the two broken proofs are re-sent, oldest first, and their answers replayed.
+      const retries = [await payingFetch(url), await payingFetch(url)];
+      expect(await Promise.all(retries.map((r) => r.text()))).toEqual(["replayed", "replayed"]);
+      expect(server.seen.nonces.slice(2)).toEqual(server.seen.nonces.slice(0, 2));
+      expect(before - (await evm.balanceOf(payer.address))).toBe(20_000n);
+      // Both answers were received in full: the same GET once more is a new purchase.
+      expect(await (await payingFetch(url)).text()).toBe("paid anew");
+      expect(new Set(server.seen.nonces).size).toBe(3);
+      expect(before - (await evm.balanceOf(payer.address))).toBe(30_000n);
+    });
+  }
+});
+
 describe("a 402 carrying a successful PAYMENT-RESPONSE", () => {
   it("is a payment: the same Idempotency-Key does not pay again", async () => {
     const server = await hostileServer({
@@ -613,63 +673,4 @@ describe("the budget hold of a refused authorization", () => {
     expect(third.status).toBe(200);
     expect(before - (await evm.balanceOf(payer.address))).toBe(10_000n);
   });
-});
-
-describe("two copies of one request whose paid bodies both break", () => {
-  const ledgers = {
-    "a memory ledger": async () => createMemoryLedger(),
-    "a file ledger": async () => {
-      const dir = await mkdtemp(join(tmpdir(), "tollgate-hostile-ledger-"));
-      const ledger = createFileLedger({ path: join(dir, "ledger.jsonl") });
-      closers.push(async () => {
-        await ledger.close();
-        await rm(dir, { recursive: true, force: true });
-      });
-      return ledger;
-    },
-  } as const;
-
-  for (const [index, [name, makeLedger]] of Object.entries(ledgers).entries()) {
-    it(`with ${name}: each broken proof is re-sent once, none is forgotten and paid a third time`, async () => {
-      const server = await hostileServer({
-        amount: 10_000n,
-        lie: ({ n, settled }, res) => {
-          if (n < 2) {
-            // Settled, then the connection is cut 10 bytes into a 100-byte body.
-            res.writeHead(200, {
-              "content-type": "text/plain",
-              "content-length": "100",
-              "PAYMENT-RESPONSE": receipt(settled.transaction ?? "", settled.payer ?? ""),
-            });
-            res.write("0123456789", () => setTimeout(() => res.socket?.destroy(), 20));
-            return;
-          }
-          // A re-sent proof gets its answer replayed; a new one is served (after being settled: paid again).
-          res
-            .writeHead(200, { "content-type": "text/plain" })
-            .end(settled.success ? "paid anew" : "replayed");
-        },
-      });
-      const { payer, wallet } = walletOf(21 + index, false);
-      const payingFetch = createPayingFetch({ wallets: [wallet], ledger: await makeLedger() });
-      const before = await evm.balanceOf(payer.address);
-      const url = `${server.url}/report`;
-      // Two keyless copies of one GET: the second pays too, since the first's answer was received (headers) first.
-      const copyA = await payingFetch(url);
-      const copyB = await payingFetch(url);
-      expect([copyA.status, copyB.status]).toEqual([200, 200]);
-      expect(await outcome(copyA.text())).toBeInstanceOf(Error);
-      expect(await outcome(copyB.text())).toBeInstanceOf(Error);
-      expect(new Set(server.seen.nonces).size).toBe(2);
-      // A generic retry of each copy: the two broken proofs are re-sent, oldest first, and their answers replayed.
-      const retries = [await payingFetch(url), await payingFetch(url)];
-      expect(await Promise.all(retries.map((r) => r.text()))).toEqual(["replayed", "replayed"]);
-      expect(server.seen.nonces.slice(2)).toEqual(server.seen.nonces.slice(0, 2));
-      expect(before - (await evm.balanceOf(payer.address))).toBe(20_000n);
-      // Both answers were received in full: the same GET once more is a new purchase.
-      expect(await (await payingFetch(url)).text()).toBe("paid anew");
-      expect(new Set(server.seen.nonces).size).toBe(3);
-      expect(before - (await evm.balanceOf(payer.address))).toBe(30_000n);
-    });
-  }
 });

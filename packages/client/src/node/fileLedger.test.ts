@@ -84,6 +84,24 @@ describe("createFileLedger", () => {
     await reopened.close();
   });
 
+  it("keeps a proof slotted beside another pending one of its request through compaction and a reopen", async () => {
+    const path = await tempPath();
+    const ledger = createFileLedger({ path, compactAfter: 3 });
+    const own = { ...entry("r"), claim: "0x1" };
+    const beside = { ...entry("r"), claim: "0x2", slot: "0x2", createdAt: 2 };
+    await ledger.put(own);
+    await ledger.put(beside);
+    await ledger.put(entry("x", "settled")); // the third line triggers the rewrite
+    await ledger.close();
+    const reopened = createFileLedger({ path });
+    expect((await reopened.get("r"))?.claim).toBe("0x1");
+    expect((await reopened.pending()).map((e) => e.claim).sort()).toEqual(["0x1", "0x2"]);
+    // Answered, a slotted proof leaves; the request's own entry is untouched.
+    await reopened.put({ ...beside, state: "settled" });
+    expect((await reopened.pending()).map((e) => e.claim)).toEqual(["0x1"]);
+    await reopened.close();
+  });
+
   it("concurrent puts each land on their own line", async () => {
     const path = await tempPath();
     const ledger = createFileLedger({ path });
