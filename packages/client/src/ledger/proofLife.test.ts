@@ -50,6 +50,24 @@ describe("the proof-life book", () => {
     expect(proofTransitions.doubtful).not.toContain("pending");
   });
 
+  it("a served proof of one copy of a request leaves the other copies' live proofs committed to it", () => {
+    const { proofs, pay } = setup(undefined);
+    const served = entry("r", "copy-a", 10n);
+    const refused = entry("r", "copy-b", 1n);
+    const broken = entry("r", "copy-c", 5n);
+    pay(served);
+    pay(refused);
+    pay(broken);
+    proofs.refused(refused);
+    proofs.served(served);
+    // The served purchase is over; the refused authorization (doubtful) and the pending proof can still settle.
+    expect(proofs.stateOf(served)).toBeUndefined();
+    expect(proofs.stateOf(refused)).toBe("doubtful");
+    expect(proofs.committed("r")).toBe(6n);
+    proofs.served(broken);
+    expect(proofs.committed("r")).toBe(1n);
+  });
+
   it("a refused proof stays committed to its request and on the budget until the chain says it is dead", async () => {
     const chain = { now: "live" as ExactProofState };
     const { budgets, proofs, pay, advance } = setup(chainWallet(chain));

@@ -104,8 +104,15 @@ export function createProofBook(parameters: CreateProofBookParameters) {
     };
   }
 
+  /**
+   * Ends a purchase of a request: its spent and dead proofs stop counting against the next one. Its pending and
+   * doubtful proofs stay: they may belong to a concurrent copy of the same request (no `Idempotency-Key`) and can
+   * still move money, so they count until they are answered or provably dead.
+   */
   function closeRequest(key: string): void {
-    requests.delete(key);
+    const open = (requests.get(key) ?? []).filter((p) => p.state === "pending" || p.state === "doubtful");
+    if (open.length === 0) requests.delete(key);
+    else requests.set(key, open);
   }
 
   return Object.freeze({
@@ -143,7 +150,8 @@ export function createProofBook(parameters: CreateProofBookParameters) {
     },
     /**
      * The proof bought its answer (the server took it and answered): it counts against the budgets for good, and its
-     * logical request is over (a later call with the same key is a new request, or a replay).
+     * purchase is over (a later call with the same key is a new purchase, or a replay); the request's proofs that can
+     * still move money (pending, doubtful: a concurrent copy's) keep counting against it.
      */
     served(entry: LedgerEntry): void {
       const proof = find(entry);
