@@ -535,6 +535,47 @@ describe("two copies of one request whose paid bodies both break", () => {
   }
 });
 
+// Before the tests that move the chain's clock forward: its proofs must still settle.
+describe("a served copy of a request does not forget another copy's live proof", () => {
+  it("a lying 'facilitator_unavailable' of one copy keeps counting after another copy's proof is served", async () => {
+    const server = await hostileServer({
+      amount: 10_000n,
+      lie: ({ n, settled }, res) => {
+        if (n === 0) {
+          res.writeHead(200, {
+            "content-type": "text/plain",
+            "content-length": "100",
+            "PAYMENT-RESPONSE": receipt(settled.transaction ?? "", settled.payer ?? ""),
+          });
+          res.write("0123456789", () => setTimeout(() => res.socket?.destroy(), 20));
+          return;
+        }
+        // Settled, and yet "never sent to /settle": the authorization moved money.
+        if (n === 1) refuse(res, 10_000n, "facilitator_unavailable");
+        else
+          res
+            .writeHead(200, { "content-type": "text/plain" })
+            .end(settled.success ? "paid anew" : "replayed");
+      },
+    });
+    const { payer, wallet } = walletOf(23, false);
+    const payingFetch = createPayingFetch({ wallets: [wallet], policy: { maxPerRequest: 10_000n } });
+    const before = await evm.balanceOf(payer.address);
+    const url = `${server.url}/report`;
+    const copyA = await payingFetch(url);
+    // Copy B pays its own purchase; the refused authorization stays live, so nothing more fits its max.
+    const copyB = await outcome(payingFetch(url));
+    expect(isTollgateError(copyB)).toBe(true);
+    expect(await outcome(copyA.text())).toBeInstanceOf(Error);
+    // Copy A's retry re-sends its proof and is served: its purchase is over, copy B's proof still counts.
+    expect(await (await payingFetch(url)).text()).toBe("replayed");
+    const again = await outcome(payingFetch(url));
+    expect(isTollgateError(again) ? again.code : again).toBe((copyB as { code: string }).code);
+    expect(new Set(server.seen.nonces).size).toBe(2);
+    expect(before - (await evm.balanceOf(payer.address))).toBe(20_000n);
+  });
+});
+
 describe("a 402 carrying a successful PAYMENT-RESPONSE", () => {
   it("is a payment: the same Idempotency-Key does not pay again", async () => {
     const server = await hostileServer({
