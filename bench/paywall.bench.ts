@@ -40,7 +40,8 @@ async function facilitatorStub(): Promise<{ url: string; close(): void }> {
         JSON.stringify({
           success: true,
           payer,
-          transaction: `0x${"ab".repeat(32)}`,
+          // A settlement's own transaction: the paywall claims it, so one hash would pay once.
+          transaction: `0x${randomBytes(32).toString("hex")}`,
           network: "eip155:84532",
         }),
       );
@@ -56,7 +57,8 @@ async function cpuMicros(url: string): Promise<number> {
 }
 
 async function presign(count: number, requirement: Record<string, unknown>) {
-  const validBefore = BigInt(Math.floor(Date.now() / 1000) + 3600);
+  // The paywall refuses a validBefore beyond the requirement's maxTimeoutSeconds (plus 60 s of skew).
+  const validBefore = BigInt(Math.floor(Date.now() / 1000) + Number(requirement.maxTimeoutSeconds));
   return Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const payer = evmPayerAccounts[i % 4] ?? evmPayerAccounts[0];
