@@ -22,6 +22,7 @@ import {
   type NetworkRegistry,
   TollgateError,
 } from "@tollgate/shared";
+import { createKeyLock } from "../request/createKeyLock.js";
 import { untilAborted } from "../request/untilAborted.js";
 import type {
   CreateExactPaymentParameters,
@@ -117,6 +118,13 @@ const maxU64 = (1n << 64n) - 1n;
 /** The base fee of each signature a transaction requires. */
 const lamportsPerSignature = 5000n;
 const defaultRandomBytes = (length: number): Uint8Array => crypto.getRandomValues(new Uint8Array(length));
+
+/**
+ * One send at a time per paying account and network, for the whole process: transfers from one account sent at once
+ * touch the same writable accounts, and a node may refuse the later ones in preflight ("Account in use") although
+ * each is valid. Only the hand-over to the node is serialised; confirmations are awaited side by side.
+ */
+const accountSendLock = createKeyLock();
 
 /** Signs a message with the keypair's ed25519 key through WebCrypto. */
 async function signEd25519(keypair: Keypair, message: Uint8Array): Promise<Uint8Array> {
@@ -383,7 +391,11 @@ export function createSvmWallet(parameters: CreateSvmWalletParameters): PayingWa
     }
     let sendError: unknown;
     try {
-      await untilAborted(direct.sendTransaction(transaction), signal);
+      const account = `${network}:${keypair.publicKey.toBase58()}`;
+      await untilAborted(
+        accountSendLock(account, () => direct.sendTransaction(transaction)),
+        signal,
+      );
     } catch (cause) {
       // Already on chain (a re-send after a restart or a lost answer) is fine: the confirmation decides.
       sendError = cause;
