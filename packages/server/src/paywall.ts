@@ -156,7 +156,8 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     }
     return response;
   };
-  const storeFullRetryAfter = parameters.retryAfterSeconds?.facilitatorUnavailable ?? 10;
+  // A full store is waited out like an unavailable facilitator (`retryAfterSeconds.facilitatorUnavailable`).
+  const storeFullRetryAfter = settings.facilitator.unavailableRetryAfterSeconds;
   /** What a lane finishes when the client closed its connection before the response was ready (nginx's 499). */
   const clientGoneResponse = () => jsonResponse(499, { error: "client_closed_request" });
   const storeUnavailable = () => jsonResponse(503, { error: "internal_error" }, { "retry-after": "1" });
