@@ -35,6 +35,7 @@ describe("loadConfig", () => {
       X402_MAX_TX_AGE_SECONDS: 604_800,
       X402_DIRECT_CHAINS: ["base", "ethereum", "solana"],
       TOLLGATE_POSTGRES_SCHEMA: "tollgate",
+      TOLLGATE_REDIS_PREFIX: "tollgate:",
     });
     expect(storeChoiceOf(config)).toEqual({ kind: "memory" });
   });
@@ -62,6 +63,7 @@ describe("loadConfig", () => {
       "TOLLGATE_POSTGRES_SCHEMA",
       { ...valid, DATABASE_URL: "postgres://db/x", TOLLGATE_POSTGRES_SCHEMA: "a;b" },
     ],
+    ["TOLLGATE_REDIS_PREFIX", { ...valid, REDIS_URL: "redis://cache", TOLLGATE_REDIS_PREFIX: "a{b}" }],
     ["DATABASE_URL", { ...valid, TOLLGATE_DATA_DIR: ".tollgate", DATABASE_URL: "postgres://db/x" }],
     ["REDIS_URL", { ...valid, DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache:6379" }],
     ["PORT", { ...valid, PORT: "http" }],
@@ -99,7 +101,11 @@ describe("loadConfig", () => {
     expect(storeChoiceOf(loadConfig({ ...valid, REDIS_URL: "rediss://cache:6380" }))).toEqual({
       kind: "redis",
       url: "rediss://cache:6380",
+      prefix: "tollgate:",
     });
+    expect(
+      storeChoiceOf(loadConfig({ ...valid, REDIS_URL: "redis://cache", TOLLGATE_REDIS_PREFIX: "shop-1:" })),
+    ).toMatchObject({ kind: "redis", prefix: "shop-1:" });
     const { option, reason } = failure({
       ...valid,
       TOLLGATE_DATA_DIR: "/var/lib/tollgate",

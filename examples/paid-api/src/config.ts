@@ -46,7 +46,11 @@ const directChains = ["base", "ethereum", "solana"] as const;
 /** The variables that choose the store; at most one may be set. */
 const storeVariables = ["TOLLGATE_DATA_DIR", "DATABASE_URL", "REDIS_URL"] as const;
 /** Every variable of the store's settings that `loadConfig` reads besides the `X402_` ones. */
-const storeSettings: readonly string[] = [...storeVariables, "TOLLGATE_POSTGRES_SCHEMA"];
+const storeSettings: readonly string[] = [
+  ...storeVariables,
+  "TOLLGATE_POSTGRES_SCHEMA",
+  "TOLLGATE_REDIS_PREFIX",
+];
 
 const environmentSchema = z
   .object({
@@ -164,6 +168,13 @@ const environmentSchema = z
     REDIS_URL: z
       .url({ protocol: /^rediss?$/, error: "REDIS_URL must be a redis:// or rediss:// URL" })
       .optional(),
+    TOLLGATE_REDIS_PREFIX: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_:.-]{1,100}$/,
+        "TOLLGATE_REDIS_PREFIX must be letters, digits and _ : . - (at most 100; no braces)",
+      )
+      .default("tollgate:"),
   })
   .superRefine((env, ctx) => {
     const need = (condition: boolean, variable: string, why: string) => {

@@ -6,7 +6,7 @@ export type StoreChoice =
   | Readonly<{ kind: "memory" }>
   | Readonly<{ kind: "embedded"; dataDir: string }>
   | Readonly<{ kind: "postgres"; url: string; schema: string }>
-  | Readonly<{ kind: "redis"; url: string }>;
+  | Readonly<{ kind: "redis"; url: string; prefix: string }>;
 
 /** An open store of the reference server, and how to close it on shutdown. */
 export type OpenedStore = Readonly<{
@@ -30,13 +30,15 @@ export function storeChoiceOf(config: PaidApiConfig): StoreChoice {
   if (config.TOLLGATE_DATA_DIR !== undefined) return { kind: "embedded", dataDir: config.TOLLGATE_DATA_DIR };
   if (config.DATABASE_URL !== undefined)
     return { kind: "postgres", url: config.DATABASE_URL, schema: config.TOLLGATE_POSTGRES_SCHEMA };
-  if (config.REDIS_URL !== undefined) return { kind: "redis", url: config.REDIS_URL };
+  if (config.REDIS_URL !== undefined)
+    return { kind: "redis", url: config.REDIS_URL, prefix: config.TOLLGATE_REDIS_PREFIX };
   return { kind: "memory" };
 }
 
 /**
  * Opens the store the configuration chose: the embedded PGlite store in `TOLLGATE_DATA_DIR`, PostgreSQL at
- * `DATABASE_URL` (migrations applied at start, in `TOLLGATE_POSTGRES_SCHEMA`), Redis at `REDIS_URL`, or, with
+ * `DATABASE_URL` (migrations applied at start, in `TOLLGATE_POSTGRES_SCHEMA`), Redis at `REDIS_URL` (keys under
+ * `TOLLGATE_REDIS_PREFIX`), or, with
  * none of them, the memory store (everything lost on a restart). Each driver is loaded only when chosen.
  *
  * @example
@@ -67,8 +69,8 @@ export async function openStore(config: PaidApiConfig): Promise<OpenedStore> {
     }
     case "redis": {
       const { createRedisStore } = await import("@tollgate/server/redis");
-      const store = await createRedisStore({ redis: choice.url });
-      return { store, choice, description: "Redis", close: store.close };
+      const store = await createRedisStore({ redis: choice.url, prefix: choice.prefix });
+      return { store, choice, description: `Redis (prefix ${choice.prefix})`, close: store.close };
     }
     case "memory":
       return {
