@@ -197,6 +197,8 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     if (proofs.lanes.length > 1 || proofs.ambiguous) {
       return respond(refuse({ reason: "multiple_payment_proofs", status: 400 }));
     }
+    const receivedAt = now();
+    emit({ type: "proof_received", route: context.route, lane });
     if (!route.lanes[lane]) return respond(refuse({ reason: `${lane}_lane_disabled`, lane }));
 
     const idempotency = readIdempotencyKey({
@@ -229,6 +231,7 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       idempotencyKey,
       store,
       now,
+      receivedAt,
       emit,
       refuse,
     };
