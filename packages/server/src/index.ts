@@ -18,6 +18,14 @@ export {
   type RequestRefusalReason,
   requestHead,
 } from "./adapters/requestHead.js";
+export {
+  funnelSteps,
+  latencyRelativeAccuracy,
+  type Report,
+  type ReportFigures,
+  type ReportParameters,
+  report,
+} from "./analytics/report.js";
 export type {
   CreatePaywallParameters,
   DirectLaneConfig,

@@ -83,7 +83,14 @@ export type Paywall = Readonly<{
   issueToken(parameters: Readonly<{ amount: string | bigint; ttlSeconds?: number }>): Promise<IssuedToken>;
   /** Resolves once every facilitator's `/supported` has been read (or failed). */
   ready(): Promise<void>;
-  /** Closes the default transport's connections. */
+  /** The analytics queue: records are written to the store off the paid path, in batches. */
+  analytics: Readonly<{
+    /** Records dropped because the queue was full, since start (`tollgate_analytics_dropped_total`). */
+    dropped(): number;
+    /** Writes every queued record now (tests, shutdown). */
+    flush(): Promise<void>;
+  }>;
+  /** Writes the queued analytics records and closes the default transport's connections. */
   close(): Promise<void>;
 }>;
 
@@ -127,7 +134,8 @@ type Serving = Readonly<{
 export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   const { now = Date.now, onEvent } = parameters;
   const store = parameters.store ?? createMemoryStore({ now });
-  const emit = createEmitter({ onEvent, store, now });
+  const emitter = createEmitter({ onEvent, store, now, ...parameters.analytics });
+  const { emit } = emitter;
   const settings = resolveConfig({ options: parameters, now, emit });
   const { failover } = settings.facilitator;
   const idempotentResponses = createIdempotentResponses({ store, now, emit, ...settings.idempotency });
@@ -197,6 +205,8 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
     if (proofs.lanes.length > 1 || proofs.ambiguous) {
       return respond(refuse({ reason: "multiple_payment_proofs", status: 400 }));
     }
+    const receivedAt = now();
+    emit({ type: "proof_received", route: context.route, lane });
     if (!route.lanes[lane]) return respond(refuse({ reason: `${lane}_lane_disabled`, lane }));
 
     const idempotency = readIdempotencyKey({
@@ -229,6 +239,7 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       idempotencyKey,
       store,
       now,
+      receivedAt,
       emit,
       refuse,
     };
@@ -396,6 +407,10 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
       return issueToken({ store, amount: atomic, nowSeconds: Math.floor(now() / 1000), ttlSeconds });
     },
     ready: () => (settings.hasFacilitators ? failover.refresh() : Promise.resolve()),
-    close: async () => settings.defaultTransport?.close(),
+    analytics: Object.freeze({ dropped: emitter.dropped, flush: emitter.flush }),
+    close: async () => {
+      await emitter.flush();
+      await settings.defaultTransport?.close();
+    },
   });
 }

@@ -1,4 +1,4 @@
-import type { Store } from "../store/store.js";
+import type { Store, StoreRecord } from "../store/store.js";
 import type { PaywallEvent } from "../verify/laneContext.js";
 import { eventRecord } from "./eventRecord.js";
 
@@ -10,27 +10,104 @@ export type CreateEmitterParameters = Readonly<{
   store: Store;
   /** The clock, in milliseconds: each record's `at`. */
   now: () => number;
+  /**
+   * Most records waiting to be written; a record that finds the queue full is dropped and counted (`dropped`).
+   * @default 10_000
+   */
+  maxQueue?: number;
+  /**
+   * A flush starts once this many records wait (else after `flushIntervalMs`).
+   * @default 256
+   */
+  batchSize?: number;
+  /**
+   * Longest a record waits before a flush starts, in milliseconds.
+   * @default 1_000
+   */
+  flushIntervalMs?: number;
+}>;
+
+/** The paywall's emitter: `emit` on the paid path, and the queue of analytics records behind it. */
+export type Emitter = Readonly<{
+  /** Hands an event to `onEvent` and queues its record; never waits, never throws. */
+  emit(event: PaywallEvent): void;
+  /** Records dropped because the queue was full, since start. */
+  dropped(): number;
+  /** Writes every queued record (resolves once written or failed; a failure is reported as an `error` event). */
+  flush(): Promise<void>;
 }>;
 
 /**
- * The paywall's `emit`: hands each event to `onEvent` and records it in the store, without waiting. Neither an
- * observer's throw nor a failed record changes a payment's outcome; a failed record is reported as an `error`.
+ * The paywall's `emit`: hands each event to `onEvent` and queues its analytics record; the queue is written to
+ * the store off the paid path, in batches, one flush at a time. The queue is bounded: when full, a record is
+ * dropped and counted, so a slow or failing store never blocks or fails a payment. Neither an observer's throw
+ * nor a failed write changes a payment's outcome; a failed write is reported as an `error`.
  */
-export function createEmitter(parameters: CreateEmitterParameters): (event: PaywallEvent) => void {
-  const { onEvent, store, now } = parameters;
-  return (event: PaywallEvent): void => {
+export function createEmitter(parameters: CreateEmitterParameters): Emitter {
+  const { onEvent, store, now, maxQueue = 10_000, batchSize = 256, flushIntervalMs = 1_000 } = parameters;
+  let queue: StoreRecord[] = [];
+  let dropped = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let flushing: Promise<void> | undefined;
+
+  const report = (event: PaywallEvent) => {
     try {
       onEvent?.(event);
     } catch {
       // An observer's failure must not change a payment's outcome.
     }
-    if (event.type === "error") return;
-    store.record(eventRecord(event, now())).catch((error: unknown) => {
-      try {
-        onEvent?.({ type: "error", where: "store.record", error });
-      } catch {
-        // As above.
-      }
-    });
   };
+
+  async function write(batch: readonly StoreRecord[]): Promise<void> {
+    for (const record of batch) {
+      try {
+        await store.record(record);
+      } catch (error) {
+        report({ type: "error", where: "store.record", error });
+      }
+    }
+  }
+
+  function flush(): Promise<void> {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    flushing ??= (async () => {
+      while (queue.length > 0) {
+        const batch = queue;
+        queue = [];
+        await write(batch);
+      }
+    })().finally(() => {
+      flushing = undefined;
+    });
+    return flushing;
+  }
+
+  function schedule(delayMs: number): void {
+    if (timer !== undefined && delayMs > 0) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void flush();
+    }, delayMs);
+    timer.unref?.();
+  }
+
+  return Object.freeze({
+    emit(event: PaywallEvent): void {
+      report(event);
+      if (event.type === "error") return;
+      if (queue.length >= maxQueue) {
+        dropped++;
+        return;
+      }
+      queue.push(eventRecord(event, now()));
+      if (queue.length >= batchSize) schedule(0);
+      else schedule(flushIntervalMs);
+    },
+    dropped: () => dropped,
+    flush,
+  });
 }

@@ -18,5 +18,9 @@ export function eventRecord(event: Exclude<PaywallEvent, { type: "error" }>, at:
     ...(typeof fields.amount === "bigint" ? { amount: fields.amount } : {}),
     ...(typeof fields.durationMs === "number" ? { durationMs: fields.durationMs } : {}),
     ...(event.type === "facilitator_call" ? { reason: `${event.endpoint}:${event.outcome}` } : {}),
+    ...(event.type === "rpc_call" ? { reason: event.outcome } : {}),
+    ...(event.type === "failed_over"
+      ? { facilitator: event.from, reason: `${event.reason}->${event.to}` }
+      : {}),
   } as StoreRecord;
 }

@@ -196,6 +196,19 @@ export type CreatePaywallParameters = Readonly<{
    */
   lanes?: LaneSwitches;
   /**
+   * The analytics queue (records are written to the store off the paid path, in batches; when the queue is full a
+   * record is dropped and counted, never waited for).
+   * @default { maxQueue: 10_000, batchSize: 256, flushIntervalMs: 1_000 }
+   */
+  analytics?: Readonly<{
+    /** @default 10_000 */
+    maxQueue?: number;
+    /** @default 256 */
+    batchSize?: number;
+    /** @default 1_000 */
+    flushIntervalMs?: number;
+  }>;
+  /**
    * Claims, tokens, idempotent responses and analytics.
    * @default createMemoryStore({ now })
    */

@@ -15,6 +15,61 @@ export type PaywallEvent =
       detail?: string;
       durationMs: number;
     }>
+  /** A proof of `lane` arrived (the funnel's step after `payment_required`). */
+  | Readonly<{ type: "proof_received"; route: string; lane: Lane; network?: string }>
+  /** The proof passed the lane's local checks (shape, requirement, time window, claim; token known and live). */
+  | Readonly<{ type: "proof_checked"; route: string; lane: Lane; network?: string }>
+  /**
+   * The payment was verified: a facilitator's `/verify` (or `/settle`) said valid, the direct transfer was read on
+   * chain and accepted, the token debited. `durationMs` since the proof was received.
+   */
+  | Readonly<{
+      type: "verified";
+      route: string;
+      lane: Lane;
+      network?: string;
+      facilitator?: string;
+      durationMs: number;
+    }>
+  /**
+   * The money moved: a settlement, a direct transfer's claim recorded as settled, a token debit. `durationMs` since
+   * the proof was received. Not yet served: see `paid`.
+   */
+  | Readonly<{
+      type: "settled";
+      route: string;
+      lane: Lane;
+      /** Atomic units. */
+      amount: bigint;
+      network?: string;
+      asset?: string;
+      payer?: string;
+      transaction?: string;
+      facilitator?: string;
+      durationMs: number;
+    }>
+  /** A charge was given back (the handler answered 400 or more): the request is not a payment. */
+  | Readonly<{
+      type: "refunded";
+      route: string;
+      lane: Lane;
+      amount: bigint;
+      network?: string;
+      reason: string;
+    }>
+  /** A `/settle` may have moved money and its fate is unknown: the client retries the same proof. */
+  | Readonly<{
+      type: "settlement_pending";
+      route: string;
+      lane: Lane;
+      network?: string;
+      facilitator?: string;
+    }>
+  /** A facilitator was unavailable and the next one (or the direct lane, `to: "direct"`) was offered. */
+  | Readonly<{ type: "failed_over"; route: string; from: string; to: string; reason: string }>
+  /** A chain RPC request the paywall made (direct-lane reads, settlement checks); `network` is CAIP-2. */
+  | Readonly<{ type: "rpc_call"; network: string; outcome: "answer" | "unavailable"; durationMs: number }>
+  /** Served: charged and its response delivered (the funnel's last step). Never for a refunded request. */
   | Readonly<{
       type: "paid";
       route: string;
@@ -22,6 +77,8 @@ export type PaywallEvent =
       /** Atomic USDC units taken for this request. */
       amount: bigint;
       network?: string;
+      /** The asset's address or mint. */
+      asset?: string;
       payer?: string;
       transaction?: string;
       facilitator?: string;
@@ -65,6 +122,8 @@ export type LaneContext = Readonly<{
   store: Store;
   /** The paywall's clock, in milliseconds. */
   now: () => number;
+  /** When the proof was received (the paywall's clock): events' `durationMs` count from it. */
+  receivedAt: number;
   emit(event: PaywallEvent): void;
   /** The hybrid 402 (or 400/409) for this route with `reason`, counted as a refusal. */
   refuse(refusal: Refusal & Readonly<{ lane?: Lane }>): Response;

@@ -64,3 +64,12 @@ export function laneReceiptHeader(
     }),
   };
 }
+
+/**
+ * Why a charge was given back, from the handler's status (a bounded set, for analytics): `handler_failed` for
+ * 5xx, `client_closed_request` for 499, `handler_refused` for another 4xx.
+ */
+export function refundReason(status: number): "handler_failed" | "client_closed_request" | "handler_refused" {
+  if (status >= 500) return "handler_failed";
+  return status === 499 ? "client_closed_request" : "handler_refused";
+}

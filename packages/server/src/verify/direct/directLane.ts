@@ -8,7 +8,7 @@ import { maxBigint } from "../../internal/bigint.js";
 import { withChainTimeout } from "../../internal/deadline.js";
 import { withHeaders } from "../../respond/paymentRequired.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
-import { issueToken, laneReceiptHeader, tokenHash, tokenHeaders } from "../prepaidTokens.js";
+import { issueToken, laneReceiptHeader, refundReason, tokenHash, tokenHeaders } from "../prepaidTokens.js";
 import { transferClaimKey } from "../transferClaimKey.js";
 import type { DirectChain, DirectTransaction } from "./directChain.js";
 
@@ -77,14 +77,18 @@ export async function directLane(
   const signature = proof.signature?.trim() || undefined;
   if (bindingRequired && signature === undefined) return refuse("direct_binding_missing");
 
+  ctx.emit({ type: "proof_checked", route: ctx.route, lane: "direct", network });
   let found: DirectTransaction;
+  const started = ctx.now();
   try {
     found = await withChainTimeout(() => net.chain.getTransaction({ tx: canonicalTx }), {
       network,
       operation: "getTransaction",
       timeoutMs: settings.lookupTimeoutMs,
     });
+    ctx.emit({ type: "rpc_call", network, outcome: "answer", durationMs: ctx.now() - started });
   } catch (error) {
+    ctx.emit({ type: "rpc_call", network, outcome: "unavailable", durationMs: ctx.now() - started });
     ctx.emit({ type: "error", where: "direct.getTransaction", error });
     return refuse("internal_error", { status: 503, retryAfterSeconds: settings.retryAfterSeconds });
   }
@@ -129,6 +133,13 @@ export async function directLane(
     .filter((t) => net.chain.sameAddress(t.from, from))
     .reduce((sum, t) => sum + t.amount, 0n);
 
+  ctx.emit({
+    type: "verified",
+    route: ctx.route,
+    lane: "direct",
+    network,
+    durationMs: ctx.now() - ctx.receivedAt,
+  });
   // Every check passed: claim the transfer for good.
   const claim = await store.claim({
     key: claimKey,
@@ -153,15 +164,16 @@ export async function directLane(
   }
   const surplus = amount - offer.price;
   let token = surplus > 0n ? await issue(surplus) : undefined;
-  ctx.emit({
-    type: "paid",
+  const payment = {
     route: ctx.route,
-    lane: "direct",
+    lane: "direct" as const,
     amount: offer.price,
     network,
+    asset: net.asset,
     payer: from,
     transaction: canonicalTx,
-  });
+  };
+  ctx.emit({ type: "settled", ...payment, durationMs: ctx.now() - ctx.receivedAt });
   return {
     kind: "serve",
     lane: "direct",
@@ -177,9 +189,17 @@ export async function directLane(
           });
           token = { ...token, ...balance };
         }
-        ctx.emit({ type: "not_charged", route: ctx.route, lane: "direct", status: response.status });
+        ctx.emit({
+          type: "refunded",
+          route: ctx.route,
+          lane: "direct",
+          amount: offer.price,
+          network,
+          reason: refundReason(response.status),
+        });
         return withHeaders(response, tokenHeaders(token, token.token));
       }
+      ctx.emit({ type: "paid", ...payment });
       return withHeaders(response, {
         ...(token === undefined ? {} : tokenHeaders(token, token.token)),
         ...laneReceiptHeader({

@@ -9,7 +9,7 @@ import {
 } from "@tollgate/shared";
 import { withChainTimeout } from "../../internal/deadline.js";
 import { discardBody, type FacilitatorRequirement, withHeaders } from "../../respond/paymentRequired.js";
-import type { Failover, PaymentKind } from "../fallback/failover.js";
+import type { Failover, FailoverResult, PaymentKind } from "../fallback/failover.js";
 import type { ExpectedAnswer } from "../fallback/plausibleAnswer.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
 import { transferClaimKey } from "../transferClaimKey.js";
@@ -215,6 +215,26 @@ export async function facilitatorLane(
     }
   }
 
+  const network = matched.v2.network;
+  ctx.emit({ type: "proof_checked", route: ctx.route, lane: "facilitator", network });
+  const sinceReceived = () => ctx.now() - ctx.receivedAt;
+  /** One `failed_over` per facilitator that was unavailable, to the next one asked (or the direct lane). */
+  const reportFailover = (result: FailoverResult<unknown>) => {
+    const attempts = result.kind === "answer" ? (result.attempts ?? []) : result.attempts;
+    attempts.forEach((attempt, index) => {
+      const to =
+        attempts[index + 1]?.facilitator ??
+        (result.kind === "answer" ? result.facilitator : offer.direct.length > 0 ? "direct" : undefined);
+      if (to === undefined) return;
+      ctx.emit({
+        type: "failed_over",
+        route: ctx.route,
+        from: attempt.facilitator,
+        to,
+        reason: attempt.reason,
+      });
+    });
+  };
   const release = () => store.releaseClaim({ key: claimKey, owner: requestId });
   const moveTo = (to: "settled" | "dead" | "pending_settlement") =>
     store.transitionClaim({ key: claimKey, from: ["pending"], to, owner: requestId });
@@ -247,30 +267,56 @@ export async function facilitatorLane(
   async function chainSaysSettled(): Promise<boolean> {
     const check = settings.settlementChecks[matched.v2.network];
     if (check === undefined) return false;
+    const started = ctx.now();
     try {
-      return await withChainTimeout(() => check({ requirement: matched.v2, payload: paymentPayload }), {
-        network: matched.v2.network,
-        operation: "settlementCheck",
-        timeoutMs: settings.settlementCheckTimeoutMs,
-      });
+      const settled = await withChainTimeout(
+        () => check({ requirement: matched.v2, payload: paymentPayload }),
+        { network, operation: "settlementCheck", timeoutMs: settings.settlementCheckTimeoutMs },
+      );
+      ctx.emit({ type: "rpc_call", network, outcome: "answer", durationMs: ctx.now() - started });
+      return settled;
     } catch (error) {
+      ctx.emit({ type: "rpc_call", network, outcome: "unavailable", durationMs: ctx.now() - started });
       ctx.emit({ type: "error", where: "settlementCheck", error });
       return false;
     }
   }
 
-  function paid(receipt: SettleResponse, facilitator?: string): Settled {
-    ctx.emit({
-      type: "paid",
+  /** What the payment's `settled` and `paid` events share. */
+  function payment(receipt: SettleResponse, facilitator?: string) {
+    return {
       route: ctx.route,
-      lane: "facilitator",
+      lane: "facilitator" as const,
       amount: BigInt(matched.v2.amount),
-      network: matched.v2.network,
+      network,
+      asset: matched.v2.asset,
       ...(receipt.payer ? { payer: receipt.payer } : payerField()),
       ...(receipt.transaction ? { transaction: receipt.transaction } : {}),
       ...(facilitator === undefined ? {} : { facilitator }),
-    });
+    };
+  }
+
+  /** The money moved (`paid`, served, is emitted once the response goes out). */
+  function paid(receipt: SettleResponse, facilitator?: string): Settled {
+    const durationMs = sinceReceived();
+    if (ctx.settlement === "before" && !resumed) {
+      // Settling before the handler is its verification too.
+      ctx.emit({
+        type: "verified",
+        route: ctx.route,
+        lane: "facilitator",
+        network,
+        ...(facilitator === undefined ? {} : { facilitator }),
+        durationMs,
+      });
+    }
+    ctx.emit({ type: "settled", ...payment(receipt, facilitator), durationMs });
     return { kind: "settled", receipt, ...(facilitator === undefined ? {} : { facilitator }) };
+  }
+
+  /** Served: the response that carries the receipt goes out. */
+  function served(state: Settled): void {
+    ctx.emit({ type: "paid", ...payment(state.receipt, state.facilitator) });
   }
 
   /**
@@ -280,6 +326,7 @@ export async function facilitatorLane(
    */
   async function settleNow(): Promise<SettleState> {
     const result = await settings.failover.settle(body, kind, expected);
+    reportFailover(result);
     const confirmed = async (): Promise<SettleState | undefined> => {
       if (!(await chainSaysSettled())) return undefined;
       await markSettled();
@@ -287,6 +334,13 @@ export async function facilitatorLane(
     };
     const pending = async (): Promise<SettleState> => {
       await moveTo("pending_settlement");
+      ctx.emit({
+        type: "settlement_pending",
+        route: ctx.route,
+        lane: "facilitator",
+        network,
+        ...(result.kind === "answer" ? { facilitator: result.facilitator } : {}),
+      });
       return { kind: "pending" };
     };
     if (result.kind === "answer") {
@@ -339,7 +393,10 @@ export async function facilitatorLane(
   const serveSettled = (state: Settled): LaneOutcome => ({
     kind: "serve",
     lane: "facilitator",
-    finish: async (response) => withHeaders(response, receiptHeaders(x402Version, state.receipt)),
+    finish: async (response) => {
+      served(state);
+      return withHeaders(response, receiptHeaders(x402Version, state.receipt));
+    },
   });
 
   // 4a. Settlement before the handler, or resuming a settlement whose answer was lost.
@@ -359,6 +416,7 @@ export async function facilitatorLane(
 
   // 4b. Settlement after the handler: verify now, settle once the handler answered below 400.
   const verified = await settings.failover.verify(body, kind, expected);
+  reportFailover(verified);
   if (verified.kind === "unavailable") {
     await moveTo("dead");
     return respond(
@@ -369,6 +427,14 @@ export async function facilitatorLane(
     await release();
     return respond(refuse(verified.answer.invalidReason ?? "invalid_payload"));
   }
+  ctx.emit({
+    type: "verified",
+    route: ctx.route,
+    lane: "facilitator",
+    network,
+    facilitator: verified.facilitator,
+    durationMs: sinceReceived(),
+  });
   return {
     kind: "serve",
     lane: "facilitator",
@@ -379,7 +445,10 @@ export async function facilitatorLane(
         return response;
       }
       const state = await settleNow();
-      if (state.kind === "settled") return withHeaders(response, receiptHeaders(x402Version, state.receipt));
+      if (state.kind === "settled") {
+        served(state);
+        return withHeaders(response, receiptHeaders(x402Version, state.receipt));
+      }
       discardBody(response);
       return refusalFor(state);
     },

@@ -10,6 +10,8 @@ export type FailoverResult<T> =
       answer: T;
       /** Whether an earlier facilitator's call may have arrived (its `/settle` may have moved money). */
       earlierMayHaveArrived: boolean;
+      /** The facilitators that were unavailable before this one answered, in order. */
+      attempts?: readonly Readonly<{ facilitator: string; reason: UnavailableReason }>[];
     }>
   | Readonly<{
       kind: "unavailable";
@@ -147,6 +149,7 @@ export function createFailover(parameters: CreateFailoverParameters): Failover {
           facilitator: endpoint.name,
           answer: outcome.answer as T,
           earlierMayHaveArrived: mayHaveArrived,
+          ...(attempts.length === 0 ? {} : { attempts }),
         };
       }
       report({

@@ -1,7 +1,7 @@
 import { prepaidTokenSchema, tokenHeaderNames } from "@tollgate/shared";
 import { withHeaders } from "../../respond/paymentRequired.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
-import { laneReceiptHeader, tokenHash, tokenHeaders } from "../prepaidTokens.js";
+import { laneReceiptHeader, refundReason, tokenHash, tokenHeaders } from "../prepaidTokens.js";
 
 /**
  * The prepaid-token lane for one request (DESIGN §1): an all-or-nothing debit of the price, keyed by token
@@ -26,6 +26,8 @@ export async function tokenLane(ctx: LaneContext, token: string): Promise<LaneOu
     ...(operationKey === undefined ? {} : { operationKey }),
   });
   if (!debit.ok) {
+    // Known and live, but short: its checks passed and the debit refused.
+    if (debit.reason === "insufficient") ctx.emit({ type: "proof_checked", route: ctx.route, lane: "token" });
     const balance: Record<string, string> =
       debit.balance === undefined ? {} : { [tokenHeaderNames.balance]: debit.balance.toString() };
     const reason =
@@ -44,7 +46,11 @@ export async function tokenLane(ctx: LaneContext, token: string): Promise<LaneOu
       response: ctx.refuse({ reason: "idempotency_response_not_kept", status: 409, lane: "token" }),
     };
   }
-  ctx.emit({ type: "paid", route: ctx.route, lane: "token", amount: offer.price });
+  // The debit is the token's check, verification and settlement at once.
+  const durationMs = ctx.now() - ctx.receivedAt;
+  ctx.emit({ type: "proof_checked", route: ctx.route, lane: "token" });
+  ctx.emit({ type: "verified", route: ctx.route, lane: "token", durationMs });
+  ctx.emit({ type: "settled", route: ctx.route, lane: "token", amount: offer.price, durationMs });
   return {
     kind: "serve",
     lane: "token",
@@ -55,9 +61,16 @@ export async function tokenLane(ctx: LaneContext, token: string): Promise<LaneOu
           amount: offer.price,
           ...(operationKey === undefined ? {} : { operationKey }),
         });
-        ctx.emit({ type: "not_charged", route: ctx.route, lane: "token", status: response.status });
+        ctx.emit({
+          type: "refunded",
+          route: ctx.route,
+          lane: "token",
+          amount: offer.price,
+          reason: refundReason(response.status),
+        });
         return refunded === undefined ? response : withHeaders(response, tokenHeaders(refunded));
       }
+      ctx.emit({ type: "paid", route: ctx.route, lane: "token", amount: offer.price });
       return withHeaders(response, {
         ...tokenHeaders(debit),
         ...laneReceiptHeader({ lane: "token", transaction: "", network: "", amount: offer.price }),

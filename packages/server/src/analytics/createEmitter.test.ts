@@ -1,0 +1,82 @@
+import { tokenHeaderNames } from "@tollgate/shared";
+import { describe, expect, it } from "vitest";
+import { createPaywall } from "../paywall.js";
+import { createMemoryStore } from "../store/memory.js";
+import type { Store, StoreRecord } from "../store/store.js";
+
+const start = 1_800_000_000_000;
+
+/** A memory store whose `record` waits until released, or fails. */
+function analyticsStore(mode: "stall" | "fail") {
+  const inner = createMemoryStore({ now: () => start });
+  const written: StoreRecord[] = [];
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const store: Store = {
+    ...inner,
+    async record(record) {
+      if (mode === "fail") throw new Error("store down");
+      await gate;
+      written.push(record);
+    },
+  };
+  return { store, written, release };
+}
+
+function setup(store: Store, errors: unknown[] = []) {
+  const paywall = createPaywall({
+    routes: { "GET /paid": "$0.01" },
+    store,
+    now: () => start,
+    analytics: { maxQueue: 8, batchSize: 4, flushIntervalMs: 60_000 },
+    onEvent: (event) => {
+      if (event.type === "error") errors.push(event.where);
+    },
+  });
+  const app = paywall.fetch(async () => Response.json({ ok: true }));
+  return { paywall, app };
+}
+
+describe("the analytics queue", () => {
+  it("serves every payment while the store stalls, keeps at most maxQueue records and counts the rest", async () => {
+    const { store, written, release } = analyticsStore("stall");
+    const { paywall, app } = setup(store);
+    const { token } = await paywall.issueToken({ amount: "$1" });
+    for (let i = 0; i < 10; i++) {
+      const response = await app(
+        new Request("http://api.test/paid", { headers: { [tokenHeaderNames.token]: token } }),
+      );
+      expect(response.status).toBe(200);
+    }
+    // 10 spends × 5 events (received, checked, verified, settled, paid) = 50 records: at most one batch (4) is
+    // being written (stalled) and 8 wait; the rest were dropped and counted, none lost unaccounted.
+    const dropped = paywall.analytics.dropped();
+    expect(dropped).toBeGreaterThanOrEqual(50 - 12);
+    release();
+    await paywall.analytics.flush();
+    expect(written.length + dropped).toBe(50);
+    expect(written.map((r) => r.type).slice(0, 5)).toEqual([
+      "proof_received",
+      "proof_checked",
+      "verified",
+      "settled",
+      "paid",
+    ]);
+  });
+
+  it("serves payments when every write fails, reporting each failure as an error event", async () => {
+    const { store } = analyticsStore("fail");
+    const errors: unknown[] = [];
+    const { paywall, app } = setup(store, errors);
+    const { token } = await paywall.issueToken({ amount: "$1" });
+    const response = await app(
+      new Request("http://api.test/paid", { headers: { [tokenHeaderNames.token]: token } }),
+    );
+    expect(response.status).toBe(200);
+    await paywall.analytics.flush();
+    expect(errors).toEqual(Array(5).fill("store.record"));
+    expect(paywall.analytics.dropped()).toBe(0);
+  });
+});
