@@ -117,6 +117,8 @@ describe("an oversized facilitator answer in the failover", () => {
       facilitator: "good",
       answer: { isValid: true, payer: "0xabc" },
       earlierMayHaveArrived: true,
+      // The failover names the facilitator it passed over and why (the `failed_over` event reads it).
+      attempts: [{ facilitator: "flood", reason: "malformed" }],
     });
     // A /supported over its own bound is ignored like an unreachable one.
     expect(await flooding.supported()).toBeUndefined();
