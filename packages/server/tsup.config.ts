@@ -11,6 +11,7 @@ export default defineConfig({
     "postgres/index": "src/store/postgres/index.ts",
     "embedded/index": "src/store/embedded/index.ts",
     "redis/index": "src/store/redis/index.ts",
+    "metrics/index": "src/metrics/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,
@@ -28,5 +29,6 @@ export default defineConfig({
     "pg",
     "@electric-sql/pglite",
     "ioredis",
+    "prom-client",
   ],
 });
