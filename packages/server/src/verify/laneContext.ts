@@ -85,46 +85,7 @@ export type PaywallEvent =
     }>
   | Readonly<{ type: "not_charged"; route: string; lane: Lane; status: number }>
   | Readonly<{ type: "token_issued"; route: string; amount: bigint; network?: string }>
-  | Readonly<{ type: "error"; where: string; error: unknown }>
-  | Readonly<{ type: "proof_received"; route: string; lane: Lane; network?: string }>
-  | Readonly<{ type: "proof_checked"; route: string; lane: Lane; network?: string }>
-  | Readonly<{
-      type: "verified";
-      route: string;
-      lane: Lane;
-      network?: string;
-      facilitator?: string;
-      durationMs: number;
-    }>
-  | Readonly<{
-      type: "settled";
-      route: string;
-      lane: Lane;
-      amount: bigint;
-      network?: string;
-      asset?: string;
-      payer?: string;
-      transaction?: string;
-      facilitator?: string;
-      durationMs: number;
-    }>
-  | Readonly<{
-      type: "refunded";
-      route: string;
-      lane: Lane;
-      amount: bigint;
-      network?: string;
-      reason: string;
-    }>
-  | Readonly<{
-      type: "settlement_pending";
-      route: string;
-      lane: Lane;
-      network?: string;
-      facilitator?: string;
-    }>
-  | Readonly<{ type: "failed_over"; route: string; from: string; to: string; reason: string }>
-  | Readonly<{ type: "rpc_call"; network: string; outcome: "answer" | "unavailable"; durationMs: number }>;
+  | Readonly<{ type: "error"; where: string; error: unknown }>;
 
 /** A refusal to send: a stable reason with its status and extra headers. */
 export type Refusal = Readonly<{
