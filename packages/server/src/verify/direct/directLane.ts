@@ -5,10 +5,10 @@ import {
   type NetworkRegistry,
 } from "@tollgate/shared";
 import { maxBigint } from "../../internal/bigint.js";
-import { withChainTimeout } from "../../internal/deadline.js";
 import { withHeaders } from "../../respond/paymentRequired.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
 import { issueToken, laneReceiptHeader, refundReason, tokenHash, tokenHeaders } from "../prepaidTokens.js";
+import { reportedChainCall } from "../reportedChainCall.js";
 import { transferClaimKey } from "../transferClaimKey.js";
 import type { DirectChain, DirectTransaction } from "./directChain.js";
 
@@ -79,16 +79,13 @@ export async function directLane(
 
   ctx.emit({ type: "proof_checked", route: ctx.route, lane: "direct", network });
   let found: DirectTransaction;
-  const started = ctx.now();
   try {
-    found = await withChainTimeout(() => net.chain.getTransaction({ tx: canonicalTx }), {
+    found = await reportedChainCall(ctx, () => net.chain.getTransaction({ tx: canonicalTx }), {
       network,
       operation: "getTransaction",
       timeoutMs: settings.lookupTimeoutMs,
     });
-    ctx.emit({ type: "rpc_call", network, outcome: "answer", durationMs: ctx.now() - started });
   } catch (error) {
-    ctx.emit({ type: "rpc_call", network, outcome: "unavailable", durationMs: ctx.now() - started });
     ctx.emit({ type: "error", where: "direct.getTransaction", error });
     return refuse("internal_error", { status: 503, retryAfterSeconds: settings.retryAfterSeconds });
   }

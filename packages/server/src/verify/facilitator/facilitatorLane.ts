@@ -7,11 +7,11 @@ import {
   type SettleResponse,
   x402HeaderNames,
 } from "@tollgate/shared";
-import { withChainTimeout } from "../../internal/deadline.js";
 import { discardBody, type FacilitatorRequirement, withHeaders } from "../../respond/paymentRequired.js";
 import type { Failover, FailoverResult, PaymentKind } from "../fallback/failover.js";
 import type { ExpectedAnswer } from "../fallback/plausibleAnswer.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
+import { reportedChainCall } from "../reportedChainCall.js";
 import { transferClaimKey } from "../transferClaimKey.js";
 import { checkPayerSignature, checkPaymentLocally, type PaymentSignatureCheck } from "./localChecks.js";
 import { isSettleOutcomeUnknown } from "./settleRefusal.js";
@@ -267,16 +267,13 @@ export async function facilitatorLane(
   async function chainSaysSettled(): Promise<boolean> {
     const check = settings.settlementChecks[matched.v2.network];
     if (check === undefined) return false;
-    const started = ctx.now();
     try {
-      const settled = await withChainTimeout(
-        () => check({ requirement: matched.v2, payload: paymentPayload }),
-        { network, operation: "settlementCheck", timeoutMs: settings.settlementCheckTimeoutMs },
-      );
-      ctx.emit({ type: "rpc_call", network, outcome: "answer", durationMs: ctx.now() - started });
-      return settled;
+      return await reportedChainCall(ctx, () => check({ requirement: matched.v2, payload: paymentPayload }), {
+        network,
+        operation: "settlementCheck",
+        timeoutMs: settings.settlementCheckTimeoutMs,
+      });
     } catch (error) {
-      ctx.emit({ type: "rpc_call", network, outcome: "unavailable", durationMs: ctx.now() - started });
       ctx.emit({ type: "error", where: "settlementCheck", error });
       return false;
     }
