@@ -1,4 +1,4 @@
-import { type Lane, redactStrings } from "@tollgate/shared";
+import { createEventLog, type Lane, type Logger, type LogLevel, redactStrings } from "@tollgate/shared";
 import type { LedgerEntry } from "./ledger/ledger.js";
 
 /** A short, log-safe description of an offer: lane, network, amount, asset and payee. Never a proof. */
@@ -90,12 +90,39 @@ export type PayingFetchEventType = PayingFetchEvent["type"];
 /** Reports one event to the owner's `onEvent`; never throws. */
 export type Emit = (event: PayingFetchEvent) => void;
 
-/** Wraps the owner's `onEvent`: an observer must not change whether or how a payment happens. */
-export function createEmit(onEvent: ((event: PayingFetchEvent) => void) | undefined): Emit {
+/**
+ * The log level of a paying-fetch event: `warn` for what the agent's owner acts on (a refused payment, an exceeded
+ * budget, a settlement still pending), `info` for the rest.
+ *
+ * @example
+ * ```ts
+ * payingFetchEventLevel(event) === "warn"; // for payment.refused, budget.exceeded and payment.pending
+ * ```
+ */
+export function payingFetchEventLevel(event: PayingFetchEvent): LogLevel {
+  switch (event.type) {
+    case "payment.refused":
+    case "budget.exceeded":
+    case "payment.pending":
+      return "warn";
+    default:
+      return "info";
+  }
+}
+
+/**
+ * Wraps the owner's `onEvent` and `logger`: an observer must not change whether or how a payment happens. Each event
+ * is redacted (`redactStrings`) before either sees it.
+ */
+export function createEmit(onEvent: ((event: PayingFetchEvent) => void) | undefined, logger?: Logger): Emit {
+  const log = createEventLog({ logger, component: "payingFetch", levelOf: payingFetchEventLevel });
   return function emit(event) {
+    if (onEvent === undefined && logger === undefined) return;
+    const safe = redactStrings(event);
+    log(safe);
     if (onEvent === undefined) return;
     try {
-      onEvent(redactStrings(event));
+      onEvent(safe);
     } catch {
       // An observer must not change whether or how a payment happens; its failure is its own.
     }

@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import { createPaywall, type Paywall, type ServedFetch, serveFetch } from "@tollgate/server";
 import { createEvmDirectChain } from "@tollgate/server/evm";
 import {
@@ -7,6 +8,7 @@ import {
   startEvmChain,
   startLocalFacilitator,
 } from "@tollgate/testing";
+import pino from "pino";
 import { createPublicClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -132,5 +134,54 @@ describe("payingFetch against the Tollgate paywall", () => {
       events.filter((e) => e.type === "payment.refused").map((e) => e.type === "payment.refused" && e.reason),
     ).toEqual(["facilitator_unavailable"]);
     expect(await evm.balanceOf(payer.address)).toBe(before - 50_000n);
+  });
+});
+
+describe("payingFetch's logger", () => {
+  it("writes a line per payment through a real pino logger, without the proof, the signature or the token", async () => {
+    const url = await startPaidApi(local.url);
+    const payer = directPayers[2]!;
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const sent: string[] = [];
+    const payingFetch = createPayingFetch({
+      wallets: [directWallet(payer)],
+      logger: pino({ level: "debug" }, stream),
+      fetch: async (input, init) => {
+        for (const [name, value] of new Headers(init?.headers)) {
+          // The secret proof headers: the direct transfer's binding signature and the prepaid token. (Its
+          // transaction hash is public on chain, and logged as the payment's `transaction` on purpose.)
+          if (name === "x-payment-tx-sig" || name === "x-payment-token") sent.push(value);
+        }
+        return fetch(input, init);
+      },
+    });
+    // A direct transfer buys a token; the second request spends it.
+    expect((await payingFetch(`${url}/direct-only`)).status).toBe(200);
+    expect((await payingFetch(`${url}/direct-only`)).status).toBe(200);
+
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(parsed.map((l) => l.msg)).toEqual(
+      expect.arrayContaining([
+        "payingFetch payment.required",
+        "payingFetch payment.signed",
+        "payingFetch payment.settled",
+      ]),
+    );
+    expect(parsed.find((l) => l.msg === "payingFetch payment.signed")).toMatchObject({
+      component: "payingFetch",
+      offer: { lane: "direct", amount: expect.stringMatching(/^[0-9]+$/) },
+    });
+    expect(sent).toHaveLength(2);
+    const all = lines.join("\n");
+    for (const value of sent) {
+      expect(all).not.toContain(value);
+      for (const part of value.split(/[.:]/).filter((p) => p.length >= 20)) expect(all).not.toContain(part);
+    }
   });
 });

@@ -2,6 +2,7 @@ import {
   defaultNetworkRegistry,
   type ErrorCode,
   type Lane,
+  type Logger,
   type NetworkRegistry,
   TollgateError,
 } from "@tollgate/shared";
@@ -64,6 +65,12 @@ export type CreatePayingFetchParameters = Readonly<{
   now?: () => number;
   /** Receives every event; must not throw (a throwing handler is ignored). @default undefined */
   onEvent?: (event: PayingFetchEvent) => void;
+  /**
+   * Writes every event as one redacted line (pino's shape: `info/warn/error(obj, msg)`), beside `onEvent`: a refused
+   * payment, an exceeded budget and a pending settlement are `warn`, the rest `info`. Never a proof, a signature, a
+   * token or a URL's key. @default undefined
+   */
+  logger?: Logger;
   /** Network registry for names, USDC addresses and EIP-712 domains. @default defaultNetworkRegistry */
   registry?: NetworkRegistry;
   /** Where prepaid tokens that servers issue are kept, per origin, and spent first. @default createMemoryTokenStore() */
@@ -143,6 +150,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     fetch: injectedFetch,
     now = Date.now,
     onEvent,
+    logger,
     registry = defaultNetworkRegistry,
     tokens = createMemoryTokenStore(),
     settlementRetries = 2,
@@ -163,7 +171,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     fees: createFeeTracker({ limits: policy.direct?.fees ?? [], now }),
     receipts: new WeakMap<Response, Receipt>(),
     now,
-    emit: createEmit(onEvent),
+    emit: createEmit(onEvent, logger),
     send: (url, init) => (injectedFetch ?? globalThis.fetch)(url, init),
     sleep,
     settlementRetries,

@@ -134,7 +134,7 @@ type Serving = Readonly<{
 export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   const { now = Date.now, onEvent } = parameters;
   const store = parameters.store ?? createMemoryStore({ now });
-  const emitter = createEmitter({ onEvent, store, now, ...parameters.analytics });
+  const emitter = createEmitter({ onEvent, logger: parameters.logger, store, now, ...parameters.analytics });
   const { emit } = emitter;
   const settings = resolveConfig({ options: parameters, now, emit });
   const { failover } = settings.facilitator;

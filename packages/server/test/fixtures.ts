@@ -26,8 +26,12 @@ export function startChain(parameters: Parameters<typeof startEvmChain>[0] = {})
 }
 
 /** A fresh instance of our facilitator on the test chain (each with its own settlement guard). */
-export function ourFacilitator(evm: TestEvmChain): Facilitator {
+export function ourFacilitator(
+  evm: TestEvmChain,
+  options: Pick<Parameters<typeof createFacilitator>[0], "logger"> = {},
+): Facilitator {
   return createFacilitator({
+    ...options,
     schemes: [
       createExactEvmScheme({
         chains: [

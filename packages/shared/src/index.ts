@@ -49,6 +49,13 @@ export {
   type TokenOffer,
 } from "./headers/readPaymentRequired.js";
 export {
+  type CreateEventLogParameters,
+  createEventLog,
+  type Logger,
+  type LogLevel,
+  logSafe,
+} from "./logger/logger.js";
+export {
   formatDecimalAmount,
   formatUsd,
   MAX_UINT256,

@@ -1,3 +1,5 @@
+import { createEventLog, type Logger } from "@tollgate/shared";
+import { paywallEventLevel } from "../logging/eventLevels.js";
 import type { Store, StoreRecord } from "../store/store.js";
 import type { PaywallEvent } from "../verify/laneContext.js";
 import { eventRecord } from "./eventRecord.js";
@@ -6,6 +8,8 @@ import { eventRecord } from "./eventRecord.js";
 export type CreateEmitterParameters = Readonly<{
   /** Receives every event; its throw is ignored. */
   onEvent: ((event: PaywallEvent) => void) | undefined;
+  /** Writes every event as one redacted line (`createEventLog`), beside `onEvent`. */
+  logger?: Logger | undefined;
   /** Keeps the analytics record of every event but `error`. */
   store: Store;
   /** The clock, in milliseconds: each record's `at`. */
@@ -45,12 +49,14 @@ export type Emitter = Readonly<{
  */
 export function createEmitter(parameters: CreateEmitterParameters): Emitter {
   const { onEvent, store, now, maxQueue = 10_000, batchSize = 256, flushIntervalMs = 1_000 } = parameters;
+  const log = createEventLog({ logger: parameters.logger, component: "paywall", levelOf: paywallEventLevel });
   let queue: StoreRecord[] = [];
   let dropped = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let flushing: Promise<void> | undefined;
 
   const report = (event: PaywallEvent) => {
+    log(event);
     try {
       onEvent?.(event);
     } catch {

@@ -1,4 +1,4 @@
-import type { NetworkRegistry } from "@tollgate/shared";
+import type { Logger, NetworkRegistry } from "@tollgate/shared";
 import type { Store } from "../store/store.js";
 import type { DirectChain } from "../verify/direct/directChain.js";
 import type { SettlementCheck } from "../verify/facilitator/facilitatorLane.js";
@@ -286,4 +286,12 @@ export type CreatePaywallParameters = Readonly<{
    * @default none
    */
   onEvent?: (event: PaywallEvent) => void;
+  /**
+   * Writes every event as one line (pino's shape: `info/warn/error(obj, msg)`, `debug` optional), beside
+   * `onEvent`: secrets redacted (proofs, tokens, authorisation headers, RPC URLs' keys), amounts as decimal
+   * strings. Refusals, failovers and unavailable dependencies are `warn`, internal failures `error`, the routine
+   * steps of a payment `debug`.
+   * @default none
+   */
+  logger?: Logger;
 }>;

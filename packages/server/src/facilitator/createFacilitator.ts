@@ -1,8 +1,10 @@
 import {
+  createEventLog,
   createNetworkRegistry,
   type FacilitatorRequest,
   facilitatorRequestSchema,
   isTollgateError,
+  type Logger,
   type NetworkRegistry,
   type RefusalReason,
   readBodyUpTo,
@@ -13,6 +15,7 @@ import {
   toWireIssues,
   type VerifyResponse,
 } from "@tollgate/shared";
+import { facilitatorEventLevel } from "../logging/eventLevels.js";
 import type { FacilitatorPayment, FacilitatorScheme, SettleOutcome, VerifyOutcome } from "./scheme.js";
 import { createMemorySettlementGuard, type SettlementGuard } from "./settlementGuard.js";
 
@@ -65,6 +68,12 @@ export type CreateFacilitatorParameters = Readonly<{
   now?: () => number;
   /** Receives an event per call. */
   onEvent?: (event: FacilitatorEvent) => void;
+  /**
+   * Writes every event as one redacted line (pino's shape: `info/warn/error(obj, msg)`), beside `onEvent`: a
+   * refused verification or a failed settlement is `warn`, an internal failure `error`.
+   * @default none
+   */
+  logger?: Logger;
 }>;
 
 /** A facilitator: the three x402 endpoints as functions, and as one Web `Request → Response` handler. */
@@ -112,7 +121,9 @@ export function createFacilitator(parameters: CreateFacilitatorParameters): Faci
     maxBodyBytes = 65_536,
     now = Date.now,
     onEvent,
+    logger,
   } = parameters;
+  const log = createEventLog({ logger, component: "facilitator", levelOf: facilitatorEventLevel });
 
   const byNetwork = new Map<string, FacilitatorScheme>();
   for (const scheme of schemes) {
@@ -127,6 +138,7 @@ export function createFacilitator(parameters: CreateFacilitatorParameters): Faci
   }
 
   const emit = (event: FacilitatorEvent) => {
+    log(event);
     try {
       onEvent?.(event);
     } catch {
