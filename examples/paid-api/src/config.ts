@@ -154,9 +154,12 @@ const environmentSchema = z
     X402_METRICS_ENABLED: bool("X402_METRICS_ENABLED", true),
     X402_METRICS_PORT: z
       .string()
-      .regex(/^[0-9]{1,5}$/, "X402_METRICS_PORT must be a port number (1 to 65535)")
+      .regex(/^[0-9]{1,5}$/, "X402_METRICS_PORT must be a port number (0 to 65535; 0: any free port)")
       .transform(Number)
-      .refine((port) => port >= 1 && port <= 65_535, "X402_METRICS_PORT must be a port number (1 to 65535)")
+      .refine(
+        (port) => port <= 65_535,
+        "X402_METRICS_PORT must be a port number (0 to 65535; 0: any free port)",
+      )
       .optional(),
     TOLLGATE_DATA_DIR: z
       .string()
@@ -228,7 +231,11 @@ const environmentSchema = z
         });
       }
     }
-    if (env.X402_METRICS_PORT !== undefined && env.X402_METRICS_PORT === env.PORT) {
+    if (
+      env.X402_METRICS_PORT !== undefined &&
+      env.X402_METRICS_PORT !== 0 &&
+      env.X402_METRICS_PORT === env.PORT
+    ) {
       ctx.addIssue({
         code: "custom",
         path: ["X402_METRICS_PORT"],
