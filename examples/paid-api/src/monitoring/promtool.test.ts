@@ -3,13 +3,13 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-
 /**
  * The alerting rules checked by Prometheus' own tool: `promtool check rules` (syntax, PromQL, templates) and
  * `promtool test rules` (the unit tests in alerts.test.yml). Debian's `prometheus` package ships promtool
  * (.ci/run installs it); with CI=true a missing promtool fails, elsewhere these tests are skipped with a note.
  */
-const monitoring = join(import.meta.dirname, "..", "..", "monitoring");
+import { dashboardExpressions, monitoring } from "./monitoringFiles.js";
+
 const promtool = (...args: string[]) =>
   spawnSync("promtool", args, { cwd: monitoring, encoding: "utf8", timeout: 60_000 });
 
@@ -58,6 +58,36 @@ describe("promtool", () => {
       expect(`${result.stdout}${result.stderr}`).toContain(
         "name: settlement_pending counted once in the failure rate",
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(installed)("check rules: every expression of dashboard.json is valid PromQL", () => {
+    // promtool 2.42 has no `promql` command: each expression becomes a recording rule, with Grafana's
+    // interval variables replaced by durations, and `check rules` parses them all.
+    const expressions = dashboardExpressions();
+    expect(expressions.length).toBeGreaterThanOrEqual(30);
+    const rules = [
+      "groups:",
+      "  - name: dashboard",
+      "    rules:",
+      ...expressions.flatMap((expression, i) => [
+        `      - record: dashboard:expression_${i}`,
+        `        expr: ${JSON.stringify(expression.replaceAll("$__rate_interval", "5m").replaceAll("$__range", "6h"))}`,
+      ]),
+    ].join("\n");
+    const dir = mkdtempSync(join(tmpdir(), "tollgate-promtool-"));
+    try {
+      writeFileSync(join(dir, "dashboard-rules.yml"), `${rules}\n`);
+      const result = spawnSync("promtool", ["check", "rules", "dashboard-rules.yml"], {
+        cwd: dir,
+        encoding: "utf8",
+      });
+      expect({ status: result.status, output: `${result.stdout}${result.stderr}` }).toEqual({
+        status: 0,
+        output: expect.stringContaining(`SUCCESS: ${expressions.length} rules found`),
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
