@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config.js";
 import { createPaidApi } from "../createPaidApi.js";
 import { exposedSeriesNames, parseExposition } from "./exposition.js";
-import { dashboardExpressions, ruleExpressions } from "./monitoringFiles.js";
-import { promqlMetricNames } from "./promqlMetricNames.js";
+import { dashboardExpressions, dashboardTargets, ruleExpressions } from "./monitoringFiles.js";
+import { promqlLabelNames, promqlMetricNames } from "./promqlMetricNames.js";
 
 /**
  * Every metric named by an expression of the Grafana dashboard and of the alerting rules is one that the
@@ -12,6 +12,8 @@ import { promqlMetricNames } from "./promqlMetricNames.js";
  * `_bucket`, `_sum` and `_count` series count as exposed from its `# TYPE` line).
  */
 let exposed: ReadonlySet<string>;
+/** Each exposed series name's label names, from the server's own registry (a family never observed has none). */
+let labelsOf: (series: string) => ReadonlySet<string>;
 const closers: { close(): unknown }[] = [];
 afterAll(async () => {
   for (const c of closers.reverse()) await c.close();
@@ -50,6 +52,15 @@ beforeAll(async () => {
   const scraped = await fetch(`${served.url}/metrics`);
   expect(scraped.status).toBe(200);
   exposed = exposedSeriesNames(parseExposition(await scraped.text()));
+  const registry = api.metrics?.registry;
+  labelsOf = (series) => {
+    const family = series.replace(/_(bucket|sum|count)$/, "");
+    const metric = registry?.getSingleMetric(family) ?? registry?.getSingleMetric(series);
+    // prom-client keeps a metric's label names at run time (not in its typings).
+    const names = (metric as unknown as { labelNames?: unknown } | undefined)?.labelNames;
+    if (!Array.isArray(names)) throw new Error(`no label names for ${series}`);
+    return new Set([...(names as string[]), ...(series.endsWith("_bucket") ? ["le"] : [])]);
+  };
 });
 
 describe("the dashboard and the alerting rules name only metrics /metrics exposes", () => {
@@ -73,5 +84,31 @@ describe("the dashboard and the alerting rules name only metrics /metrics expose
       return names.filter((name) => !exposed.has(name)).map((name) => `${name} in ${expression}`);
     });
     expect(unknown).toEqual([]);
+  });
+
+  it.each([
+    ["dashboard.json", () => dashboardTargets()],
+    ["alerts.yml", () => ruleExpressions().map((expr) => ({ panel: "", expr, legendFormat: "" }))],
+  ] as const)("%s: every label matched, grouped by or in a legend is one of its metrics'", (_, targets) => {
+    // Prometheus adds its target labels at the scrape.
+    const scrapeLabels = ["instance", "job"];
+    const wrong = targets().flatMap(({ expr, legendFormat }) => {
+      const known = new Set([
+        ...scrapeLabels,
+        ...promqlMetricNames(expr).flatMap((name) => [...labelsOf(name)]),
+      ]);
+      const used = [
+        ...promqlLabelNames(expr),
+        ...[...legendFormat.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)].map((m) => m[1] ?? ""),
+      ];
+      return used.filter((label) => !known.has(label)).map((label) => `${label} in ${expr}`);
+    });
+    expect(wrong).toEqual([]);
+  });
+
+  it("the label check can fail: stage is no label of tollgate_refusals_total", () => {
+    expect(labelsOf("tollgate_refusals_total").has("stage")).toBe(false);
+    expect(labelsOf("tollgate_funnel_total").has("stage")).toBe(true);
+    expect(labelsOf("tollgate_payment_duration_seconds_bucket")).toEqual(new Set(["lane", "le"]));
   });
 });

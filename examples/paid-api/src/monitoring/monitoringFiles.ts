@@ -5,22 +5,34 @@ import { join } from "node:path";
 /** The monitoring folder beside the reference server: dashboard.json, alerts.yml, alerts.test.yml. */
 export const monitoring = join(import.meta.dirname, "..", "..", "monitoring");
 
-/** Every `expr` of the dashboard's panels (rows' panels included). */
-export function dashboardExpressions(): string[] {
+/** One query of a dashboard panel: its PromQL and its legend (`{{label}}` placeholders). */
+export type DashboardTarget = Readonly<{ panel: string; expr: string; legendFormat: string }>;
+
+/** Every query of the dashboard's panels (rows' panels included). */
+export function dashboardTargets(): DashboardTarget[] {
   type Panel = Readonly<{
     title?: string;
-    targets?: readonly Readonly<{ expr?: string }>[];
+    targets?: readonly Readonly<{ expr?: string; legendFormat?: string }>[];
     panels?: readonly Panel[];
   }>;
   const dashboard = JSON.parse(readFileSync(join(monitoring, "dashboard.json"), "utf8")) as {
     panels: Panel[];
   };
-  const walk = (panels: readonly Panel[]): string[] =>
+  const walk = (panels: readonly Panel[]): DashboardTarget[] =>
     panels.flatMap((p) => [
-      ...(p.targets ?? []).flatMap((t) => (t.expr === undefined ? [] : [t.expr])),
+      ...(p.targets ?? []).flatMap((t) =>
+        t.expr === undefined
+          ? []
+          : [{ panel: p.title ?? "", expr: t.expr, legendFormat: t.legendFormat ?? "" }],
+      ),
       ...walk(p.panels ?? []),
     ]);
   return walk(dashboard.panels);
+}
+
+/** Every `expr` of the dashboard's panels. */
+export function dashboardExpressions(): string[] {
+  return dashboardTargets().map((t) => t.expr);
 }
 
 /** Every `expr:` of alerts.yml, one line or a block scalar (`|`, `>`) of the lines indented under it. */

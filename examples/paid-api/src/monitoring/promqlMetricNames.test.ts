@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { promqlMetricNames } from "./promqlMetricNames.js";
+import { promqlLabelNames, promqlMetricNames } from "./promqlMetricNames.js";
 
 describe("promqlMetricNames", () => {
   it.each([
@@ -44,5 +44,18 @@ describe("promqlMetricNames", () => {
     ["a repeated metric once", "a + a", ["a"]],
   ])("%s", (_, expression, expected) => {
     expect(promqlMetricNames(expression)).toEqual(expected);
+  });
+});
+
+describe("promqlLabelNames", () => {
+  it.each([
+    ["matchers of every operator", 'a{x="1", y!="2", z=~"3", w!~"4"}', ["x", "y", "z", "w"]],
+    ["a value that looks like a matcher", 'a{x="y=1"}', ["x"]],
+    ["by and without", "sum by (lane, le) (a) + sum without (instance) (b)", ["lane", "le", "instance"]],
+    ["vector matching", "a / on (job) group_left (facilitator) b", ["job", "facilitator"]],
+    ["none", "rate(a_total[5m])", []],
+    ["functions are no label lists", "histogram_quantile(0.95, rate(a_bucket[5m]))", []],
+  ])("%s", (_, expression, expected) => {
+    expect(promqlLabelNames(expression)).toEqual(expected);
   });
 });

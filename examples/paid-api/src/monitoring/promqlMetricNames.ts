@@ -36,13 +36,7 @@ const labelListClause = /\b(?:by|without|on|ignoring|group_left|group_right)\s*\
  * ```
  */
 export function promqlMetricNames(expression: string): string[] {
-  const stripped = expression
-    // Strings: double, single and back quotes, with escapes (first: a label value may hold a #).
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, " ")
-    // Comments run to the end of the line.
-    .replace(/#[^\n]*/g, " ")
-    // Grafana variables: ${name}, ${name:format}, $name, $__name.
-    .replace(/\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*/g, " ")
+  const stripped = withoutLiterals(expression)
     // Label matchers and ranges / subqueries (their contents, strings gone, hold no braces or brackets).
     .replace(/\{[^{}]*\}/g, " ")
     .replace(/\[[^[\]]*\]/g, " ")
@@ -57,4 +51,42 @@ export function promqlMetricNames(expression: string): string[] {
     names.add(word);
   }
   return [...names];
+}
+
+/**
+ * The label names an expression uses: those its selectors match on (`{stage="served"}`) and those of its
+ * `by` / `without` / `on` / `ignoring` / `group_left` / `group_right` lists.
+ *
+ * @example
+ * ```ts
+ * promqlLabelNames('sum by (lane) (rate(tollgate_funnel_total{stage="served"}[5m]))'); // ["stage", "lane"]
+ * ```
+ */
+export function promqlLabelNames(expression: string): string[] {
+  const stripped = withoutLiterals(expression);
+  const names = new Set<string>();
+  for (const matchers of stripped.matchAll(/\{([^{}]*)\}/g)) {
+    for (const label of (matchers[1] ?? "").matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)/g)) {
+      names.add(label[1] ?? "");
+    }
+  }
+  for (const list of stripped.matchAll(
+    /\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^()]*)\)/g,
+  )) {
+    for (const label of (list[1] ?? "").split(",")) if (label.trim() !== "") names.add(label.trim());
+  }
+  return [...names];
+}
+
+/** The expression without strings (label values), comments and Grafana variables. */
+function withoutLiterals(expression: string): string {
+  return (
+    expression
+      // Strings: double, single and back quotes, with escapes (first: a label value may hold a #).
+      .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, " ")
+      // Comments run to the end of the line.
+      .replace(/#[^\n]*/g, " ")
+      // Grafana variables: ${name}, ${name:format}, $name, $__name.
+      .replace(/\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*/g, " ")
+  );
 }
