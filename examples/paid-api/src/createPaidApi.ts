@@ -49,7 +49,7 @@ export type CreatePaidApiParameters = Readonly<{
   /**
    * Where claims, token balances and idempotent responses live (`openStore(config)` opens the one the
    * configuration chose). The caller closes it.
-   * @default createMemoryStore() (everything lost on a restart)
+   * @default createMemoryStore({ now }) (everything lost on a restart)
    */
   store?: Store;
   /** @default Date.now */
@@ -93,7 +93,11 @@ const routes = {
 /**
  * Builds the reference server of the seed deployment from its configuration: two paid endpoints ($0.01 and
  * $0.02) behind a hybrid paywall with PayAI first (then `X402_FACILITATOR_URLS`, then self-settlement), the
- * direct lane on Base, Ethereum and Solana, and prepaid tokens; `/health` is free.
+ * direct lane on Base, Ethereum and Solana, and prepaid tokens; `/health` is free. Before the paywall it
+ * answers `/healthz` (alive), `/readyz` (the store answers a read within `readinessTimeoutMs`, and the
+ * facilitators' last known state: 503 naming what is not ready) and `/metrics` (Prometheus text of
+ * `createPaywallMetrics`, unless `X402_METRICS_ENABLED=false`; with `X402_METRICS_PORT` only `metricsFetch`
+ * serves it).
  *
  * @example
  * ```ts
@@ -182,7 +186,7 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
   const facilitatorStates = createFacilitatorStates({
     names: config.X402_USE_UNIFIED_GATEWAY ? facilitatorNames : [],
   });
-  const plainStore = store ?? createMemoryStore();
+  const plainStore = store ?? createMemoryStore({ now });
   // Every store operation's outcome sets tollgate_store_up, the readiness probe's included.
   const paywallStore = metrics ? metrics.instrumentStore(plainStore) : plainStore;
 
