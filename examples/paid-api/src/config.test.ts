@@ -36,7 +36,10 @@ describe("loadConfig", () => {
       X402_DIRECT_CHAINS: ["base", "ethereum", "solana"],
       TOLLGATE_POSTGRES_SCHEMA: "tollgate",
       TOLLGATE_REDIS_PREFIX: "tollgate:",
+      X402_METRICS_ENABLED: true,
     });
+    expect(config.X402_METRICS_PORT).toBeUndefined();
+    expect(loadConfig({ ...valid, X402_METRICS_PORT: "9464" }).X402_METRICS_PORT).toBe(9464);
     expect(storeChoiceOf(config)).toEqual({ kind: "memory" });
   });
 
@@ -57,6 +60,10 @@ describe("loadConfig", () => {
     ["X402_MAX_TX_AGE_SECONDS", { ...valid, X402_MAX_TX_AGE_SECONDS: "a week" }],
     ["X402_ADMIN_KEY", { ...valid, X402_ADMIN_KEY: "changeme" }],
     ["X402_DIRECT_CHAINS", { ...valid, X402_DIRECT_CHAINS: "base,dogecoin" }],
+    ["X402_METRICS_ENABLED", { ...valid, X402_METRICS_ENABLED: "sometimes" }],
+    ["X402_METRICS_PORT", { ...valid, X402_METRICS_PORT: "65536" }],
+    ["X402_METRICS_PORT", { ...valid, X402_METRICS_PORT: "-1" }],
+    ["X402_METRICS_PORT", { ...valid, PORT: "9000", X402_METRICS_PORT: "9000" }],
     ["DATABASE_URL", { ...valid, DATABASE_URL: "mysql://db.example/x" }],
     ["REDIS_URL", { ...valid, REDIS_URL: "http://cache.example" }],
     [

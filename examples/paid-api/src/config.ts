@@ -151,6 +151,16 @@ const environmentSchema = z
       .refine((v) => v === undefined || (v.length >= 16 && !knownDefaultKeys.has(v.toLowerCase())), {
         message: "X402_ADMIN_KEY must be at least 16 characters and not a known default",
       }),
+    X402_METRICS_ENABLED: bool("X402_METRICS_ENABLED", true),
+    X402_METRICS_PORT: z
+      .string()
+      .regex(/^[0-9]{1,5}$/, "X402_METRICS_PORT must be a port number (0 to 65535; 0: any free port)")
+      .transform(Number)
+      .refine(
+        (port) => port <= 65_535,
+        "X402_METRICS_PORT must be a port number (0 to 65535; 0: any free port)",
+      )
+      .optional(),
     TOLLGATE_DATA_DIR: z
       .string()
       .max(4_096, "TOLLGATE_DATA_DIR must be a directory path (at most 4096 characters)")
@@ -220,6 +230,17 @@ const environmentSchema = z
           message: `${variable} is set together with ${stores.filter((v) => v !== variable).join(" and ")}: set at most one of ${storeVariables.join(", ")}`,
         });
       }
+    }
+    if (
+      env.X402_METRICS_PORT !== undefined &&
+      env.X402_METRICS_PORT !== 0 &&
+      env.X402_METRICS_PORT === env.PORT
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["X402_METRICS_PORT"],
+        message: "X402_METRICS_PORT is PORT: leave it unset to serve /metrics on the main port",
+      });
     }
     if (!env.X402_USE_UNIFIED_GATEWAY && !env.X402_DIRECT_ENABLED) {
       ctx.addIssue({

@@ -1,6 +1,8 @@
 import {
+  createMemoryStore,
   createPaywall,
   type DirectChain,
+  type FacilitatorOption,
   type InProcessFacilitator,
   type Paywall,
   type PaywallEvent,
@@ -8,8 +10,12 @@ import {
   type SettlementCheck,
   type Store,
 } from "@tollgate/server";
+import { createPaywallMetrics, type PaywallMetrics } from "@tollgate/server/metrics";
 import { createNetworkRegistry, formatUsd } from "@tollgate/shared";
 import type { PaidApiConfig } from "./config.js";
+import { createFacilitatorStates } from "./operations/facilitatorStates.js";
+import { createOperationsRoutes } from "./operations/operationsRoutes.js";
+import { createReadiness } from "./operations/readiness.js";
 
 /** The chains the reference server reads direct transfers from, built from RPC URLs or injected by tests. */
 export type PaidApiChains = Readonly<{ base?: DirectChain; ethereum?: DirectChain; solana?: DirectChain }>;
@@ -43,7 +49,7 @@ export type CreatePaidApiParameters = Readonly<{
   /**
    * Where claims, token balances and idempotent responses live (`openStore(config)` opens the one the
    * configuration chose). The caller closes it.
-   * @default createMemoryStore() (everything lost on a restart)
+   * @default createMemoryStore({ now }) (everything lost on a restart)
    */
   store?: Store;
   /** @default Date.now */
@@ -56,12 +62,25 @@ export type CreatePaidApiParameters = Readonly<{
    * @default 1_000
    */
   maxPaymentRecords?: number;
+  /**
+   * How long `/readyz` waits for the store's answer, in milliseconds (slower: 503, `store: "timeout"`).
+   * @default 2_000
+   */
+  readinessTimeoutMs?: number;
 }>;
 
 /** The reference paid API: a Web handler, its paywall, and the payments it took. */
 export type PaidApi = Readonly<{
+  /** The paid endpoints behind the paywall, and `/healthz`, `/readyz` and `/metrics` (see `metricsFetch`). */
   fetch: (request: Request) => Promise<Response>;
+  /**
+   * `/metrics` alone, for a listener of its own: with `X402_METRICS_PORT` set, `fetch` does not answer
+   * `/metrics` and this does (404 for anything else, and for `/metrics` too with `X402_METRICS_ENABLED=false`).
+   */
+  metricsFetch: (request: Request) => Promise<Response>;
   paywall: Paywall;
+  /** The paywall's Prometheus metrics; `undefined` with `X402_METRICS_ENABLED=false`. */
+  metrics: PaywallMetrics | undefined;
   /** The latest payments taken (at most `maxPaymentRecords`), oldest first. */
   payments(): readonly PaymentRecord[];
 }>;
@@ -74,7 +93,11 @@ const routes = {
 /**
  * Builds the reference server of the seed deployment from its configuration: two paid endpoints ($0.01 and
  * $0.02) behind a hybrid paywall with PayAI first (then `X402_FACILITATOR_URLS`, then self-settlement), the
- * direct lane on Base, Ethereum and Solana, and prepaid tokens; `/health` is free.
+ * direct lane on Base, Ethereum and Solana, and prepaid tokens; `/health` is free. Before the paywall it
+ * answers `/healthz` (alive), `/readyz` (the store answers a read within `readinessTimeoutMs`, and the
+ * facilitators' last known state: 503 naming what is not ready) and `/metrics` (Prometheus text of
+ * `createPaywallMetrics`, unless `X402_METRICS_ENABLED=false`; with `X402_METRICS_PORT` only `metricsFetch`
+ * serves it).
  *
  * @example
  * ```ts
@@ -93,6 +116,7 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     now = Date.now,
     onEvent,
     maxPaymentRecords = 1_000,
+    readinessTimeoutMs = 2_000,
   } = parameters;
   if (!Number.isSafeInteger(maxPaymentRecords) || maxPaymentRecords < 1) {
     throw new RangeError("maxPaymentRecords must be a positive integer");
@@ -102,7 +126,7 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
   const solana = registry.get(config.X402_SOLANA_NETWORK);
   const payments = latestRecords<PaymentRecord>(maxPaymentRecords);
 
-  const facilitators = [
+  const facilitators: FacilitatorOption[] = [
     // PayAI first, with its Ed25519 JWT when the merchant key is configured.
     ...(config.X402_PAYAI_ENABLED
       ? [
@@ -143,6 +167,29 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
       })
     : [];
 
+  const networkAssets: Record<string, string> = {};
+  for (const caip2 of [...Object.keys(payTo), ...directNetworks.map((d) => d.chain.network)]) {
+    const usdc = registry.find(caip2)?.usdc;
+    if (usdc) networkAssets[caip2] = usdc.address;
+  }
+  const facilitatorNames = [
+    ...facilitators.map((f) => f.name ?? new URL(f.url).host),
+    ...(selfSettle ? ["self"] : []),
+  ];
+  const metrics = config.X402_METRICS_ENABLED
+    ? createPaywallMetrics({
+        routes: Object.keys(routes),
+        facilitators: facilitatorNames,
+        networks: networkAssets,
+      })
+    : undefined;
+  const facilitatorStates = createFacilitatorStates({
+    names: config.X402_USE_UNIFIED_GATEWAY ? facilitatorNames : [],
+  });
+  const plainStore = store ?? createMemoryStore({ now });
+  // Every store operation's outcome sets tollgate_store_up, the readiness probe's included.
+  const paywallStore = metrics ? metrics.instrumentStore(plainStore) : plainStore;
+
   const paywall = createPaywall({
     routes,
     networks: Object.keys(payTo),
@@ -166,9 +213,11 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
       token: config.X402_TOKENS_ENABLED,
     },
     registry,
-    ...(store ? { store } : {}),
+    store: paywallStore,
     now,
     onEvent: (event) => {
+      metrics?.observe(event);
+      facilitatorStates.observe(event);
       if (event.type === "paid") {
         payments.push({
           at: now(),
@@ -198,7 +247,27 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     return Response.json({ error: "not_found" }, { status: 404 });
   };
 
-  return Object.freeze({ fetch: paywall.fetch(app), paywall, payments: () => payments.list() });
+  const operations = createOperationsRoutes({
+    readiness: createReadiness({
+      store: paywallStore,
+      facilitators: facilitatorStates.states,
+      facilitatorLaneOnly:
+        config.X402_USE_UNIFIED_GATEWAY && !config.X402_DIRECT_ENABLED && !config.X402_TOKENS_ENABLED,
+      timeoutMs: readinessTimeoutMs,
+    }),
+    metrics,
+    analyticsDropped: () => paywall.analytics.dropped(),
+  });
+  const paid = paywall.fetch(app);
+  const withMetrics = config.X402_METRICS_PORT === undefined;
+
+  return Object.freeze({
+    fetch: (request: Request) => operations.answer(request, { withMetrics }) ?? paid(request),
+    metricsFetch: operations.metricsFetch,
+    paywall,
+    metrics,
+    payments: () => payments.list(),
+  });
 }
 
 /**

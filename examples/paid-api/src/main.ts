@@ -166,8 +166,15 @@ async function main(): Promise<void> {
     store: opened.store,
     ...(selfSettle ? { selfSettle } : {}),
   });
+  // /metrics on a listener of its own when X402_METRICS_PORT is set (a port the public is never routed to);
+  // printed before the main URL, which tells a supervisor the server is up.
+  const metricsServed =
+    config.X402_METRICS_ENABLED && config.X402_METRICS_PORT !== undefined
+      ? await serveFetch({ fetch: api.metricsFetch, port: config.X402_METRICS_PORT, host: config.HOST })
+      : undefined;
   const served = await serveFetch({ fetch: api.fetch, port: config.PORT, host: config.HOST });
   process.stdout.write(`paid-api store: ${opened.description}\n`);
+  if (metricsServed) process.stdout.write(`paid-api metrics at ${metricsServed.url}/metrics\n`);
   process.stdout.write(`paid-api listening at ${served.url}\n`);
   let stopping = false;
   const stop = () => {
@@ -175,8 +182,7 @@ async function main(): Promise<void> {
     stopping = true;
     // Stop taking requests, let those in flight finish, then close the paywall and the store (which flushes
     // and unlocks the data directory), and only then exit.
-    void served
-      .close()
+    void Promise.all([served.close(), metricsServed?.close()])
       .then(() => api.paywall.close())
       .then(() => opened.close())
       .then(
