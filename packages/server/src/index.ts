@@ -36,6 +36,12 @@ export type {
   RouteContext,
   TokenLaneConfig,
 } from "./config/paywallOptions.js";
+export {
+  type CreateRuntimeSwitchesParameters,
+  createRuntimeSwitches,
+  type RuntimeSwitches,
+  type RuntimeSwitchesState,
+} from "./config/runtimeSwitches.js";
 export { type CreateBoundedFetchParameters, createBoundedFetch } from "./internal/boundedFetch.js";
 export {
   createPaywall,
@@ -53,8 +59,10 @@ export type {
   ClaimState,
   DebitResult,
   IdempotencyRecord,
+  ListedClaim,
   ReserveResponseResult,
   Store,
+  StoreAdmin,
   StoredResponse,
   StoreRecord,
   TokenBalance,
