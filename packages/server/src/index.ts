@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export {
+  type FetchClient,
   type ServedFetch,
   type ServeFetchParameters,
   sendWebResponse,
