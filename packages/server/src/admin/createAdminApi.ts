@@ -2,7 +2,6 @@ import type { FetchClient } from "../adapters/node.js";
 import { report } from "../analytics/report.js";
 import type { RuntimeSwitches } from "../config/runtimeSwitches.js";
 import { bufferUpTo } from "../internal/bufferUpTo.js";
-import { jsonResponse } from "../respond/paymentRequired.js";
 import type { Store, StoreAdmin } from "../store/store.js";
 import { tokenHash as hashOfToken } from "../verify/prepaidTokens.js";
 import { bearerKey, createAdminKeyCheck } from "./adminKey.js";
@@ -102,6 +101,21 @@ export type AdminApi = Readonly<{
   owns(request: Request): boolean;
 }>;
 
+/** A JSON answer, never cached; money (`bigint`) as decimal strings of atomic units. */
+function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): Response {
+  const text = JSON.stringify(body, (_name, value: unknown) =>
+    typeof value === "bigint" ? value.toString() : value,
+  );
+  return new Response(text, {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+  });
+}
+
 /** Largest request body read, in bytes. */
 const maxBodyBytes = 4_096;
 
@@ -179,11 +193,11 @@ export function createAdminApi(parameters: CreateAdminApiParameters): AdminApi {
   const invalid = (issues: readonly { path: PropertyKey[] }[]) =>
     jsonResponse(400, { error: "invalid_request", paths: issues.map((i) => i.path.map(String).join(".")) });
 
-  /** The report's window: `until` defaults to now, `since` to a day before it. */
+  /** The report's window: `until` (exclusive) defaults to just after now, `since` to a day before it. */
   async function windowReport(url: URL) {
     const parsed = reportQuerySchema.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) return { ok: false, response: invalid(parsed.error.issues) } as const;
-    const until = parsed.data.until ?? now();
+    const until = parsed.data.until ?? now() + 1;
     const since = parsed.data.since ?? Math.max(0, until - 86_400_000);
     if (since > until) return { ok: false, response: fail(400, "invalid_window") } as const;
     const records = await store.readRecords({ since, until, limit: maxRecords });
