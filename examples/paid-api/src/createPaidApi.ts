@@ -1,5 +1,7 @@
 import {
+  createMemoryStore,
   createPaywall,
+  createRuntimeSwitches,
   type DirectChain,
   type InProcessFacilitator,
   type Paywall,
@@ -7,9 +9,11 @@ import {
   payaiFacilitator,
   type SettlementCheck,
   type Store,
+  type StoreAdmin,
 } from "@tollgate/server";
+import { type AdminApi, createAdminApi, type PendingSettlementResolver } from "@tollgate/server/admin";
 import { createNetworkRegistry, formatUsd } from "@tollgate/shared";
-import type { PaidApiConfig } from "./config.js";
+import { adminKeyOf, type PaidApiConfig } from "./config.js";
 
 /** The chains the reference server reads direct transfers from, built from RPC URLs or injected by tests. */
 export type PaidApiChains = Readonly<{ base?: DirectChain; ethereum?: DirectChain; solana?: DirectChain }>;
@@ -45,7 +49,13 @@ export type CreatePaidApiParameters = Readonly<{
    * configuration chose). The caller closes it.
    * @default createMemoryStore() (everything lost on a restart)
    */
-  store?: Store;
+  store?: Store & StoreAdmin;
+  /**
+   * By CAIP-2 network: how the admin API asks the chain about a pending settlement
+   * (`createEvmPendingSettlementResolver`).
+   * @default {}
+   */
+  adminResolvers?: Readonly<Record<string, PendingSettlementResolver>>;
   /** @default Date.now */
   now?: () => number;
   /** Sees every paywall event. */
@@ -64,6 +74,8 @@ export type PaidApi = Readonly<{
   paywall: Paywall;
   /** The latest payments taken (at most `maxPaymentRecords`), oldest first. */
   payments(): readonly PaymentRecord[];
+  /** The admin API (`TOLLGATE_ADMIN_KEY` set), for a listener of its own; `undefined` without a key. */
+  admin: AdminApi | undefined;
 }>;
 
 const routes = {
@@ -89,11 +101,14 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     chains,
     selfSettle,
     settlementChecks = {},
-    store,
     now = Date.now,
     onEvent,
     maxPaymentRecords = 1_000,
+    adminResolvers = {},
   } = parameters;
+  // Made here rather than by the paywall, so the admin API reads the same store.
+  const store = parameters.store ?? createMemoryStore({ now });
+  const switches = createRuntimeSwitches();
   if (!Number.isSafeInteger(maxPaymentRecords) || maxPaymentRecords < 1) {
     throw new RangeError("maxPaymentRecords must be a positive integer");
   }
@@ -166,7 +181,8 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
       token: config.X402_TOKENS_ENABLED,
     },
     registry,
-    ...(store ? { store } : {}),
+    store,
+    switches,
     now,
     onEvent: (event) => {
       if (event.type === "paid") {
@@ -198,7 +214,12 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     return Response.json({ error: "not_found" }, { status: 404 });
   };
 
-  return Object.freeze({ fetch: paywall.fetch(app), paywall, payments: () => payments.list() });
+  const adminKey = adminKeyOf(config);
+  const admin =
+    adminKey === undefined
+      ? undefined
+      : createAdminApi({ key: adminKey, store, switches, resolvers: adminResolvers, now });
+  return Object.freeze({ fetch: paywall.fetch(app), paywall, payments: () => payments.list(), admin });
 }
 
 /**

@@ -6,6 +6,7 @@ import { Connection, Keypair } from "@solana/web3.js";
 import { createBoundedFetch, type SettlementCheck, serveFetch } from "@tollgate/server";
 import {
   createEvmDirectChain,
+  createEvmPendingSettlementResolver,
   createEvmSettlementCheck,
   createExactEvmScheme,
   createViemEvmChain,
@@ -93,6 +94,20 @@ function settlementChecksOf(config: PaidApiConfig): Record<string, SettlementChe
   };
 }
 
+/** The admin API's on-chain view of pending settlements on Base (Solana's cannot be resolved from a claim). */
+function adminResolversOf(config: PaidApiConfig) {
+  const chain: Chain = config.X402_BASE_NETWORK === "base" ? base : baseSepolia;
+  const publicClient = createPublicClient({
+    chain,
+    transport: http(config.X402_BASE_RPC_URL, { fetchFn: rpcFetch }),
+  });
+  return {
+    [createNetworkRegistry().get(config.X402_BASE_NETWORK).caip2]: createEvmPendingSettlementResolver({
+      publicClient,
+    }),
+  };
+}
+
 function selfSettleOf(config: PaidApiConfig) {
   if (!config.X402_SELF_SETTLE_PRIVATE_KEY) return undefined;
   const chain: Chain = config.X402_BASE_NETWORK === "base" ? base : baseSepolia;
@@ -165,8 +180,18 @@ async function main(): Promise<void> {
     settlementChecks: settlementChecksOf(config),
     store: opened.store,
     ...(selfSettle ? { selfSettle } : {}),
+    adminResolvers: adminResolversOf(config),
   });
   const served = await serveFetch({ fetch: api.fetch, port: config.PORT, host: config.HOST });
+  // The admin API listens on its own port (loopback by default), never beside the paid routes.
+  const admin = api.admin
+    ? await serveFetch({
+        fetch: api.admin.fetch,
+        port: config.TOLLGATE_ADMIN_PORT,
+        host: config.TOLLGATE_ADMIN_HOST,
+      })
+    : undefined;
+  if (admin) process.stdout.write(`paid-api admin API listening at ${admin.url}\n`);
   process.stdout.write(`paid-api store: ${opened.description}\n`);
   process.stdout.write(`paid-api listening at ${served.url}\n`);
   let stopping = false;
@@ -175,8 +200,7 @@ async function main(): Promise<void> {
     stopping = true;
     // Stop taking requests, let those in flight finish, then close the paywall and the store (which flushes
     // and unlocks the data directory), and only then exit.
-    void served
-      .close()
+    void Promise.all([served.close(), admin?.close()])
       .then(() => api.paywall.close())
       .then(() => opened.close())
       .then(
