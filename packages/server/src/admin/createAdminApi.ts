@@ -247,7 +247,7 @@ export function createAdminApi(parameters: CreateAdminApiParameters): AdminApi {
     const body = await readJson(request);
     if (body instanceof Response) return body;
     const parsed = tokenQuerySchema.safeParse(body);
-    if (!parsed.success) return fail(400, "invalid_request");
+    if (!parsed.success) return invalid(parsed.error.issues);
     return "token" in parsed.data ? hashOfToken(parsed.data.token) : parsed.data.tokenHash;
   }
 
