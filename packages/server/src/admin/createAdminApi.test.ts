@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { isTollgateError } from "@tollgate/shared";
+import fc from "fast-check";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import {
   acceptingFacilitator,
@@ -417,5 +418,49 @@ describe("the admin API's routes", () => {
     expect(await (await get("/stats")).text()).toBe("the app");
     expect((await get("/admin/switches")).status).toBe(404);
     expect((await get("/admin")).status).toBe(404);
+  });
+});
+
+describe("the admin API's inputs", () => {
+  it("answers any query or body with 200, 400, 404 or 413, never a failure", async () => {
+    const store = createMemoryStore();
+    const switches = createRuntimeSwitches({ facilitators: { one: true } });
+    const events: AdminEvent[] = [];
+    const admin = createAdminApi({ key, store, switches, onEvent: (e) => events.push(e) });
+    const authorization = `Bearer ${key}`;
+    const query = fc.dictionary(
+      fc.constantFrom("since", "until", "format", "limit", "other"),
+      fc.oneof(fc.string({ maxLength: 30 }), fc.integer().map(String), fc.constant("markdown")),
+      { maxKeys: 4 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("/stats", "/report", "/settlements/pending"),
+        query,
+        async (path, params) => {
+          const response = await admin.fetch(
+            new Request(`http://admin.test${path}?${new URLSearchParams(params)}`, {
+              headers: { authorization },
+            }),
+          );
+          return [200, 400].includes(response.status);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("/tokens/lookup", "/tokens/revoke", "/switches"),
+        fc.oneof(fc.json({ maxDepth: 3 }), fc.string({ maxLength: 100 })),
+        async (path, body) => {
+          const response = await admin.fetch(
+            new Request(`http://admin.test${path}`, { method: "POST", headers: { authorization }, body }),
+          );
+          return [200, 400, 404, 413].includes(response.status);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(events.filter((e) => e.type === "admin_error")).toEqual([]);
   });
 });
