@@ -58,6 +58,13 @@ const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8
  * A check of presented keys against `key`, in constant time: both are hashed with SHA-256 and the equal-length
  * digests compared with `crypto.timingSafeEqual`, so neither the length nor a common prefix of a guess changes
  * how long the comparison takes.
+ *
+ * @example
+ * ```ts
+ * import { bearerKey, createAdminKeyCheck } from "@tollgate/server/admin";
+ * const matches = createAdminKeyCheck(process.env.TOLLGATE_ADMIN_KEY ?? "");
+ * const allowed = matches(bearerKey(request.headers.get("authorization")) ?? "");
+ * ```
  * @throws `SERVER__WEAK_ADMIN_KEY` for a weak key (see `assertStrongAdminKey`).
  */
 export function createAdminKeyCheck(key: string): (presented: string) => boolean {

@@ -114,6 +114,25 @@ describe("the admin API's key", () => {
     }
   });
 
+  it("refuses a basePath that is not a path and lockout limits that are not positive integers", () => {
+    const store = createMemoryStore();
+    for (const options of [
+      { basePath: "admin" },
+      { basePath: "/admin?x" },
+      { maxRecords: 0 },
+      { lockout: { maxFailures: 0 } },
+      { lockout: { lockoutMs: Number.NaN } },
+    ]) {
+      let caught: unknown;
+      try {
+        createAdminApi({ key, store, ...options });
+      } catch (error) {
+        caught = error;
+      }
+      expect(isTollgateError(caught, "SERVER__INVALID_CONFIG")).toBe(true);
+    }
+  });
+
   it("answers 401 without `Authorization: Bearer <the key>`, whatever the path", async () => {
     const { call } = await setup({ lockout: { maxFailures: 10 } });
     expect((await call("/stats")).status).toBe(401);

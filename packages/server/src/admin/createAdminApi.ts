@@ -1,5 +1,6 @@
 import type { FetchClient } from "../adapters/node.js";
 import { report } from "../analytics/report.js";
+import { invalidConfig } from "../config/invalidConfig.js";
 import type { RuntimeSwitches } from "../config/runtimeSwitches.js";
 import { bufferUpTo } from "../internal/bufferUpTo.js";
 import type { Store, StoreAdmin } from "../store/store.js";
@@ -142,6 +143,8 @@ type Reply = Response | Promise<Response>;
  * await serveFetch({ fetch: admin.fetch, port: 9402 }); // loopback only by default
  * ```
  * @throws `SERVER__WEAK_ADMIN_KEY` for a key that is empty, shorter than 32 characters or a known default.
+ * @throws `SERVER__INVALID_CONFIG` for a `basePath` that is not a path, a `maxRecords` or lockout limit that is not
+ * a positive integer.
  */
 export function createAdminApi(parameters: CreateAdminApiParameters): AdminApi {
   const {
@@ -158,6 +161,12 @@ export function createAdminApi(parameters: CreateAdminApiParameters): AdminApi {
   } = parameters;
   const keyMatches = createAdminKeyCheck(key);
   const lockout = createLockout({ ...parameters.lockout, now });
+  if (basePath !== "" && !/^\/[A-Za-z0-9._~\-/]*$/.test(basePath)) {
+    throw invalidConfig("basePath", 'must be "" or a path starting with /');
+  }
+  if (!Number.isSafeInteger(maxRecords) || maxRecords < 1) {
+    throw invalidConfig("maxRecords", "must be a positive integer");
+  }
   const base = basePath.replace(/\/+$/, "");
   const emit = (event: AdminEvent) => {
     try {
@@ -328,9 +337,8 @@ export function createAdminApi(parameters: CreateAdminApiParameters): AdminApi {
     return run();
   }
 
-  async function fetch(request: Request, client: AdminClient = {}): Promise<Response> {
-    const url = new URL(request.url);
-    if (!owns(request)) return fail(404, "not_found");
+  /** Authenticates a request under `basePath`, then routes it. */
+  async function answer(request: Request, client: AdminClient, url: URL): Promise<Response> {
     const address = clientAddress(request, client) ?? "unknown";
     const before = lockout.check(address);
     // Locked out: not even a good key is looked at, so guessing stops until the lockout ends.
@@ -352,8 +360,14 @@ export function createAdminApi(parameters: CreateAdminApiParameters): AdminApi {
       }
       return fail(401, "unauthorized", { "www-authenticate": 'Bearer realm="tollgate-admin"' });
     }
+    return route(request, url);
+  }
+
+  async function fetch(request: Request, client: AdminClient = {}): Promise<Response> {
+    const url = new URL(request.url);
+    if (!owns(request)) return fail(404, "not_found");
     try {
-      return await route(request, url);
+      return await answer(request, client, url);
     } catch (error) {
       emit({ type: "admin_error", route: url.pathname, error });
       return fail(500, "internal_error");

@@ -1,3 +1,5 @@
+import { invalidConfig } from "../config/invalidConfig.js";
+
 /** Parameters of `createLockout`. */
 export type CreateLockoutParameters = Readonly<{
   /**
@@ -49,6 +51,14 @@ type Window = { start: number; failures: number; lockedUntil: number };
  * Counts failed admin-key attempts per client address and in total, each in a fixed window; reaching a limit
  * locks out (the address, or every address) for `lockoutMs`. A success resets nothing: failures age out of their
  * window, so one client's good key never clears another's count.
+ *
+ * @example
+ * ```ts
+ * import { createLockout } from "@tollgate/server/admin";
+ * const lockout = createLockout({ now: Date.now });
+ * if (lockout.fail("203.0.113.7").locked) console.log("locked out");
+ * ```
+ * @throws `SERVER__INVALID_CONFIG` for a limit that is not a positive integer.
  */
 export function createLockout(parameters: CreateLockoutParameters): Lockout {
   const {
@@ -59,6 +69,11 @@ export function createLockout(parameters: CreateLockoutParameters): Lockout {
     maxTrackedAddresses = 10_000,
     now,
   } = parameters;
+  const limits = { maxFailures, maxGlobalFailures, windowMs, lockoutMs, maxTrackedAddresses };
+  for (const [option, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw invalidConfig(`lockout.${option}`, "must be a positive integer");
+  }
   const byAddress = new Map<string, Window>();
   const global: Window = { start: Number.NEGATIVE_INFINITY, failures: 0, lockedUntil: 0 };
 
