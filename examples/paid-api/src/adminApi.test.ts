@@ -45,6 +45,7 @@ describe("the reference server's admin API", () => {
     ["X402_ADMIN_KEY", { X402_ADMIN_KEY: "s".repeat(40) }],
     ["X402_ADMIN_KEY", { X402_ADMIN_KEY: key, TOLLGATE_ADMIN_KEY: key }],
     ["TOLLGATE_ADMIN_PORT", { TOLLGATE_ADMIN_KEY: key, TOLLGATE_ADMIN_PORT: "admin" }],
+    ["TOLLGATE_ADMIN_PORT", { TOLLGATE_ADMIN_KEY: key, TOLLGATE_ADMIN_PORT: "4020" }],
   ])("refuses to start naming %s, never echoing the key", (variable, environment) => {
     const { option, reason } = refusal({ ...base, ...environment });
     expect(option.split(", ")).toContain(variable);

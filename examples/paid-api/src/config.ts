@@ -237,6 +237,17 @@ const environmentSchema = z
         });
       }
     }
+    if (
+      (env.TOLLGATE_ADMIN_KEY ?? env.X402_ADMIN_KEY) !== undefined &&
+      env.TOLLGATE_ADMIN_PORT === env.PORT &&
+      env.PORT !== 0
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["TOLLGATE_ADMIN_PORT"],
+        message: "TOLLGATE_ADMIN_PORT must differ from PORT: the admin API has a listener of its own",
+      });
+    }
     if (env.TOLLGATE_ADMIN_KEY !== undefined && env.X402_ADMIN_KEY !== undefined) {
       ctx.addIssue({
         code: "custom",
