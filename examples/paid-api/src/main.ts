@@ -191,9 +191,9 @@ async function main(): Promise<void> {
         host: config.TOLLGATE_ADMIN_HOST,
       })
     : undefined;
-  if (admin) process.stdout.write(`paid-api admin API listening at ${admin.url}\n`);
   process.stdout.write(`paid-api store: ${opened.description}\n`);
   process.stdout.write(`paid-api listening at ${served.url}\n`);
+  if (admin) process.stdout.write(`paid-api admin API listening at ${admin.url}\n`);
   let stopping = false;
   const stop = () => {
     if (stopping) return;
