@@ -240,7 +240,8 @@ describe("the admin API's key", () => {
       expect(events.some((e) => e.type === "admin_locked_out")).toBe(true);
       expect(seen.length).toBeGreaterThan(20);
       for (const line of seen) {
-        expect(line).not.toContain(key);
+        // Every guess above shares the key's first half: a guess logged (an operator's typo) would show it.
+        expect(line).not.toContain(key.slice(0, 16));
         for (const digest of digests) expect(line).not.toContain(digest);
       }
     } finally {
