@@ -12,6 +12,7 @@ export default defineConfig({
     "embedded/index": "src/store/embedded/index.ts",
     "redis/index": "src/store/redis/index.ts",
     "metrics/index": "src/metrics/index.ts",
+    "admin/index": "src/admin/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

@@ -1,4 +1,5 @@
-import { parseUsd, TollgateError } from "@tollgate/shared";
+import { assertStrongAdminKey } from "@tollgate/server/admin";
+import { isTollgateError, parseUsd, TollgateError } from "@tollgate/shared";
 import { z } from "zod";
 
 /**
@@ -30,16 +31,24 @@ const positiveInt = (name: string, fallback: number) =>
     .optional()
     .transform((v) => (v === undefined ? fallback : Number(v)));
 
-const knownDefaultKeys = new Set([
-  "",
-  "changeme",
-  "change-me",
-  "admin",
-  "secret",
-  "password",
-  "default",
-  "test",
-]);
+/** An admin key variable: refused when weak (empty, short, a default), never echoing it. */
+const adminKey = (name: string) =>
+  z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value === undefined) return;
+      try {
+        assertStrongAdminKey(value);
+      } catch (error) {
+        if (!isTollgateError(error, "SERVER__WEAK_ADMIN_KEY")) throw error;
+        const { reason, minLength } = error.context;
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} is refused (${reason}): use a random key of at least ${minLength} characters (openssl rand -base64 32), or leave it out for no admin API`,
+        });
+      }
+    });
 
 const directChains = ["base", "ethereum", "solana"] as const;
 
@@ -50,6 +59,13 @@ const storeSettings: readonly string[] = [
   ...storeVariables,
   "TOLLGATE_POSTGRES_SCHEMA",
   "TOLLGATE_REDIS_PREFIX",
+];
+/** The admin API's variables; an admin key set but empty is refused, not read as unset. */
+const adminSettings: readonly string[] = [
+  "TOLLGATE_ADMIN_KEY",
+  "X402_ADMIN_KEY",
+  "TOLLGATE_ADMIN_PORT",
+  "TOLLGATE_ADMIN_HOST",
 ];
 
 const environmentSchema = z
@@ -145,12 +161,12 @@ const environmentSchema = z
         }
       }),
     X402_MAX_TX_AGE_SECONDS: positiveInt("X402_MAX_TX_AGE_SECONDS", 604_800),
-    X402_ADMIN_KEY: z
-      .string()
-      .optional()
-      .refine((v) => v === undefined || (v.length >= 16 && !knownDefaultKeys.has(v.toLowerCase())), {
-        message: "X402_ADMIN_KEY must be at least 16 characters and not a known default",
-      }),
+    // The admin API (its own listener, loopback by default): on only when a key is set. X402_ADMIN_KEY is the
+    // seed's name for it.
+    TOLLGATE_ADMIN_KEY: adminKey("TOLLGATE_ADMIN_KEY"),
+    X402_ADMIN_KEY: adminKey("X402_ADMIN_KEY"),
+    TOLLGATE_ADMIN_PORT: positiveInt("TOLLGATE_ADMIN_PORT", 4029),
+    TOLLGATE_ADMIN_HOST: z.string().min(1).default("127.0.0.1"),
     X402_METRICS_ENABLED: bool("X402_METRICS_ENABLED", true),
     X402_METRICS_PORT: z
       .string()
@@ -242,6 +258,24 @@ const environmentSchema = z
         message: "X402_METRICS_PORT is PORT: leave it unset to serve /metrics on the main port",
       });
     }
+    if (
+      (env.TOLLGATE_ADMIN_KEY ?? env.X402_ADMIN_KEY) !== undefined &&
+      env.TOLLGATE_ADMIN_PORT === env.PORT &&
+      env.PORT !== 0
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["TOLLGATE_ADMIN_PORT"],
+        message: "TOLLGATE_ADMIN_PORT must differ from PORT: the admin API has a listener of its own",
+      });
+    }
+    if (env.TOLLGATE_ADMIN_KEY !== undefined && env.X402_ADMIN_KEY !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["X402_ADMIN_KEY"],
+        message: "X402_ADMIN_KEY is set together with TOLLGATE_ADMIN_KEY: set one of them",
+      });
+    }
     if (!env.X402_USE_UNIFIED_GATEWAY && !env.X402_DIRECT_ENABLED) {
       ctx.addIssue({
         code: "custom",
@@ -253,6 +287,10 @@ const environmentSchema = z
 
 /** The validated configuration of the reference server. */
 export type PaidApiConfig = z.output<typeof environmentSchema>;
+
+/** The admin API's key, under either of its names; `undefined`: no admin API. */
+export const adminKeyOf = (config: PaidApiConfig): string | undefined =>
+  config.TOLLGATE_ADMIN_KEY ?? config.X402_ADMIN_KEY;
 
 /**
  * Reads and validates the configuration from an environment (default `process.env`).
@@ -269,8 +307,9 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   const relevant = Object.fromEntries(
     Object.entries(environment).filter(
       ([key, value]) =>
-        (key.startsWith("X402_") || storeSettings.includes(key) || key === "PORT" || key === "HOST") &&
-        value !== "",
+        ((key.startsWith("X402_") || storeSettings.includes(key) || key === "PORT" || key === "HOST") &&
+          value !== "") ||
+        (adminSettings.includes(key) && value !== undefined && (value !== "" || key.endsWith("_KEY"))),
     ),
   );
   const result = environmentSchema.safeParse(relevant);

@@ -1,6 +1,7 @@
 import {
   createMemoryStore,
   createPaywall,
+  createRuntimeSwitches,
   type DirectChain,
   type FacilitatorOption,
   type InProcessFacilitator,
@@ -9,10 +10,12 @@ import {
   payaiFacilitator,
   type SettlementCheck,
   type Store,
+  type StoreAdmin,
 } from "@tollgate/server";
+import { type AdminApi, createAdminApi, type PendingSettlementResolver } from "@tollgate/server/admin";
 import { createPaywallMetrics, type PaywallMetrics } from "@tollgate/server/metrics";
 import { createNetworkRegistry, formatUsd } from "@tollgate/shared";
-import type { PaidApiConfig } from "./config.js";
+import { adminKeyOf, type PaidApiConfig } from "./config.js";
 import { createFacilitatorStates } from "./operations/facilitatorStates.js";
 import { createOperationsRoutes } from "./operations/operationsRoutes.js";
 import { createReadiness } from "./operations/readiness.js";
@@ -51,7 +54,13 @@ export type CreatePaidApiParameters = Readonly<{
    * configuration chose). The caller closes it.
    * @default createMemoryStore({ now }) (everything lost on a restart)
    */
-  store?: Store;
+  store?: Store & StoreAdmin;
+  /**
+   * By CAIP-2 network: how the admin API asks the chain about a pending settlement
+   * (`createEvmPendingSettlementResolver`).
+   * @default {}
+   */
+  adminResolvers?: Readonly<Record<string, PendingSettlementResolver>>;
   /** @default Date.now */
   now?: () => number;
   /** Sees every paywall event. */
@@ -83,6 +92,8 @@ export type PaidApi = Readonly<{
   metrics: PaywallMetrics | undefined;
   /** The latest payments taken (at most `maxPaymentRecords`), oldest first. */
   payments(): readonly PaymentRecord[];
+  /** The admin API (`TOLLGATE_ADMIN_KEY` set), for a listener of its own; `undefined` without a key. */
+  admin: AdminApi | undefined;
 }>;
 
 const routes = {
@@ -112,12 +123,15 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     chains,
     selfSettle,
     settlementChecks = {},
-    store,
     now = Date.now,
     onEvent,
     maxPaymentRecords = 1_000,
     readinessTimeoutMs = 2_000,
+    adminResolvers = {},
   } = parameters;
+  // Made here rather than by the paywall, so the admin API reads the same store.
+  const store = parameters.store ?? createMemoryStore({ now });
+  const switches = createRuntimeSwitches();
   if (!Number.isSafeInteger(maxPaymentRecords) || maxPaymentRecords < 1) {
     throw new RangeError("maxPaymentRecords must be a positive integer");
   }
@@ -186,9 +200,8 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
   const facilitatorStates = createFacilitatorStates({
     names: config.X402_USE_UNIFIED_GATEWAY ? facilitatorNames : [],
   });
-  const plainStore = store ?? createMemoryStore({ now });
   // Every store operation's outcome sets tollgate_store_up, the readiness probe's included.
-  const paywallStore = metrics ? metrics.instrumentStore(plainStore) : plainStore;
+  const paywallStore = metrics ? metrics.instrumentStore(store) : store;
 
   const paywall = createPaywall({
     routes,
@@ -214,6 +227,7 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     },
     registry,
     store: paywallStore,
+    switches,
     now,
     onEvent: (event) => {
       metrics?.observe(event);
@@ -247,6 +261,11 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     return Response.json({ error: "not_found" }, { status: 404 });
   };
 
+  const adminKey = adminKeyOf(config);
+  const admin =
+    adminKey === undefined
+      ? undefined
+      : createAdminApi({ key: adminKey, store, switches, resolvers: adminResolvers, now });
   const operations = createOperationsRoutes({
     readiness: createReadiness({
       store: paywallStore,
@@ -267,6 +286,7 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     paywall,
     metrics,
     payments: () => payments.list(),
+    admin,
   });
 }
 

@@ -34,6 +34,20 @@ describe("paid-api main", () => {
     expect(result.stderr).toContain(variable);
   });
 
+  it("refuses to start, exit 1, naming TOLLGATE_ADMIN_KEY when it is weak, never printing it", () => {
+    const weak = "our-admin-key-long-enough-for-the-length-check";
+    const result = start({
+      X402_USE_UNIFIED_GATEWAY: "false",
+      X402_DIRECT_CHAINS: "base",
+      X402_BASE_PAYMENT_ADDRESS: "0x2222222222222222222222222222222222222222",
+      TOLLGATE_ADMIN_KEY: weak,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("TOLLGATE_ADMIN_KEY");
+    expect(result.stderr).toContain("known_default");
+    expect(`${result.stdout}${result.stderr}`).not.toContain(weak);
+  });
+
   it("refuses to start, exit 1, naming DATABASE_URL when PostgreSQL cannot be reached, never printing it", () => {
     const result = start({
       X402_USE_UNIFIED_GATEWAY: "false",

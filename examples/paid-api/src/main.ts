@@ -6,6 +6,7 @@ import { Connection, Keypair } from "@solana/web3.js";
 import { createBoundedFetch, type SettlementCheck, serveFetch } from "@tollgate/server";
 import {
   createEvmDirectChain,
+  createEvmPendingSettlementResolver,
   createEvmSettlementCheck,
   createExactEvmScheme,
   createViemEvmChain,
@@ -93,6 +94,20 @@ function settlementChecksOf(config: PaidApiConfig): Record<string, SettlementChe
   };
 }
 
+/** The admin API's on-chain view of pending settlements on Base (Solana's cannot be resolved from a claim). */
+function adminResolversOf(config: PaidApiConfig) {
+  const chain: Chain = config.X402_BASE_NETWORK === "base" ? base : baseSepolia;
+  const publicClient = createPublicClient({
+    chain,
+    transport: http(config.X402_BASE_RPC_URL, { fetchFn: rpcFetch }),
+  });
+  return {
+    [createNetworkRegistry().get(config.X402_BASE_NETWORK).caip2]: createEvmPendingSettlementResolver({
+      publicClient,
+    }),
+  };
+}
+
 function selfSettleOf(config: PaidApiConfig) {
   if (!config.X402_SELF_SETTLE_PRIVATE_KEY) return undefined;
   const chain: Chain = config.X402_BASE_NETWORK === "base" ? base : baseSepolia;
@@ -165,6 +180,7 @@ async function main(): Promise<void> {
     settlementChecks: settlementChecksOf(config),
     store: opened.store,
     ...(selfSettle ? { selfSettle } : {}),
+    adminResolvers: adminResolversOf(config),
   });
   // /metrics on a listener of its own when X402_METRICS_PORT is set (a port the public is never routed to);
   // printed before the main URL, which tells a supervisor the server is up.
@@ -173,16 +189,25 @@ async function main(): Promise<void> {
       ? await serveFetch({ fetch: api.metricsFetch, port: config.X402_METRICS_PORT, host: config.HOST })
       : undefined;
   const served = await serveFetch({ fetch: api.fetch, port: config.PORT, host: config.HOST });
+  // The admin API listens on its own port (loopback by default), never beside the paid routes.
+  const admin = api.admin
+    ? await serveFetch({
+        fetch: api.admin.fetch,
+        port: config.TOLLGATE_ADMIN_PORT,
+        host: config.TOLLGATE_ADMIN_HOST,
+      })
+    : undefined;
   process.stdout.write(`paid-api store: ${opened.description}\n`);
   if (metricsServed) process.stdout.write(`paid-api metrics at ${metricsServed.url}/metrics\n`);
   process.stdout.write(`paid-api listening at ${served.url}\n`);
+  if (admin) process.stdout.write(`paid-api admin API listening at ${admin.url}\n`);
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
     // Stop taking requests, let those in flight finish, then close the paywall and the store (which flushes
     // and unlocks the data directory), and only then exit.
-    void Promise.all([served.close(), metricsServed?.close()])
+    void Promise.all([served.close(), metricsServed?.close(), admin?.close()])
       .then(() => api.paywall.close())
       .then(() => opened.close())
       .then(

@@ -1,4 +1,4 @@
-import { createMemoryStore, type Store } from "@tollgate/server";
+import { createMemoryStore, type Store, type StoreAdmin } from "@tollgate/server";
 import type { PaidApiConfig } from "./config.js";
 
 /** Which store the configuration chose: at most one of `TOLLGATE_DATA_DIR`, `DATABASE_URL`, `REDIS_URL`. */
@@ -10,7 +10,7 @@ export type StoreChoice =
 
 /** An open store of the reference server, and how to close it on shutdown. */
 export type OpenedStore = Readonly<{
-  store: Store;
+  store: Store & StoreAdmin;
   choice: StoreChoice;
   /** Where the state lives, for the start-up line: never a URL (it may carry a password). */
   description: string;

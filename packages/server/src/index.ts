@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export {
+  type FetchClient,
   type ServedFetch,
   type ServeFetchParameters,
   sendWebResponse,
@@ -36,6 +37,12 @@ export type {
   RouteContext,
   TokenLaneConfig,
 } from "./config/paywallOptions.js";
+export {
+  type CreateRuntimeSwitchesParameters,
+  createRuntimeSwitches,
+  type RuntimeSwitches,
+  type RuntimeSwitchesState,
+} from "./config/runtimeSwitches.js";
 export { type CreateBoundedFetchParameters, createBoundedFetch } from "./internal/boundedFetch.js";
 export {
   createPaywall,
@@ -53,8 +60,10 @@ export type {
   ClaimState,
   DebitResult,
   IdempotencyRecord,
+  ListedClaim,
   ReserveResponseResult,
   Store,
+  StoreAdmin,
   StoredResponse,
   StoreRecord,
   TokenBalance,

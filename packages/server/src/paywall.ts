@@ -132,12 +132,26 @@ type Serving = Readonly<{
  * facilitator-lane network without a settlement check (`settlementChecks`).
  */
 export function createPaywall(parameters: CreatePaywallParameters): Paywall {
-  const { now = Date.now, onEvent } = parameters;
+  const { now = Date.now, onEvent, switches } = parameters;
   const store = parameters.store ?? createMemoryStore({ now });
   const emitter = createEmitter({ onEvent, logger: parameters.logger, store, now, ...parameters.analytics });
   const { emit } = emitter;
   const settings = resolveConfig({ options: parameters, now, emit });
   const { failover } = settings.facilitator;
+  switches?.declareFacilitators(failover.names);
+  /** A route's lanes as the run-time switches leave them for this request (they only turn lanes off). */
+  const switched = (route: RouteSettings): RouteSettings => {
+    if (switches === undefined) return route;
+    const { lanes } = route;
+    return {
+      ...route,
+      lanes: {
+        facilitator: lanes.facilitator && switches.lane("facilitator"),
+        direct: lanes.direct && switches.lane("direct"),
+        token: lanes.token && switches.lane("token"),
+      },
+    };
+  };
   const idempotentResponses = createIdempotentResponses({ store, now, emit, ...settings.idempotency });
 
   const serving = new WeakMap<Decision, Serving>();
@@ -174,7 +188,8 @@ export function createPaywall(parameters: CreatePaywallParameters): Paywall {
   async function decide(
     parameters: Readonly<{ url: URL; target: string; route: RouteSettings; context: RouteContext }>,
   ): Promise<Decision> {
-    const { url, target, route, context } = parameters;
+    const { url, target, context } = parameters;
+    const route = switched(parameters.route);
     const { request } = context;
     const offer = await buildOffer({ route, context, url, failover, direct: settings.direct });
     const refuse = (refusal: Refusal & Readonly<{ lane?: Lane }>): Response => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Claim, Store, StoredResponse } from "../src/store/store.js";
+import type { Claim, Store, StoreAdmin, StoredResponse } from "../src/store/store.js";
 
 /** A store opened for the suite, on the suite's clock, and how to close it. */
-export type StoreUnderTest = Readonly<{ store: Store; close(): Promise<void> }>;
+export type StoreUnderTest = Readonly<{ store: Store & StoreAdmin; close(): Promise<void> }>;
 
 /** Parameters of `describeStoreConformance`. */
 export type DescribeStoreConformanceParameters = Readonly<{
@@ -31,7 +31,7 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
     let clock = start;
     let opened: StoreUnderTest | undefined;
     let test = 0;
-    const store = (): Store => {
+    const store = (): Store & StoreAdmin => {
       if (opened === undefined) throw new Error("the store did not open");
       return opened.store;
     };
@@ -502,6 +502,106 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
         });
         await store().record({ at: start, type: "payment_required" });
         await Promise.all(Array.from({ length: 50 }, () => store().record({ at: start, type: "refused" })));
+      });
+    });
+
+    describe("admin: getToken / revokeToken", () => {
+      it("reads a token's balance and expiry, expired or not; unknown is undefined", async () => {
+        await store().credit({ tokenHash: k("t"), amount: 2n ** 70n, expiresAt: at(100) });
+        expect(await store().getToken(k("t"))).toEqual({ balance: 2n ** 70n, expiresAt: at(100) });
+        clock = start + 200_000;
+        expect(await store().getToken(k("t"))).toEqual({ balance: 2n ** 70n, expiresAt: at(100) });
+        expect(await store().getToken(k("none"))).toBeUndefined();
+      });
+
+      it("revokes a token: a debit then answers unknown, a credit starts from zero; twice is false", async () => {
+        await store().credit({ tokenHash: k("t"), amount: 10n, expiresAt: at(1_000) });
+        await store().credit({ tokenHash: k("other"), amount: 10n, expiresAt: at(1_000) });
+        expect(await store().revokeToken(k("t"))).toBe(true);
+        expect(await store().revokeToken(k("t"))).toBe(false);
+        expect(await store().getToken(k("t"))).toBeUndefined();
+        expect(await store().debit({ tokenHash: k("t"), amount: 1n, nowSeconds: at(0) })).toEqual({
+          ok: false,
+          reason: "unknown",
+        });
+        expect(await store().getToken(k("other"))).toEqual({ balance: 10n, expiresAt: at(1_000) });
+        expect(await store().credit({ tokenHash: k("t"), amount: 3n, expiresAt: at(10) })).toEqual({
+          balance: 3n,
+          expiresAt: at(10),
+        });
+      });
+    });
+
+    describe("admin: listClaims", () => {
+      const mine = (listed: Awaited<ReturnType<StoreAdmin["listClaims"]>>) =>
+        listed.claims.filter((c) => c.key.startsWith(k("")));
+
+      it("lists the live claims of one state with their keys and expiries, in key order", async () => {
+        await store().claim({ key: k("b"), claim: claim("b", { idempotencyKey: "ik" }), expiresAt: at(100) });
+        await store().claim({ key: k("a"), claim: claim("a") });
+        await store().claim({ key: k("c"), claim: claim("c"), expiresAt: at(10) });
+        await store().claim({ key: k("d"), claim: claim("d"), expiresAt: at(100) });
+        for (const key of ["a", "b", "c"]) {
+          await store().transitionClaim({ key: k(key), from: ["pending"], to: "pending_settlement" });
+        }
+        const listed = await store().listClaims({ state: "pending_settlement", limit: 1_000 });
+        expect(mine(listed)).toEqual([
+          { key: k("a"), claim: { ...claim("a"), state: "pending_settlement" } },
+          {
+            key: k("b"),
+            claim: { ...claim("b", { idempotencyKey: "ik" }), state: "pending_settlement" },
+            expiresAt: at(100),
+          },
+          { key: k("c"), claim: { ...claim("c"), state: "pending_settlement" }, expiresAt: at(10) },
+        ]);
+        expect(mine(await store().listClaims({ state: "pending", limit: 1_000 })).map((c) => c.key)).toEqual([
+          k("d"),
+        ]);
+        clock = start + 10_000;
+        const later = await store().listClaims({ state: "pending_settlement", limit: 1_000 });
+        expect(mine(later).map((c) => c.key)).toEqual([k("a"), k("b")]);
+      });
+
+      it("answers at most limit claims, and says when more may exist", async () => {
+        for (const key of ["x", "y"]) {
+          await store().claim({ key: k(key), claim: claim(key, { state: "dead" }), expiresAt: at(100) });
+        }
+        const one = await store().listClaims({ state: "dead", limit: 1 });
+        expect(one.claims).toHaveLength(1);
+        expect(one.complete).toBe(false);
+        const all = await store().listClaims({ state: "dead", limit: 1_000 });
+        expect(all.complete).toBe(true);
+        expect(mine(all).map((c) => c.key)).toEqual([k("x"), k("y")]);
+      });
+    });
+
+    describe("admin: readRecords", () => {
+      // A window of this test's own, far from the other tests' records.
+      const from = start + 1_000_000_000;
+
+      it("reads back the records of a window, field for field, at most limit", async () => {
+        const full = {
+          at: from + 1,
+          type: "served",
+          route: k("r"),
+          lane: "facilitator",
+          reason: "ok",
+          facilitator: "primary",
+          network: "eip155:8453",
+          amount: 2n ** 70n,
+          payer: "0xpayer",
+          durationMs: 12.5,
+        } as const;
+        await store().record({ at: from - 1, type: "before", route: k("r") });
+        await store().record(full);
+        await store().record({ at: from + 2, type: "payment_required", route: k("r") });
+        await store().record({ at: from + 10, type: "after", route: k("r") });
+        const read = await store().readRecords({ since: from, until: from + 10, limit: 100 });
+        expect(read).toEqual([full, { at: from + 2, type: "payment_required", route: k("r") }]);
+        expect(await store().readRecords({ since: from, until: from + 10, limit: 1 })).toEqual([full]);
+        expect(
+          await store().readRecords({ since: from - 1, until: Number.POSITIVE_INFINITY, limit: 100 }),
+        ).toHaveLength(4);
       });
     });
   });

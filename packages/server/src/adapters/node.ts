@@ -52,10 +52,13 @@ export async function sendWebResponse(res: ServerResponse, response: Response): 
   res.end();
 }
 
+/** What `serveFetch` knows of a request's client besides the request: the socket's remote address. */
+export type FetchClient = Readonly<{ address?: string }>;
+
 /** Parameters of `serveFetch`. */
 export type ServeFetchParameters = Readonly<{
-  /** The Web handler to serve. */
-  fetch: (request: Request) => Promise<Response> | Response;
+  /** The Web handler to serve; it also gets the client's address (e.g. for the admin API's lockouts). */
+  fetch: (request: Request, client: FetchClient) => Promise<Response> | Response;
   /**
    * TCP port; 0 picks a free one.
    * @default 0
@@ -105,7 +108,9 @@ export async function serveFetch(parameters: ServeFetchParameters): Promise<Serv
         res.once("close", () => {
           if (!res.writableFinished) gone.abort();
         });
-        await sendWebResponse(res, await fetch(new Request(read.request, { signal: gone.signal })));
+        const client: FetchClient =
+          req.socket.remoteAddress === undefined ? {} : { address: req.socket.remoteAddress };
+        await sendWebResponse(res, await fetch(new Request(read.request, { signal: gone.signal }), client));
       } catch {
         if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
         res.end(res.headersSent ? undefined : '{"error":"internal_error"}');

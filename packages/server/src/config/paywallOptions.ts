@@ -6,6 +6,7 @@ import type { PaymentSignatureCheck } from "../verify/facilitator/localChecks.js
 import type { FacilitatorOption, InProcessFacilitator } from "../verify/fallback/facilitators.js";
 import type { FacilitatorTransport } from "../verify/fallback/transport.js";
 import type { PaywallEvent } from "../verify/laneContext.js";
+import type { RuntimeSwitches } from "./runtimeSwitches.js";
 
 /** What a price or payee function gets: the request and the route it matched. */
 export type RouteContext = Readonly<{
@@ -195,6 +196,13 @@ export type CreatePaywallParameters = Readonly<{
    * @default all on
    */
   lanes?: LaneSwitches;
+  /**
+   * Run-time switches of lanes and facilitators (`createRuntimeSwitches`), read on every request: an operator
+   * turns a lane or a facilitator off and on again without a restart (the admin API of `@tollgate/server/admin`).
+   * They narrow `lanes` and `facilitators`, never widen them. The paywall declares its facilitators' names to them.
+   * @default none (the configuration alone)
+   */
+  switches?: RuntimeSwitches;
   /**
    * The analytics queue (records are written to the store off the paid path, in batches; when the queue is full a
    * record is dropped and counted, never waited for).

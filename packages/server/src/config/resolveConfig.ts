@@ -82,6 +82,7 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
     supportedRefreshMs,
     now,
     onCall: (report) => emit({ type: "facilitator_call", ...report }),
+    ...(options.switches === undefined ? {} : { isOn: options.switches.facilitator }),
   });
   const directSettings = resolveDirectLane({ direct, registry, tokenTtlSeconds });
   const lanesOn = {

@@ -37,6 +37,8 @@ export type ResolveFacilitatorLaneParameters = Readonly<{
   now: () => number;
   /** Reports each facilitator call. */
   onCall: (report: FacilitatorCallReport) => void;
+  /** Whether a facilitator is switched on (run-time switches); every one when absent. */
+  isOn?: (name: string) => boolean;
 }>;
 
 /** The facilitator lane, resolved. */
@@ -65,6 +67,7 @@ export function resolveFacilitatorLane(
     supportedRefreshMs,
     now,
     onCall,
+    isOn,
   } = parameters;
   let defaultTransport: ClosableTransport | undefined;
   const endpoints: FacilitatorEndpoint[] = [];
@@ -79,7 +82,13 @@ export function resolveFacilitatorLane(
   if (selfSettle !== undefined) endpoints.push(inProcessFacilitator({ facilitator: selfSettle }));
   const names = endpoints.map((e) => e.name);
   if (new Set(names).size !== names.length) throw invalidConfig("facilitators", "names must be unique");
-  const failover = createFailover({ endpoints, now, supportedRefreshMs, onCall });
+  const failover = createFailover({
+    endpoints,
+    now,
+    supportedRefreshMs,
+    onCall,
+    ...(isOn === undefined ? {} : { isOn }),
+  });
   return {
     settings: {
       failover,

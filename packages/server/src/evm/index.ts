@@ -20,6 +20,10 @@ export {
   type EvmCodeReader,
   type EvmSignatureReader,
 } from "./paymentSignatureCheck.js";
+export {
+  type CreateEvmPendingSettlementResolverParameters,
+  createEvmPendingSettlementResolver,
+} from "./pendingSettlementResolver.js";
 export { nativeRecoveryAvailable, recoverSigner } from "./recoverSigner.js";
 export {
   type CreateEvmSettlementCheckParameters,

@@ -5,8 +5,10 @@ import type {
   ClaimState,
   DebitResult,
   IdempotencyRecord,
+  ListedClaim,
   ReserveResponseResult,
   Store,
+  StoreAdmin,
   StoredResponse,
   StoreRecord,
   TokenBalance,
@@ -50,6 +52,7 @@ export type CreateMemoryStoreParameters = Readonly<{
 
 /** A memory store, with a view of its analytics records for tests and reports. */
 export type MemoryStore = Store &
+  StoreAdmin &
   Readonly<{
     /** The analytics records kept, oldest first. */
     records(): readonly StoreRecord[];
@@ -296,6 +299,28 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
     tokenBalance(tokenHash: string): TokenBalance | undefined {
       const token = tokens.get(tokenHash);
       return token === undefined ? undefined : { ...token };
+    },
+    async getToken(tokenHash: string): Promise<TokenBalance | undefined> {
+      const token = tokens.get(tokenHash);
+      return token === undefined ? undefined : { ...token };
+    },
+    async revokeToken(tokenHash: string): Promise<boolean> {
+      return tokens.delete(tokenHash);
+    },
+    async listClaims({ state, limit }) {
+      const listed: ListedClaim[] = [];
+      for (const key of [...claims.keys()].sort()) {
+        const claim = live(claims, key);
+        if (claim?.state !== state) continue;
+        if (listed.length === limit) return { claims: listed, complete: false };
+        const expiresAt = claims.get(key)?.expiresAt;
+        listed.push({ key, claim: { ...claim }, ...(expiresAt === undefined ? {} : { expiresAt }) });
+      }
+      return { claims: listed, complete: true };
+    },
+    async readRecords({ since, until, limit }): Promise<readonly StoreRecord[]> {
+      const kept = [...records.slice(oldest), ...records.slice(0, oldest)];
+      return kept.filter((r) => r.at >= since && r.at < until).slice(0, limit);
     },
   });
 }

@@ -182,3 +182,41 @@ export type Store = Readonly<{
   /** Appends an analytics record. */
   record(record: StoreRecord): Promise<void>;
 }>;
+
+/** One claim as `listClaims` answers it: its key and, for an expiring claim, when it expires. */
+export type ListedClaim = Readonly<{
+  key: string;
+  claim: Claim;
+  /** Unix seconds; absent for a permanent claim (a direct transfer's). */
+  expiresAt?: number;
+}>;
+
+/**
+ * What an operator's admin API needs of a store beyond the paywall's `Store`: reading a token's balance,
+ * revoking a token, listing claims in one state, and reading analytics records back. Every store of this
+ * package has them (`createMemoryStore`, the SQL stores, `createRedisStore`); a store of your own needs them
+ * only for `createAdminApi`. They run on the admin path, never on the paid path.
+ */
+export type StoreAdmin = Readonly<{
+  /** The balance and expiry of a token hash, if the store knows it (expired or not). */
+  getToken(tokenHash: string): Promise<TokenBalance | undefined>;
+  /**
+   * Forgets a token: a later debit answers `unknown` (the paywall refuses it `token_unknown`). Returns whether the
+   * store knew the token. A debit already made under an operation key is still replayed as made.
+   */
+  revokeToken(tokenHash: string): Promise<boolean>;
+  /**
+   * Live claims in `state`, at most `limit` of them (in key order where the store can sort them). `complete` is
+   * `false` when more may exist (the limit was reached, or a Redis scan stopped at its bound).
+   */
+  listClaims(
+    parameters: Readonly<{ state: ClaimState; limit: number }>,
+  ): Promise<Readonly<{ claims: readonly ListedClaim[]; complete: boolean }>>;
+  /**
+   * Analytics records with `since <= at < until` (Unix milliseconds), oldest first where the store can order them,
+   * at most `limit` of them.
+   */
+  readRecords(
+    parameters: Readonly<{ since: number; until: number; limit: number }>,
+  ): Promise<readonly StoreRecord[]>;
+}>;

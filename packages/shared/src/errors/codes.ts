@@ -87,6 +87,11 @@ export interface ErrorContexts {
   SERVER__STORE_FULL: { operation: string; limit: string };
   /** `paywall.settle` got a decision this paywall did not make, or one it already settled (caller mistake). */
   SERVER__UNKNOWN_DECISION: { action: string };
+  /**
+   * The admin API's key is refused at start: `empty`, `too_short` (fewer than `minLength` characters), or a
+   * `known_default` (a placeholder, a word such as `changeme`, one character repeated). The key is never in it.
+   */
+  SERVER__WEAK_ADMIN_KEY: { reason: "empty" | "too_short" | "known_default"; minLength: number };
 }
 
 /** A stable error code: `AREA__WHAT`. */
@@ -156,4 +161,6 @@ export const errorMessages: { readonly [C in ErrorCode]: (context: ErrorContexts
   SERVER__STORE_FULL: (c) => `The store is full (${c.limit}) and refused ${c.operation}.`,
   SERVER__UNKNOWN_DECISION: (c) =>
     `paywall.settle got a "${c.action}" decision this paywall did not make or already settled.`,
+  SERVER__WEAK_ADMIN_KEY: (c) =>
+    `The admin API key is refused (${c.reason}): use a random key of at least ${c.minLength} characters.`,
 };

@@ -5,8 +5,10 @@ import type {
   ClaimState,
   DebitResult,
   IdempotencyRecord,
+  ListedClaim,
   ReserveResponseResult,
   Store,
+  StoreAdmin,
   StoredResponse,
   StoreRecord,
   TokenBalance,
@@ -56,6 +58,7 @@ export type SweepParameters = Readonly<{
 
 /** A SQL-backed `Store`, with the sweep of its expired rows. */
 export type SqlStore = Store &
+  StoreAdmin &
   Readonly<{
     /**
      * Deletes at most `batchSize` expired rows from each table (expired claims, reservations, responses and
@@ -430,5 +433,80 @@ export function createSqlStore(parameters: CreateSqlStoreParameters): SqlStore {
         }
         return { deleted };
       }),
+
+    getToken: (tokenHash: string): Promise<TokenBalance | undefined> =>
+      guard("getToken", async () => {
+        const [row] = await query<TokenRow>(
+          `SELECT balance::text AS balance, expires_at::text AS expires_at FROM ${s}.tokens WHERE token_hash = $1`,
+          [tokenHash],
+        );
+        return row === undefined ? undefined : balanceOf(row);
+      }),
+
+    revokeToken: (tokenHash: string): Promise<boolean> =>
+      guard("revokeToken", async () => {
+        const rows = await query(`DELETE FROM ${s}.tokens WHERE token_hash = $1 RETURNING 1 AS revoked`, [
+          tokenHash,
+        ]);
+        return rows.length === 1;
+      }),
+
+    listClaims: ({ state, limit }) =>
+      guard("listClaims", async () => {
+        const rows = await query<ClaimRow & { key: string; expires_at: string | null }>(
+          `SELECT key, state, owner, proof_hash, idempotency_key, nonce, expires_at::text AS expires_at
+          FROM ${s}.claims WHERE state = $1 AND (expires_at IS NULL OR expires_at > $2)
+          ORDER BY key LIMIT $3`,
+          [state, seconds(), limit + 1],
+        );
+        const claims: ListedClaim[] = rows.slice(0, limit).map((row) => ({
+          key: row.key,
+          claim: claimOf(row),
+          ...(row.expires_at === null ? {} : { expiresAt: Number(row.expires_at) }),
+        }));
+        return { claims, complete: rows.length <= limit };
+      }),
+
+    readRecords: ({ since, until, limit }): Promise<readonly StoreRecord[]> =>
+      guard("readRecords", async () => {
+        const rows = await query<RecordRow>(
+          `SELECT at::text AS at, type, route, lane, reason, facilitator, network, amount::text AS amount, payer,
+            duration_ms FROM ${s}.records WHERE at >= $1 AND at < $2 ORDER BY at, id LIMIT $3`,
+          [since, Number.isFinite(until) ? until : Number.MAX_SAFE_INTEGER, limit],
+        );
+        return rows.map(storeRecordOf);
+      }),
   });
+}
+
+type RecordRow = {
+  at: string;
+  type: string;
+  route: string | null;
+  lane: string | null;
+  reason: string | null;
+  facilitator: string | null;
+  network: string | null;
+  amount: string | null;
+  payer: string | null;
+  duration_ms: number | null;
+};
+
+/** An analytics row as the record it was written from (absent columns left out). */
+function storeRecordOf(row: RecordRow): StoreRecord {
+  const optional = {
+    route: row.route,
+    lane: row.lane,
+    reason: row.reason,
+    facilitator: row.facilitator,
+    network: row.network,
+    payer: row.payer,
+  };
+  return {
+    at: Number(row.at),
+    type: row.type,
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== null)),
+    ...(row.amount === null ? {} : { amount: BigInt(row.amount) }),
+    ...(row.duration_ms === null ? {} : { durationMs: Number(row.duration_ms) }),
+  } as StoreRecord;
 }

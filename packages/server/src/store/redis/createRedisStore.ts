@@ -6,8 +6,10 @@ import type {
   ClaimState,
   DebitResult,
   IdempotencyRecord,
+  ListedClaim,
   ReserveResponseResult,
   Store,
+  StoreAdmin,
   StoredResponse,
   StoreRecord,
   TokenBalance,
@@ -61,7 +63,7 @@ export type CreateRedisStoreParameters = Readonly<{
 }>;
 
 /** A Redis store: a `Store`, and `close` (quits the client it opened). */
-export type RedisStore = Store & Readonly<{ close(): Promise<void> }>;
+export type RedisStore = Store & StoreAdmin & Readonly<{ close(): Promise<void> }>;
 
 type Reply = Buffer | null;
 type Run = (
@@ -349,8 +351,10 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
         await redis.xadd(recordsKey, "MAXLEN", "~", String(maxRecords), "*", ...fields);
       }),
   };
+  const admin = redisStoreAdmin({ redis, claimKey, tokenKey, recordsKey, seconds, guard });
   return Object.freeze({
     ...store,
+    ...admin,
     async close(): Promise<void> {
       if (owned) await redis.quit();
     },
@@ -377,4 +381,107 @@ async function checkPolicy(redis: Redis): Promise<void> {
       },
     });
   }
+}
+
+/** Most claim keys one `listClaims` scans (SCAN `COUNT` 1,000 per round trip): it answers `complete: false` past it. */
+const maxScannedClaimKeys = 100_000;
+/** Stream entries read per `XRANGE` round trip by `readRecords`. */
+const recordPage = 1_000;
+/** Numeric fields of an analytics record, as `record` wrote them with `String(value)`. */
+const numericRecordFields = new Set(["at", "durationMs"]);
+
+/** A glob pattern matching `text` literally (SCAN's `MATCH`). */
+const literalGlob = (text: string): string => text.replace(/[*?[\]\\]/g, "\\$&");
+
+/**
+ * The admin methods of the Redis store (`StoreAdmin`), off the paid path and without touching its Lua scripts:
+ * `listClaims` is a bounded `SCAN` over the claim keys (its cost grows with every key of the prefix, at most
+ * `maxScannedClaimKeys` keys a call), `readRecords` reads the record stream in pages (at most its `maxRecords`).
+ */
+function redisStoreAdmin(
+  parameters: Readonly<{
+    redis: Redis;
+    claimKey: (key: string) => string;
+    tokenKey: (tokenHash: string) => string;
+    recordsKey: string;
+    seconds: () => number;
+    guard: <T>(operation: string, step: () => Promise<T>) => Promise<T>;
+  }>,
+): StoreAdmin {
+  const { redis, claimKey, tokenKey, recordsKey, seconds, guard } = parameters;
+  // A claim's Redis key is `${prefix}{c:` + its key + `}`.
+  const opening = claimKey("").slice(0, -1);
+  return {
+    getToken: (tokenHash) =>
+      guard("getToken", async () => {
+        const [balance, exp] = await redis.hmget(tokenKey(tokenHash), "balance", "exp");
+        if (balance === null || balance === undefined) return undefined;
+        return { balance: BigInt(balance), expiresAt: Number(exp) };
+      }),
+
+    revokeToken: (tokenHash) =>
+      guard("revokeToken", async () => (await redis.del(tokenKey(tokenHash))) === 1),
+
+    listClaims: ({ state, limit }) =>
+      guard("listClaims", async () => {
+        const found: ListedClaim[] = [];
+        const now = seconds();
+        let cursor = "0";
+        let scanned = 0;
+        do {
+          const [next, keys] = await redis.scan(cursor, "MATCH", `${literalGlob(opening)}*}`, "COUNT", 1000);
+          cursor = next;
+          scanned += keys.length;
+          const pipeline = redis.pipeline();
+          for (const key of keys) pipeline.hmget(key, "state", "owner", "proof_hash", "idem", "exp");
+          const replies = (await pipeline.exec()) ?? [];
+          keys.forEach((redisKey, index) => {
+            const [error, fields] = replies[index] ?? [];
+            if (error) throw error;
+            const [got, owner, proofHash, idem, exp] = fields as (string | null)[];
+            if (got !== state) return;
+            if (exp !== null && exp !== undefined && exp !== "" && Number(exp) <= now) return;
+            found.push({
+              key: redisKey.slice(opening.length, -1),
+              claim: {
+                state,
+                owner: owner ?? "",
+                proofHash: proofHash ?? "",
+                ...(idem === null || idem === undefined || idem === "" ? {} : { idempotencyKey: idem }),
+              },
+              ...(exp === null || exp === undefined || exp === "" ? {} : { expiresAt: Number(exp) }),
+            });
+          });
+        } while (cursor !== "0" && found.length <= limit && scanned < maxScannedClaimKeys);
+        found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        return { claims: found.slice(0, limit), complete: cursor === "0" && found.length <= limit };
+      }),
+
+    readRecords: ({ since, until, limit }) =>
+      guard("readRecords", async () => {
+        const records: StoreRecord[] = [];
+        let start = "-";
+        for (;;) {
+          const entries = await redis.xrange(recordsKey, start, "+", "COUNT", recordPage);
+          for (const [, fields] of entries) {
+            const record: Record<string, unknown> = {};
+            for (let i = 0; i + 1 < fields.length; i += 2) {
+              const name = fields[i] as string;
+              const value = fields[i + 1] as string;
+              record[name] = numericRecordFields.has(name)
+                ? Number(value)
+                : name === "amount"
+                  ? BigInt(value)
+                  : value;
+            }
+            const at = record.at as number;
+            if (at >= since && at < until) records.push(record as StoreRecord);
+            if (records.length === limit) return records;
+          }
+          const last = entries.at(-1);
+          if (last === undefined || entries.length < recordPage) return records;
+          start = `(${last[0]}`;
+        }
+      }),
+  };
 }

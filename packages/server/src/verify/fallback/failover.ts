@@ -50,6 +50,11 @@ export type CreateFailoverParameters = Readonly<{
   /** How often `/supported` is read again, in milliseconds. */
   supportedRefreshMs: number;
   onCall?: (report: FacilitatorCallReport) => void;
+  /**
+   * Whether a facilitator is switched on, read for every payment (a switched-off one is skipped; run-time switches).
+   * @default every facilitator on
+   */
+  isOn?: (name: string) => boolean;
 }>;
 
 /** Facilitators in priority order with failover on unavailability only, and their `/supported` lists. */
@@ -85,7 +90,7 @@ export type Failover = Readonly<{
 
 /** Builds the failover over facilitator endpoints (DESIGN §4: fail over only when one is unavailable). */
 export function createFailover(parameters: CreateFailoverParameters): Failover {
-  const { endpoints, now, supportedRefreshMs, onCall } = parameters;
+  const { endpoints, now, supportedRefreshMs, onCall, isOn = () => true } = parameters;
   const kinds = new Map<string, readonly SupportedKind[]>();
   let loadedAt: number | undefined;
   let loading: Promise<void> | undefined;
@@ -134,7 +139,7 @@ export function createFailover(parameters: CreateFailoverParameters): Failover {
     const attempts: { facilitator: string; reason: UnavailableReason }[] = [];
     let mayHaveArrived = false;
     for (const endpoint of endpoints) {
-      if (!mayServe(endpoint, kind)) continue;
+      if (!isOn(endpoint.name) || !mayServe(endpoint, kind)) continue;
       const started = now();
       const outcome = believed(endpointName, await endpoint[endpointName](body), expected);
       if (outcome.kind === "answer") {
@@ -202,6 +207,7 @@ export function createFailover(parameters: CreateFailoverParameters): Failover {
     },
     feePayer(network: string): string | undefined {
       for (const endpoint of endpoints) {
+        if (!isOn(endpoint.name)) continue;
         for (const kind of kinds.get(endpoint.name) ?? []) {
           const feePayer = kind.extra?.feePayer;
           if (kind.network === network && typeof feePayer === "string") return feePayer;
