@@ -262,6 +262,18 @@ export type CreatePaywallParameters = Readonly<{
     inFlightSeconds?: number;
   }>;
   /**
+   * How long a facilitator-lane proof's `pending` claim may sit unmoved before it counts as abandoned, in seconds:
+   * its server process died (e.g. SIGKILL) mid-request, maybe with its `/settle` in flight. A retry presenting
+   * the same proof then takes the claim over (one retry of any number at once) and resolves it as a
+   * `settlement_pending` one: the chain is asked whether it settled, else it is settled again (the facilitator and
+   * the chain refuse a second payment). Make it longer than the slowest verify or settle (a request re-holds its
+   * claim after its handler, before it settles). A retry with the same `Idempotency-Key` waits for
+   * `idempotency.inFlightSeconds` first. An EVM proof's claim lives until its `validBefore` (at most the route's
+   * `maxTimeoutSeconds` away), so the rule matters for proofs that live longer than this.
+   * @default 120
+   */
+  staleClaimSeconds?: number;
+  /**
    * `Retry-After` values, in seconds.
    * @default { facilitatorUnavailable: 10, settlementPending: 5 }
    */
