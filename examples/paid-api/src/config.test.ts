@@ -36,6 +36,7 @@ describe("loadConfig", () => {
       X402_DIRECT_CHAINS: ["base", "ethereum", "solana"],
       TOLLGATE_POSTGRES_SCHEMA: "tollgate",
       TOLLGATE_REDIS_PREFIX: "tollgate:",
+      TOLLGATE_STALE_CLAIM_SECONDS: 120,
     });
     expect(storeChoiceOf(config)).toEqual({ kind: "memory" });
   });
@@ -67,6 +68,7 @@ describe("loadConfig", () => {
     ["DATABASE_URL", { ...valid, TOLLGATE_DATA_DIR: ".tollgate", DATABASE_URL: "postgres://db/x" }],
     ["REDIS_URL", { ...valid, DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache:6379" }],
     ["PORT", { ...valid, PORT: "http" }],
+    ["TOLLGATE_STALE_CLAIM_SECONDS", { ...valid, TOLLGATE_STALE_CLAIM_SECONDS: "0" }],
   ])("refuses to start naming %s", (variable, environment) => {
     const clean = Object.fromEntries(
       Object.entries(environment).filter(([, v]) => v !== undefined),

@@ -167,6 +167,7 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     },
     registry,
     ...(store ? { store } : {}),
+    staleClaimSeconds: config.TOLLGATE_STALE_CLAIM_SECONDS,
     now,
     onEvent: (event) => {
       if (event.type === "paid") {
