@@ -53,6 +53,7 @@ export type {
   ClaimState,
   DebitResult,
   IdempotencyRecord,
+  NewClaim,
   ReserveResponseResult,
   Store,
   StoredResponse,
