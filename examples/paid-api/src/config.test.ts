@@ -36,7 +36,7 @@ describe("loadConfig", () => {
       X402_DIRECT_CHAINS: ["base", "ethereum", "solana"],
       TOLLGATE_POSTGRES_SCHEMA: "tollgate",
       TOLLGATE_REDIS_PREFIX: "tollgate:",
-      TOLLGATE_STALE_CLAIM_SECONDS: 120,
+      TOLLGATE_STALE_CLAIM_SECONDS: 300,
     });
     expect(storeChoiceOf(config)).toEqual({ kind: "memory" });
   });

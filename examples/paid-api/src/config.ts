@@ -183,7 +183,7 @@ const environmentSchema = z
         "TOLLGATE_STALE_CLAIM_SECONDS must be a whole number of seconds, at least 1",
       )
       .optional()
-      .transform((v) => (v === undefined ? 120 : Number(v))),
+      .transform((v) => (v === undefined ? 300 : Number(v))),
   })
   .superRefine((env, ctx) => {
     const need = (condition: boolean, variable: string, why: string) => {

@@ -64,7 +64,7 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
     retryAfterSeconds = {},
     supportedRefreshMs = 600_000,
     unpricedMethods = "refuse",
-    staleClaimSeconds = 120,
+    staleClaimSeconds = 300,
   } = options;
   if (!Number.isSafeInteger(staleClaimSeconds) || staleClaimSeconds < 1) {
     throw invalidConfig("staleClaimSeconds", "a whole number of seconds, at least 1");

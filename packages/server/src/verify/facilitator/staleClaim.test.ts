@@ -1,3 +1,4 @@
+import { isTollgateError } from "@tollgate/shared";
 import { evmPayerAccounts, type EvmChain as TestEvmChain } from "@tollgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -30,6 +31,25 @@ afterAll(async () => {
 });
 
 describe("a stale pending claim", () => {
+  it.each([0, -1, 1.5, Number.NaN])("refuses staleClaimSeconds %s at start", (staleClaimSeconds) => {
+    let thrown: unknown;
+    try {
+      createPaywall({
+        routes: { "GET /paid": "$0.01" },
+        networks: ["base-sepolia"],
+        payTo: payee,
+        facilitators: [{ url: "http://127.0.0.1:9" }],
+        settlementChecks: { "base-sepolia": false },
+        staleClaimSeconds,
+      });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isTollgateError(thrown, "SERVER__INVALID_CONFIG") && thrown.context.option).toBe(
+      "staleClaimSeconds",
+    );
+  });
+
   it("is taken over by the same proof's retry, which settles once; the slow holder then settles nothing", async () => {
     const facilitator = ourFacilitator(evm);
     let settles = 0;
