@@ -2,6 +2,7 @@ import { isTollgateError } from "@tollgate/shared";
 import { evmPayerAccounts, type EvmChain as TestEvmChain } from "@tollgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  acceptingFacilitator,
   closeAll,
   ourFacilitator,
   payee,
@@ -17,7 +18,7 @@ import { createMemoryStore } from "../../store/memory.js";
 /**
  * The stale-pending rule in one process, on anvil: a `pending` claim nobody moved for `staleClaimSeconds` is
  * taken over by a retry of the same proof, and the request that held it (alive after all, its handler slow)
- * does not settle it a second time. The store's clock is moved; the paywall's and the chain's are real.
+ * does not settle it a second time. The store's clock stands still and is moved; the paywall's and the chain's are real.
  */
 let evm: TestEvmChain;
 const payer = evmPayerAccounts[1];
@@ -57,8 +58,10 @@ describe("a stale pending claim", () => {
       if (new URL(request.url).pathname.endsWith("/settle")) settles++;
       return facilitator.fetch(request);
     });
+    // The store's clock stands still unless the test moves it.
+    const storeStart = Date.now();
     let storeAhead = 0;
-    const store = createMemoryStore({ now: () => Date.now() + storeAhead });
+    const store = createMemoryStore({ now: () => storeStart + storeAhead });
     let releaseSlow: () => void = () => undefined;
     const slow = new Promise<void>((resolve) => {
       releaseSlow = resolve;
@@ -114,6 +117,40 @@ describe("a stale pending claim", () => {
     expect(settles).toBe(1);
     expect(before - (await evm.balanceOf(payer.address))).toBe(10_000n);
     expect(await errorOf(await pay())).toBe("replayed_payment");
+    await paywall.close();
+  });
+
+  it("is forgotten 60 s after its authorization's validBefore, which the route's maxTimeoutSeconds bounds", async () => {
+    // A facilitator whose /settle answer is garbage: it may have settled, so the claim stays pending_settlement.
+    const facilitator = await acceptingFacilitator({ garbage: true });
+    // The store's clock stands still unless the test moves it.
+    const storeStart = Date.now();
+    let storeAhead = 0;
+    const store = createMemoryStore({ now: () => storeStart + storeAhead });
+    const paywall = createPaywall({
+      routes: { "GET /paid": { price: "$0.01", maxTimeoutSeconds: 90 } },
+      networks: ["base-sepolia"],
+      payTo: payee,
+      facilitators: [{ url: facilitator.url }],
+      settlementChecks: { "base-sepolia": false },
+      store,
+    });
+    const app = paywall.fetch(() => Response.json({ content: "paid" }));
+    const requirement = paymentRequiredOf(await app(new Request("http://api.test/paid"))).accepts[0];
+    if (requirement === undefined) throw new Error("no requirement");
+    const nowSeconds = Math.floor(storeStart / 1000);
+    const validBefore = BigInt(nowSeconds + 90);
+    const nonce = `0x${"ab".repeat(32)}` as const;
+    const proof = await signPayment({ evm, payer, requirement, validBefore, nonce });
+    const response = await app(
+      new Request("http://api.test/paid", { headers: { "payment-signature": proof } }),
+    );
+    expect(((await response.json()) as { error?: string }).error).toBe("settlement_pending");
+    const key = `x402:eip155:84532:${payer.address.toLowerCase()}:${nonce}`;
+    storeAhead = (Number(validBefore) + 59 - nowSeconds) * 1000 - (storeStart % 1000);
+    expect((await store.getClaim(key))?.state).toBe("pending_settlement");
+    storeAhead = (Number(validBefore) + 60 - nowSeconds) * 1000 - (storeStart % 1000);
+    expect(await store.getClaim(key)).toBeUndefined();
     await paywall.close();
   });
 });
