@@ -37,6 +37,7 @@ describe("loadConfig", () => {
       TOLLGATE_POSTGRES_SCHEMA: "tollgate",
       TOLLGATE_REDIS_PREFIX: "tollgate:",
       X402_METRICS_ENABLED: true,
+      TOLLGATE_STALE_CLAIM_SECONDS: 300,
     });
     expect(config.X402_METRICS_PORT).toBeUndefined();
     expect(loadConfig({ ...valid, X402_METRICS_PORT: "9464" }).X402_METRICS_PORT).toBe(9464);
@@ -74,6 +75,7 @@ describe("loadConfig", () => {
     ["DATABASE_URL", { ...valid, TOLLGATE_DATA_DIR: ".tollgate", DATABASE_URL: "postgres://db/x" }],
     ["REDIS_URL", { ...valid, DATABASE_URL: "postgres://db/x", REDIS_URL: "redis://cache:6379" }],
     ["PORT", { ...valid, PORT: "http" }],
+    ["TOLLGATE_STALE_CLAIM_SECONDS", { ...valid, TOLLGATE_STALE_CLAIM_SECONDS: "0" }],
   ])("refuses to start naming %s", (variable, environment) => {
     const clean = Object.fromEntries(
       Object.entries(environment).filter(([, v]) => v !== undefined),

@@ -54,11 +54,12 @@ const directChains = ["base", "ethereum", "solana"] as const;
 
 /** The variables that choose the store; at most one may be set. */
 const storeVariables = ["TOLLGATE_DATA_DIR", "DATABASE_URL", "REDIS_URL"] as const;
-/** Every variable of the store's settings that `loadConfig` reads besides the `X402_` ones. */
+/** Every variable of the store's and claims' settings that `loadConfig` reads besides the `X402_` ones. */
 const storeSettings: readonly string[] = [
   ...storeVariables,
   "TOLLGATE_POSTGRES_SCHEMA",
   "TOLLGATE_REDIS_PREFIX",
+  "TOLLGATE_STALE_CLAIM_SECONDS",
 ];
 /** The admin API's variables; an admin key set but empty is refused, not read as unset. */
 const adminSettings: readonly string[] = [
@@ -201,6 +202,14 @@ const environmentSchema = z
         "TOLLGATE_REDIS_PREFIX must be letters, digits and _ : . - (at most 100; no braces)",
       )
       .default("tollgate:"),
+    TOLLGATE_STALE_CLAIM_SECONDS: z
+      .string()
+      .regex(
+        /^[1-9][0-9]{0,8}$/,
+        "TOLLGATE_STALE_CLAIM_SECONDS must be a whole number of seconds, at least 1",
+      )
+      .optional()
+      .transform((v) => (v === undefined ? 300 : Number(v))),
   })
   .superRefine((env, ctx) => {
     const need = (condition: boolean, variable: string, why: string) => {

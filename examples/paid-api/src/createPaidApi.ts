@@ -228,6 +228,7 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     registry,
     store: paywallStore,
     switches,
+    staleClaimSeconds: config.TOLLGATE_STALE_CLAIM_SECONDS,
     now,
     onEvent: (event) => {
       metrics?.observe(event);

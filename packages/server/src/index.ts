@@ -61,6 +61,7 @@ export type {
   DebitResult,
   IdempotencyRecord,
   ListedClaim,
+  NewClaim,
   ReserveResponseResult,
   Store,
   StoreAdmin,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Claim, Store, StoreAdmin, StoredResponse } from "../src/store/store.js";
+import type { NewClaim, Store, StoreAdmin, StoredResponse } from "../src/store/store.js";
 
 /** A store opened for the suite, on the suite's clock, and how to close it. */
 export type StoreUnderTest = Readonly<{ store: Store & StoreAdmin; close(): Promise<void> }>;
@@ -37,7 +37,7 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
     };
     /** A key of the running test only. */
     const k = (key: string) => `t${test}:${key}`;
-    const claim = (owner: string, extra: Partial<Claim> = {}): Claim => ({
+    const claim = (owner: string, extra: Partial<NewClaim> = {}): NewClaim => ({
       state: "pending",
       owner,
       proofHash: `proof-of-${owner}`,
@@ -72,7 +72,13 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
         const second = await store().claim({ key: k("c"), claim: claim("b") });
         expect(second).toEqual({
           claimed: false,
-          existing: { state: "pending", owner: "a", proofHash: "proof-of-a", idempotencyKey: "ik" },
+          existing: {
+            state: "pending",
+            owner: "a",
+            proofHash: "proof-of-a",
+            idempotencyKey: "ik",
+            movedAt: startSeconds,
+          },
         });
         expect(await store().claim({ key: k("c"), claim: claim("a") })).toMatchObject({ claimed: false });
         expect(await store().getClaim(k("c"))).toEqual({
@@ -80,6 +86,7 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
           owner: "a",
           proofHash: "proof-of-a",
           idempotencyKey: "ik",
+          movedAt: startSeconds,
         });
         expect(await store().getClaim(k("none"))).toBeUndefined();
       });
@@ -146,6 +153,7 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
           owner: "b",
           proofHash: "proof-of-a",
           idempotencyKey: "ik",
+          movedAt: startSeconds,
         });
         expect(await move({ key: k("c"), from: ["pending"], to: "settled", owner: "b" })).toBe(true);
         expect((await store().getClaim(k("c")))?.state).toBe("settled");
@@ -176,14 +184,102 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
         expect(await store().transitionClaim({ key: k("c"), from: ["pending"], to: "settled" })).toBe(false);
       });
 
-      it("releases a claim only for its owner, so the proof can be claimed again", async () => {
+      it("releases a claim only for its owner and from a listed state, so the proof can be claimed again", async () => {
         await store().claim({ key: k("c"), claim: claim("a") });
-        await store().releaseClaim({ key: k("c"), owner: "b" });
+        await store().releaseClaim({ key: k("c"), owner: "b", from: ["pending"] });
         expect((await store().getClaim(k("c")))?.owner).toBe("a");
-        await store().releaseClaim({ key: k("c"), owner: "a" });
+        await store().releaseClaim({ key: k("c"), owner: "a", from: ["settled", "dead"] });
+        expect((await store().getClaim(k("c")))?.owner).toBe("a");
+        await store().releaseClaim({ key: k("c"), owner: "a", from: ["pending"] });
         expect(await store().getClaim(k("c"))).toBeUndefined();
         expect(await store().claim({ key: k("c"), claim: claim("b") })).toEqual({ claimed: true });
-        await store().releaseClaim({ key: k("none"), owner: "a" });
+        await store().releaseClaim({ key: k("none"), owner: "a", from: ["pending"] });
+      });
+
+      it("stamps movedAt with its clock when a claim is made and each time it moves", async () => {
+        await store().claim({ key: k("c"), claim: claim("a") });
+        clock = start + 7_000;
+        expect(
+          await store().transitionClaim({ key: k("c"), from: ["pending"], to: "pending", owner: "a" }),
+        ).toBe(true);
+        expect((await store().getClaim(k("c")))?.movedAt).toBe(startSeconds + 7);
+        clock = start + 9_500;
+        expect(
+          await store().transitionClaim({ key: k("c"), from: ["pending"], to: "settled", owner: "b" }),
+        ).toBe(false);
+        expect((await store().getClaim(k("c")))?.movedAt).toBe(startSeconds + 7);
+        expect(await store().transitionClaim({ key: k("c"), from: ["pending"], to: "settled" })).toBe(true);
+        expect(await store().getClaim(k("c"))).toMatchObject({ state: "settled", movedAt: startSeconds + 9 });
+      });
+
+      it("moves a claim only for the proof it was claimed with, when given", async () => {
+        await store().claim({ key: k("c"), claim: claim("a", { state: "pending_settlement" }) });
+        const takeOver = (proofHash: string) =>
+          store().transitionClaim({
+            key: k("c"),
+            from: ["pending_settlement"],
+            to: "pending",
+            proofHash,
+            newOwner: "b",
+          });
+        expect(await takeOver("proof-of-b")).toBe(false);
+        expect((await store().getClaim(k("c")))?.owner).toBe("a");
+        expect(await takeOver("proof-of-a")).toBe(true);
+        expect((await store().getClaim(k("c")))?.owner).toBe("b");
+      });
+
+      it("does not take over a pending claim that moved less than unmovedForSeconds ago", async () => {
+        await store().claim({ key: k("c"), claim: claim("a") });
+        clock = start + 119_999;
+        const moved = await store().transitionClaim({
+          key: k("c"),
+          from: ["pending"],
+          to: "pending",
+          proofHash: "proof-of-a",
+          unmovedForSeconds: 120,
+          newOwner: "b",
+        });
+        expect(moved).toBe(false);
+        expect(await store().getClaim(k("c"))).toMatchObject({
+          state: "pending",
+          owner: "a",
+          movedAt: startSeconds,
+        });
+      });
+
+      it("lets exactly one of 20 concurrent takers take over a stale pending claim, then it is fresh again", async () => {
+        await store().claim({ key: k("c"), claim: claim("a"), expiresAt: startSeconds + 3_600 });
+        clock = start + 120_000;
+        const takeOver = (owner: string) =>
+          store().transitionClaim({
+            key: k("c"),
+            from: ["pending"],
+            to: "pending",
+            proofHash: "proof-of-a",
+            unmovedForSeconds: 120,
+            newOwner: owner,
+          });
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => takeOver(`r${i}`)));
+        const winners = results.flatMap((moved, i) => (moved ? [`r${i}`] : []));
+        expect(winners).toHaveLength(1);
+        expect(await store().getClaim(k("c"))).toEqual({
+          state: "pending",
+          owner: winners[0],
+          proofHash: "proof-of-a",
+          movedAt: startSeconds + 120,
+        });
+        clock = start + 239_000;
+        expect(await takeOver("late")).toBe(false);
+        clock = start + 240_000;
+        expect(await takeOver("late")).toBe(true);
+        expect((await store().getClaim(k("c")))?.owner).toBe("late");
+      });
+
+      it("stamps a fresh movedAt on an expired key claimed again", async () => {
+        await store().claim({ key: k("c"), claim: claim("a"), expiresAt: startSeconds + 10 });
+        clock = start + 10_000;
+        await store().claim({ key: k("c"), claim: claim("b") });
+        expect(await store().getClaim(k("c"))).toMatchObject({ owner: "b", movedAt: startSeconds + 10 });
       });
     });
 
@@ -347,25 +443,6 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
       });
     });
 
-    describe("putResponse / getResponse", () => {
-      it("keeps a response byte for byte, headers in order, until its expiresAt", async () => {
-        const every = Array.from({ length: 256 }, (_, i) => i);
-        await store().putResponse({
-          key: k("r"),
-          response: response(every, 201),
-          expiresAt: startSeconds + 60,
-        });
-        const kept = await store().getResponse(k("r"));
-        expect(kept).toEqual(response(every, 201));
-        expect(kept?.body).toBeInstanceOf(Uint8Array);
-        await store().putResponse({ key: k("r"), response: response([1]), expiresAt: startSeconds + 60 });
-        expect((await store().getResponse(k("r")))?.body).toEqual(new Uint8Array([1]));
-        clock = start + 60_000;
-        expect(await store().getResponse(k("r"))).toBeUndefined();
-        expect(await store().getResponse(k("none"))).toBeUndefined();
-      });
-    });
-
     describe("reserveResponse / finishResponse / releaseResponse", () => {
       const reserve = (key: string, owner: string, expiresAt = startSeconds + 300) =>
         store().reserveResponse({ key, owner, proofHash: `proof-of-${owner}`, expiresAt });
@@ -402,12 +479,15 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
         ).toBe(false);
       });
 
-      it("answers a kept response (putResponse) to a reservation", async () => {
-        await store().putResponse({ key: k("i"), response: response([9]), expiresAt: startSeconds + 60 });
-        expect(await reserve(k("i"), "a")).toEqual({
-          reserved: false,
-          existing: { state: "kept", response: response([9]) },
-        });
+      it("keeps a finished response byte for byte, headers in order", async () => {
+        const every = Array.from({ length: 256 }, (_, i) => i);
+        await reserve(k("i"), "a");
+        const kept = { state: "kept" as const, response: response(every, 201) };
+        await store().finishResponse({ key: k("i"), owner: "a", record: kept, expiresAt: startSeconds + 60 });
+        const found = await reserve(k("i"), "b");
+        expect(found).toEqual({ reserved: false, existing: kept });
+        if (!found.reserved && found.existing.state === "kept")
+          expect(found.existing.response.body).toBeInstanceOf(Uint8Array);
       });
 
       it("finishes only the owner's run with a kept response, replayed until its expiresAt", async () => {
@@ -437,12 +517,12 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
             expiresAt: startSeconds + 60,
           }),
         ).toBe(false);
-        expect(await store().getResponse(k("i"))).toEqual(response([1, 2, 3]));
         expect(await reserve(k("i"), "b")).toEqual({ reserved: false, existing: kept });
         await store().releaseResponse({ key: k("i"), owner: "a" });
-        expect(await store().getResponse(k("i"))).toEqual(response([1, 2, 3]));
+        expect(await reserve(k("i"), "b")).toEqual({ reserved: false, existing: kept });
+        clock = start + 59_999;
+        expect(await reserve(k("i"), "b")).toEqual({ reserved: false, existing: kept });
         clock = start + 60_000;
-        expect(await store().getResponse(k("i"))).toBeUndefined();
         expect(await reserve(k("i"), "c")).toEqual({ reserved: true });
       });
 
@@ -456,7 +536,6 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
             expiresAt: startSeconds + 60,
           }),
         ).toBe(true);
-        expect(await store().getResponse(k("i"))).toBeUndefined();
         expect(await reserve(k("i"), "b")).toEqual({
           reserved: false,
           existing: { state: "not_kept", proofHash: "proof-of-a" },

@@ -242,6 +242,111 @@ export function describeRestartScenarios(parameters: RestartScenariosParameters)
       }
     });
 
+    /**
+     * The stale-pending rule across processes: the server is SIGKILLed while its `/settle` is held at the
+     * facilitator, so the proof's claim stays `pending` in the store with nobody to move it. A new process on
+     * the same store (`TOLLGATE_STALE_CLAIM_SECONDS=2`) lets the same proof's retry take the claim over once it
+     * is stale and resolve it: the chain decides whether the held settlement went through.
+     */
+    it.each([
+      ["never reaches the chain: the retry settles it", false],
+      ["completes on chain after the kill: the retry finds it there and settles nothing", true],
+    ] as const)(
+      "resolves a proof whose server died during /settle, which %s",
+      async (_, heldSettles) => {
+        const facilitator = ourFacilitator(evm);
+        let settleArrived: () => void = () => undefined;
+        const arrived = new Promise<void>((resolve) => {
+          settleArrived = resolve;
+        });
+        let letHeldGo: (settle: boolean) => void = () => undefined;
+        const heldOutcome = new Promise<boolean>((resolve) => {
+          letHeldGo = resolve;
+        });
+        let heldFinished: () => void = () => undefined;
+        const heldDone = new Promise<void>((resolve) => {
+          heldFinished = resolve;
+        });
+        const settles = { arrived: 0, sentToChain: 0 };
+        const stub = await serveFetch({
+          fetch: async (request) => {
+            if (!new URL(request.url).pathname.endsWith("/settle")) return facilitator.fetch(request);
+            const body = (await request.json()) as unknown;
+            if (++settles.arrived === 1) {
+              settleArrived();
+              // Held until the server that sent it is dead; then it moves the money, or never does.
+              const settle = await heldOutcome;
+              if (settle) settles.sentToChain++;
+              const answer = settle ? (await facilitator.settle(body)).body : { error: "bad_gateway" };
+              heldFinished();
+              return Response.json(answer, { status: settle ? 200 : 502 });
+            }
+            settles.sentToChain++;
+            return Response.json((await facilitator.settle(body)).body);
+          },
+        });
+        const facilitatorLane = {
+          X402_USE_UNIFIED_GATEWAY: "true",
+          X402_PAYAI_FACILITATOR_URL: stub.url,
+          X402_PAYAI_MERCHANT_ADDRESS: merchant,
+          TOLLGATE_STALE_CLAIM_SECONDS: "2",
+        };
+        try {
+          let server = await start(facilitatorLane);
+          const offer = paymentRequiredOf(await fetch(`${server.url}/v1/search`));
+          const requirement = offer.accepts.find((r) => r.scheme === "exact" && r.network === network);
+          if (requirement === undefined) throw new Error("no exact offer on Base Sepolia");
+          const proof = await signPayment({ evm, payer: signer, requirement });
+          const present = () => fetch(`${server.url}/v1/search`, { headers: { "payment-signature": proof } });
+          const before = await evm.balanceOf(signer.address);
+
+          const lost = present().then(
+            (response) => `answered ${response.status}`,
+            () => "lost",
+          );
+          await arrived;
+          await server.kill();
+          expect(await lost).toBe("lost");
+          letHeldGo(heldSettles);
+          await heldDone;
+          expect(before - (await evm.balanceOf(signer.address))).toBe(
+            heldSettles ? BigInt(requirement.amount) : 0n,
+          );
+
+          // A new process on the same store: the retry is refused while the claim is fresh, then takes it over.
+          server = await start(facilitatorLane);
+          const refusals: (string | undefined)[] = [];
+          let served: Response | undefined;
+          for (let attempt = 0; attempt < 40 && served === undefined; attempt++) {
+            const response = await present();
+            if (response.status === 200) served = response;
+            else {
+              refusals.push(await errorOf(response));
+              await new Promise((resolve) => setTimeout(resolve, 250));
+            }
+          }
+          expect(served?.status, `${refusals.join(", ")}\n${server.output()}`).toBe(200);
+          expect(await served?.json()).toMatchObject({ query: "" });
+          expect(new Set(refusals)).toEqual(new Set(refusals.length > 0 ? ["replayed_payment"] : []));
+          // Paid once: one settlement reached the chain, whichever request sent it.
+          expect(before - (await evm.balanceOf(signer.address))).toBe(BigInt(requirement.amount));
+          expect(settles).toEqual({ arrived: heldSettles ? 1 : 2, sentToChain: 1 });
+
+          // Spent for good, also for another process.
+          await stop(server);
+          server = await start(facilitatorLane);
+          expect(await errorOf(await present())).toBe("replayed_payment");
+          expect(before - (await evm.balanceOf(signer.address))).toBe(BigInt(requirement.amount));
+          expect(settles.sentToChain).toBe(1);
+          await stop(server);
+        } finally {
+          letHeldGo(false);
+          await stub.close();
+        }
+      },
+      180_000,
+    );
+
     it("replays an idempotent response after a restart, charging once", async () => {
       let server = await start();
       const token = await buyToken(server);

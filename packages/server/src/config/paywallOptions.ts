@@ -270,6 +270,20 @@ export type CreatePaywallParameters = Readonly<{
     inFlightSeconds?: number;
   }>;
   /**
+   * How long a facilitator-lane proof's `pending` claim may sit unmoved before it counts as abandoned, in seconds:
+   * its server process died (e.g. SIGKILL) mid-request, maybe with its `/settle` in flight. A retry presenting
+   * the same proof then takes the claim over (one retry of any number at once) and resolves it as a
+   * `settlement_pending` one: the chain is asked whether it settled, else it is settled again (the facilitator and
+   * the chain refuse a second payment). Make it longer than the slowest verify or settle, through every
+   * facilitator of the failover (a request re-holds its claim after its handler, before it settles, and does not
+   * settle when a retry took it over). A retry with the same `Idempotency-Key` waits for
+   * `idempotency.inFlightSeconds` first. The rule only helps a proof still valid by then: an EVM authorization
+   * past its `validBefore` (the route's `maxTimeoutSeconds`, 60 s by default) is refused `evm_valid_before` before
+   * its claim is looked at, so raise `maxTimeoutSeconds` where a died request's retry must still be served.
+   * @default 300
+   */
+  staleClaimSeconds?: number;
+  /**
    * `Retry-After` values, in seconds.
    * @default { facilitatorUnavailable: 10, settlementPending: 5 }
    */

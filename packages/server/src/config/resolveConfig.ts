@@ -64,7 +64,11 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
     retryAfterSeconds = {},
     supportedRefreshMs = 600_000,
     unpricedMethods = "refuse",
+    staleClaimSeconds = 300,
   } = options;
+  if (!Number.isSafeInteger(staleClaimSeconds) || staleClaimSeconds < 1) {
+    throw invalidConfig("staleClaimSeconds", "a whole number of seconds, at least 1");
+  }
   if (unpricedMethods !== "refuse" && unpricedMethods !== "pass") {
     throw invalidConfig("unpricedMethods", 'must be "refuse" or "pass"');
   }
@@ -108,6 +112,7 @@ export function resolveConfig(parameters: ResolveConfigParameters): PaywallSetti
     unpricedMethods,
     facilitator: {
       ...facilitator.settings,
+      staleClaimSeconds,
       // A settled transaction stays claimed while any direct network here would still take it.
       transactionClaimSeconds: Math.max(
         facilitator.settings.transactionClaimSeconds,

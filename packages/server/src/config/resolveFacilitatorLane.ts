@@ -43,7 +43,7 @@ export type ResolveFacilitatorLaneParameters = Readonly<{
 
 /** The facilitator lane, resolved. */
 export type ResolveFacilitatorLaneReturnType = Readonly<{
-  settings: FacilitatorLaneSettings;
+  settings: Omit<FacilitatorLaneSettings, "staleClaimSeconds">;
   /** Whether any facilitator is enabled (otherwise the lane is off and `/supported` is never read). */
   hasFacilitators: boolean;
   /** The transport created for facilitators that name none, closed with the paywall. */

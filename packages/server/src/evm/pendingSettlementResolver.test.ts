@@ -28,7 +28,10 @@ describe("createEvmPendingSettlementResolver", () => {
     const key = `x402:${evm.network.caip2}:${payer.address.toLowerCase()}:${nonce}`;
     const parts = claimKeyParts(key);
     if (parts === undefined) throw new Error("not a claim key");
-    const claim = { key, claim: { state: "pending_settlement" as const, owner: "o", proofHash: "p" } };
+    const claim = {
+      key,
+      claim: { state: "pending_settlement" as const, owner: "o", proofHash: "p", movedAt: 0 },
+    };
     const resolve = createEvmPendingSettlementResolver({ publicClient: evm.publicClient });
     expect((await resolve({ parts, claim, nowSeconds: 0 })).status).toBe("not_settled");
 
@@ -53,7 +56,10 @@ describe("createEvmPendingSettlementResolver", () => {
 
   it("is unresolvable for a network without a known token, and for a Solana claim", async () => {
     const resolve = createEvmPendingSettlementResolver({ publicClient: evm.publicClient });
-    const claim = { key: "k", claim: { state: "pending_settlement" as const, owner: "o", proofHash: "p" } };
+    const claim = {
+      key: "k",
+      claim: { state: "pending_settlement" as const, owner: "o", proofHash: "p", movedAt: 0 },
+    };
     const unknown = claimKeyParts(`x402:eip155:999999:0x${"a".repeat(40)}:0x${"1".repeat(64)}`);
     const solana = claimKeyParts(`x402:solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1:${"f".repeat(64)}`);
     if (unknown === undefined || solana === undefined) throw new Error("not claim keys");

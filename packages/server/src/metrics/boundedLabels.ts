@@ -24,8 +24,6 @@ export const storeOperations: readonly string[] = [
   "reserveResponse",
   "finishResponse",
   "releaseResponse",
-  "putResponse",
-  "getResponse",
   "record",
 ];
 

@@ -1,8 +1,22 @@
 import { isTollgateError } from "@tollgate/shared";
 import { describe, expect, it } from "vitest";
 import { createMemoryStore } from "./memory.js";
+import type { Store, StoredResponse } from "./store.js";
 
 const claim = (owner: string) => ({ state: "pending" as const, owner, proofHash: "p" });
+
+/** Keeps a response under `key` as a finished run does (reserve, then finish with it). */
+async function keep(store: Store, key: string, response: StoredResponse, expiresAt: number): Promise<void> {
+  await store.reserveResponse({ key, owner: "keeper", proofHash: response.proofHash, expiresAt });
+  await store.finishResponse({ key, owner: "keeper", record: { state: "kept", response }, expiresAt });
+}
+
+/** The response kept under `key`, if any, as a retry sees it (a reservation it makes is given back). */
+async function keptResponse(store: Store, key: string): Promise<StoredResponse | undefined> {
+  const found = await store.reserveResponse({ key, owner: "probe", proofHash: "p", expiresAt: 9e9 });
+  if (found.reserved) await store.releaseResponse({ key, owner: "probe" });
+  return !found.reserved && found.existing.state === "kept" ? found.existing.response : undefined;
+}
 
 describe("createMemoryStore", () => {
   it("gives a claim to exactly one of many concurrent callers", async () => {
@@ -26,9 +40,9 @@ describe("createMemoryStore", () => {
     expect(
       await store.transitionClaim({ key: "k", from: ["pending_settlement"], to: "pending", newOwner: "b" }),
     ).toBe(true);
-    await store.releaseClaim({ key: "k", owner: "a" });
+    await store.releaseClaim({ key: "k", owner: "a", from: ["pending"] });
     expect(await store.getClaim("k")).toMatchObject({ owner: "b", state: "pending" });
-    await store.releaseClaim({ key: "k", owner: "b" });
+    await store.releaseClaim({ key: "k", owner: "b", from: ["pending"] });
     expect(await store.getClaim("k")).toBeUndefined();
   });
 
@@ -36,16 +50,12 @@ describe("createMemoryStore", () => {
     let now = 1_000_000;
     const store = createMemoryStore({ now: () => now });
     await store.claim({ key: "k", claim: claim("a"), expiresAt: 1_010 });
-    await store.putResponse({
-      key: "r",
-      response: { proofHash: "p", status: 200, headers: [], body: new Uint8Array([1]) },
-      expiresAt: 1_010,
-    });
+    await keep(store, "r", { proofHash: "p", status: 200, headers: [], body: new Uint8Array([1]) }, 1_010);
     expect((await store.claim({ key: "k", claim: claim("b") })).claimed).toBe(false);
-    expect(await store.getResponse("r")).toBeDefined();
+    expect(await keptResponse(store, "r")).toBeDefined();
     now = 1_010_000;
     expect((await store.claim({ key: "k", claim: claim("b") })).claimed).toBe(true);
-    expect(await store.getResponse("r")).toBeUndefined();
+    expect(await keptResponse(store, "r")).toBeUndefined();
   });
 
   it("debits all or nothing, never below zero, once per operation key, and refunds", async () => {
@@ -121,21 +131,21 @@ describe("createMemoryStore idempotency keys", () => {
     expect(await store.finishResponse({ key: "k", owner: "a", record: kept, expiresAt: 2_000_000_000 })).toBe(
       true,
     );
-    expect(await store.getResponse("k")).toEqual(response("p"));
+    expect(await keptResponse(store, "k")).toEqual(response("p"));
     expect(await reserve("k", "c")).toEqual({ reserved: false, existing: kept });
     // Finished: neither finished again nor released.
     expect(await store.finishResponse({ key: "k", owner: "a", record: kept, expiresAt: 2_000_000_000 })).toBe(
       false,
     );
     await store.releaseResponse({ key: "k", owner: "a" });
-    expect(await store.getResponse("k")).toBeDefined();
+    expect(await keptResponse(store, "k")).toBeDefined();
 
     await reserve("big", "a");
     const notKept = { state: "not_kept" as const, proofHash: "p" };
     expect(
       await store.finishResponse({ key: "big", owner: "a", record: notKept, expiresAt: 2_000_000_000 }),
     ).toBe(true);
-    expect(await store.getResponse("big")).toBeUndefined();
+    expect(await keptResponse(store, "big")).toBeUndefined();
     await store.releaseResponse({ key: "big", owner: "a" });
     expect(await reserve("big", "c")).toEqual({ reserved: false, existing: notKept });
 
@@ -247,7 +257,7 @@ describe("createMemoryStore bounds", () => {
     expect(await store.finishResponse({ key: "k", owner: "a", record: kept, expiresAt: 2_000_000_000 })).toBe(
       true,
     );
-    expect(await store.getResponse("k")).toBeUndefined();
+    expect(await keptResponse(store, "k")).toBeUndefined();
     expect(
       await store.reserveResponse({ key: "k", owner: "b", proofHash: "p", expiresAt: 2_000_000_000 }),
     ).toEqual({ reserved: false, existing: { state: "not_kept", proofHash: "p" } });
@@ -255,14 +265,14 @@ describe("createMemoryStore bounds", () => {
 
   it("bounds bytes: kept responses are evicted oldest first, claims and keyed debits are refused", async () => {
     const store = createMemoryStore({ maxBytes: 4_000 });
-    await store.putResponse({ key: "r1", response: response(1_500), expiresAt: 9e9 });
-    await store.putResponse({ key: "r2", response: response(1_500), expiresAt: 9e9 });
-    await store.putResponse({ key: "r3", response: response(1_500), expiresAt: 9e9 });
-    expect(await store.getResponse("r1")).toBeUndefined();
-    expect(await store.getResponse("r3")).toBeDefined();
+    await keep(store, "r1", response(1_500), 9e9);
+    await keep(store, "r2", response(1_500), 9e9);
+    await keep(store, "r3", response(1_500), 9e9);
+    expect(await keptResponse(store, "r1")).toBeUndefined();
+    expect(await keptResponse(store, "r3")).toBeDefined();
     // A response larger than the whole bound is not kept (and throws nothing).
-    await store.putResponse({ key: "huge", response: response(10_000), expiresAt: 9e9 });
-    expect(await store.getResponse("huge")).toBeUndefined();
+    await keep(store, "huge", response(10_000), 9e9);
+    expect(await keptResponse(store, "huge")).toBeUndefined();
     // Claims make room by evicting kept responses, then are refused.
     const key = "k".repeat(400);
     const results: unknown[] = [];
@@ -272,7 +282,7 @@ describe("createMemoryStore bounds", () => {
       );
     }
     expect(results).toEqual([true, true, true, true, "maxBytes", "maxBytes"]);
-    expect(await store.getResponse("r3")).toBeUndefined();
+    expect(await keptResponse(store, "r3")).toBeUndefined();
     await store.credit({ tokenHash: "t", amount: 10n, expiresAt: 9e9 });
     expect(
       await store

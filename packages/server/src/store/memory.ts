@@ -6,6 +6,7 @@ import type {
   DebitResult,
   IdempotencyRecord,
   ListedClaim,
+  NewClaim,
   ReserveResponseResult,
   Store,
   StoreAdmin,
@@ -109,7 +110,7 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
     bytes -= sizes.get(entry) ?? 0;
     map.delete(key);
   };
-  const claimSize = (key: string, claim: Claim) =>
+  const claimSize = (key: string, claim: NewClaim) =>
     96 + 2 * (key.length + claim.owner.length + claim.proofHash.length + (claim.idempotencyKey?.length ?? 0));
   const responseSize = (key: string, response: StoredResponse) =>
     96 +
@@ -185,20 +186,31 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
       if (existing !== undefined) return { claimed: false, existing };
       const size = claimSize(key, claim);
       makeRoom("claim", size);
-      put(claims, key, { value: { ...claim }, expiresAt }, size);
+      put(claims, key, { value: { ...claim, movedAt: nowSeconds() }, expiresAt }, size);
       sweep();
       return { claimed: true };
     },
-    async transitionClaim({ key, from, to, owner, newOwner }): Promise<boolean> {
+    async transitionClaim(parameters): Promise<boolean> {
+      const { key, from, to, owner, newOwner, proofHash, unmovedForSeconds } = parameters;
       const entry = claims.get(key);
       const existing = live(claims, key);
       if (entry === undefined || existing === undefined) return false;
-      if (!from.includes(existing.state) || (owner !== undefined && existing.owner !== owner)) return false;
-      entry.value = { ...existing, state: to satisfies ClaimState, owner: newOwner ?? existing.owner };
+      const t = nowSeconds();
+      if (!from.includes(existing.state)) return false;
+      if (owner !== undefined && existing.owner !== owner) return false;
+      if (proofHash !== undefined && existing.proofHash !== proofHash) return false;
+      if (unmovedForSeconds !== undefined && existing.movedAt + unmovedForSeconds > t) return false;
+      entry.value = {
+        ...existing,
+        state: to satisfies ClaimState,
+        owner: newOwner ?? existing.owner,
+        movedAt: t,
+      };
       return true;
     },
-    async releaseClaim({ key, owner }): Promise<void> {
-      if (live(claims, key)?.owner === owner) remove(claims, key);
+    async releaseClaim({ key, owner, from }): Promise<void> {
+      const existing = live(claims, key);
+      if (existing?.owner === owner && from.includes(existing.state)) remove(claims, key);
     },
     async getClaim(key: string): Promise<Claim | undefined> {
       return live(claims, key);
@@ -249,10 +261,6 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
       token.balance += amount;
       return { ...token };
     },
-    async putResponse({ key, response, expiresAt }): Promise<void> {
-      keepResponse(key, response, expiresAt);
-      sweep();
-    },
     async reserveResponse({ key, owner, proofHash, expiresAt }): Promise<ReserveResponseResult> {
       const kept = live(responses, key);
       if (kept !== undefined) return { reserved: false, existing: { state: "kept", response: kept } };
@@ -283,9 +291,6 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
     async releaseResponse({ key, owner }): Promise<void> {
       const held = live(reservations, key);
       if (held?.state === "in_flight" && held.owner === owner) remove(reservations, key);
-    },
-    async getResponse(key: string): Promise<StoredResponse | undefined> {
-      return live(responses, key);
     },
     async record(record: StoreRecord): Promise<void> {
       if (records.length < maxRecords) {

@@ -1,8 +1,10 @@
 import type { Lane } from "@tollgate/shared";
 
 /**
- * The life of a payment proof's claim:
- * - `pending`: a request holds it (verifying, running the handler, settling);
+ * The life of a payment proof's claim (the transitions between these states, and which lane may ask for which,
+ * are in ONE table: `claimTransitions` in `claimLife.ts`; a store only stores them):
+ * - `pending`: a request holds it (verifying, running the handler, settling). One that has not moved for the
+ *   paywall's `staleClaimSeconds` belonged to a process that died: a retry of the same proof may take it over;
  * - `pending_settlement`: a `/settle` may have reached a facilitator and its fate is unknown; a retry of the
  *   same proof may take the claim over;
  * - `settled`: the money moved; the proof is spent;
@@ -20,7 +22,15 @@ export type Claim = Readonly<{
   proofHash: string;
   /** SHA-256 (hex) of the request's `Idempotency-Key`, when it sent one. */
   idempotencyKey?: string;
+  /**
+   * When the claim was made or last moved (`transitionClaim`), Unix seconds by the store's clock: the store sets
+   * it. `0` for a Redis claim written before the field existed (such a claim is never stale).
+   */
+  movedAt: number;
 }>;
+
+/** A claim as a lane asks for it: the store stamps `movedAt`. */
+export type NewClaim = Omit<Claim, "movedAt">;
 
 /** What `claim` found: the claim is now ours, or someone holds it already. */
 export type ClaimResult = Readonly<{ claimed: true }> | Readonly<{ claimed: false; existing: Claim }>;
@@ -86,14 +96,32 @@ export type StoreRecord = Readonly<{
  */
 export type Store = Readonly<{
   /**
-   * Claims `key` for `owner` when nobody holds it. Of any number of concurrent claims of one key exactly one
-   * gets `{ claimed: true }`. `expiresAt` (Unix seconds) lets the store forget the claim once the proof can no
-   * longer be valid; without it the claim is permanent (direct transfers).
+   * Claims `key` for `claim.owner` when nobody holds it (or its claim expired), stamping `movedAt` with the
+   * store's clock. Of any number of concurrent claims of one key exactly one gets `{ claimed: true }`.
+   * `expiresAt` (Unix seconds) lets the store forget the claim once the proof can no longer be valid; without it
+   * the claim is permanent. Lanes call it through `claimLife.ts` (`takeClaim`), never directly.
    */
-  claim(parameters: Readonly<{ key: string; claim: Claim; expiresAt?: number }>): Promise<ClaimResult>;
+  claim(parameters: Readonly<{ key: string; claim: NewClaim; expiresAt?: number }>): Promise<ClaimResult>;
   /**
-   * Moves a claim to `to` when its state is one of `from` and (when given) its owner is `owner`; `newOwner`
-   * hands it over. Returns whether it moved.
+   * One compare-and-set: moves the live claim of `key` to `to` (and stamps `movedAt` with the store's clock)
+   * only when every given condition holds, and answers whether it moved. Of any number of concurrent calls whose
+   * conditions held before, exactly one moves the claim (SQL `UPDATE … WHERE … RETURNING`, a Redis Lua script,
+   * or a synchronous step in memory). Conditions:
+   * - `from`: its state is one of these;
+   * - `owner`: its owner is this request;
+   * - `proofHash`: it was claimed with this proof (a takeover is only for a retry of the same proof);
+   * - `unmovedForSeconds`: it has not moved for at least this long: `movedAt + unmovedForSeconds <= now`
+   *   (a `pending` claim whose process died: the stale-pending rule).
+   * `newOwner` hands the claim over. Which moves are legal is policy, in `claimLife.ts` (`moveClaim`); a store
+   * applies what it is asked.
+   *
+   * @example
+   * ```ts
+   * // A retry of the same proof takes over a pending claim nobody moved for two minutes.
+   * const mine = await store.transitionClaim({
+   *   key, from: ["pending"], to: "pending", proofHash, unmovedForSeconds: 120, newOwner: requestId,
+   * });
+   * ```
    */
   transitionClaim(
     parameters: Readonly<{
@@ -102,10 +130,14 @@ export type Store = Readonly<{
       to: ClaimState;
       owner?: string;
       newOwner?: string;
+      proofHash?: string;
+      unmovedForSeconds?: number;
     }>,
   ): Promise<boolean>;
-  /** Deletes the claim of `owner` (its proof provably stayed unspent). */
-  releaseClaim(parameters: Readonly<{ key: string; owner: string }>): Promise<void>;
+  /** Deletes the live claim of `owner` when its state is one of `from` (its proof provably stayed unspent). */
+  releaseClaim(
+    parameters: Readonly<{ key: string; owner: string; from: readonly ClaimState[] }>,
+  ): Promise<void>;
   /** The claim of `key`, if any (a cheap look before expensive checks; `claim` stays the arbiter). */
   getClaim(key: string): Promise<Claim | undefined>;
   /** Creates a token with a balance, or adds to an existing token's balance and extends its expiry. */
@@ -173,12 +205,6 @@ export type Store = Readonly<{
    * ```
    */
   releaseResponse(parameters: Readonly<{ key: string; owner: string }>): Promise<void>;
-  /** Keeps a response for `Idempotency-Key` retries until `expiresAt` (Unix seconds), whoever holds the key. */
-  putResponse(
-    parameters: Readonly<{ key: string; response: StoredResponse; expiresAt: number }>,
-  ): Promise<void>;
-  /** A kept response (`putResponse`, or `finishResponse` with `kept`), if any and not expired. */
-  getResponse(key: string): Promise<StoredResponse | undefined>;
   /** Appends an analytics record. */
   record(record: StoreRecord): Promise<void>;
 }>;

@@ -85,6 +85,8 @@ export interface ErrorContexts {
   SERVER__STORE_FAILED: { operation: string };
   /** A bounded store is full of live entries and refuses a new one; the paywall answers 503 `store_full`. */
   SERVER__STORE_FULL: { operation: string; limit: string };
+  /** A lane asked for a claim move the claim state machine (`claimLife.ts`) does not have (a bug, never input). */
+  SERVER__ILLEGAL_CLAIM_TRANSITION: { transition: string };
   /** `paywall.settle` got a decision this paywall did not make, or one it already settled (caller mistake). */
   SERVER__UNKNOWN_DECISION: { action: string };
   /**
@@ -159,6 +161,7 @@ export const errorMessages: { readonly [C in ErrorCode]: (context: ErrorContexts
   SERVER__INVALID_CONFIG: (c) => `Invalid configuration for ${c.option}: ${c.reason}.`,
   SERVER__STORE_FAILED: (c) => `The store failed during ${c.operation}.`,
   SERVER__STORE_FULL: (c) => `The store is full (${c.limit}) and refused ${c.operation}.`,
+  SERVER__ILLEGAL_CLAIM_TRANSITION: (c) => `No claim transition ${c.transition} exists.`,
   SERVER__UNKNOWN_DECISION: (c) =>
     `paywall.settle got a "${c.action}" decision this paywall did not make or already settled.`,
   SERVER__WEAK_ADMIN_KEY: (c) =>

@@ -20,7 +20,9 @@ describe("createEmbeddedStore", () => {
       headers: [["a", "b"]] as [string, string][],
       body: new Uint8Array([7]),
     };
-    await first.putResponse({ key: "r", response, expiresAt: 4_000_000_000 });
+    await first.reserveResponse({ key: "r", owner: "a", proofHash: "p", expiresAt: 4_000_000_000 });
+    const kept = { state: "kept" as const, response };
+    await first.finishResponse({ key: "r", owner: "a", record: kept, expiresAt: 4_000_000_000 });
 
     const second = await createEmbeddedStore({ dataDir, sweepEverySeconds: 0 }).catch((e) => e);
     expect(isTollgateError(second, "SERVER__STORE_FAILED")).toBe(true);
@@ -32,12 +34,14 @@ describe("createEmbeddedStore", () => {
     });
     writeFileSync(join(dataDir, "tollgate-writer.lock"), dead.stdout);
     const reopened = await createEmbeddedStore({ dataDir, sweepEverySeconds: 0 });
-    expect(await reopened.getClaim("k")).toEqual({ state: "settled", owner: "a", proofHash: "p" });
+    expect(await reopened.getClaim("k")).toMatchObject({ state: "settled", owner: "a", proofHash: "p" });
     expect(await reopened.debit({ tokenHash: "t", amount: 1n, nowSeconds: 1 })).toMatchObject({
       ok: true,
       balance: 2n ** 80n - 1n,
     });
-    expect(await reopened.getResponse("r")).toEqual(response);
+    expect(
+      await reopened.reserveResponse({ key: "r", owner: "b", proofHash: "p", expiresAt: 4_000_000_000 }),
+    ).toEqual({ reserved: false, existing: kept });
     await reopened.close();
   });
 });

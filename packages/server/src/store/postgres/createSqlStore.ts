@@ -73,6 +73,7 @@ type ClaimRow = {
   owner: string;
   proof_hash: string;
   idempotency_key: string | null;
+  moved_at: string | number;
   nonce: string;
 };
 type IdempotencyRow = {
@@ -86,7 +87,17 @@ type IdempotencyRow = {
 };
 type TokenRow = { balance: string; expires_at: string };
 
-const claimColumns = ["state", "owner", "proof_hash", "idempotency_key", "nonce", "expires_at"] as const;
+const claimColumns = [
+  "state",
+  "owner",
+  "proof_hash",
+  "idempotency_key",
+  "nonce",
+  "expires_at",
+  "moved_at",
+] as const;
+/** What a claim read answers. */
+const claimReturning = "state, owner, proof_hash, idempotency_key, moved_at, nonce";
 const idempotencyColumns = [
   "state",
   "owner",
@@ -107,6 +118,7 @@ const claimOf = (row: ClaimRow): Claim => ({
   owner: row.owner,
   proofHash: row.proof_hash,
   ...(row.idempotency_key === null ? {} : { idempotencyKey: row.idempotency_key }),
+  movedAt: Number(row.moved_at),
 });
 
 const headersOf = (value: unknown): readonly (readonly [string, string])[] =>
@@ -170,9 +182,9 @@ export function createSqlStore(parameters: CreateSqlStoreParameters): SqlStore {
   };
 
   const claimSql = `INSERT INTO ${s}.claims AS c (${claimColumns.join(", ")}, key)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    VALUES ($1, $2, $3, $4, $5, $6, $8, $7)
     ON CONFLICT (key) DO UPDATE SET ${takeOverWhen("c", claimColumns, "c.expires_at <= $8")}
-    RETURNING state, owner, proof_hash, idempotency_key, nonce`;
+    RETURNING ${claimReturning}`;
 
   const debitSql = `WITH debited AS (
       UPDATE ${s}.tokens SET balance = balance - $2::numeric
@@ -224,30 +236,43 @@ export function createSqlStore(parameters: CreateSqlStoreParameters): SqlStore {
         return row.nonce === mine ? { claimed: true } : { claimed: false, existing: claimOf(row) };
       }),
 
-    transitionClaim: ({ key, from, to, owner, newOwner }): Promise<boolean> =>
+    transitionClaim: (parameters): Promise<boolean> =>
       guard("transitionClaim", async () => {
+        const { key, from, to, owner, newOwner, proofHash, unmovedForSeconds } = parameters;
         const rows = await query(
-          `UPDATE ${s}.claims SET state = $3, owner = COALESCE($5::text, owner)
+          `UPDATE ${s}.claims SET state = $3, owner = COALESCE($5::text, owner), moved_at = $6
           WHERE key = $1 AND state = ANY($2::text[]) AND ($4::text IS NULL OR owner = $4::text)
             AND (expires_at IS NULL OR expires_at > $6)
+            AND ($7::text IS NULL OR proof_hash = $7::text)
+            AND ($8::bigint IS NULL OR moved_at + $8::bigint <= $6)
           RETURNING 1 AS moved`,
-          [key, [...from], to, owner ?? null, newOwner ?? null, seconds()],
+          [
+            key,
+            [...from],
+            to,
+            owner ?? null,
+            newOwner ?? null,
+            seconds(),
+            proofHash ?? null,
+            unmovedForSeconds ?? null,
+          ],
         );
         return rows.length === 1;
       }),
 
-    releaseClaim: ({ key, owner }): Promise<void> =>
+    releaseClaim: ({ key, owner, from }): Promise<void> =>
       guard("releaseClaim", async () => {
         await query(
-          `DELETE FROM ${s}.claims WHERE key = $1 AND owner = $2 AND (expires_at IS NULL OR expires_at > $3)`,
-          [key, owner, seconds()],
+          `DELETE FROM ${s}.claims WHERE key = $1 AND owner = $2 AND state = ANY($4::text[])
+            AND (expires_at IS NULL OR expires_at > $3)`,
+          [key, owner, seconds(), [...from]],
         );
       }),
 
     getClaim: (key: string): Promise<Claim | undefined> =>
       guard("getClaim", async () => {
         const [row] = await query<ClaimRow>(
-          `SELECT state, owner, proof_hash, idempotency_key, nonce FROM ${s}.claims
+          `SELECT ${claimReturning} FROM ${s}.claims
           WHERE key = $1 AND (expires_at IS NULL OR expires_at > $2)`,
           [key, seconds()],
         );
@@ -368,34 +393,6 @@ export function createSqlStore(parameters: CreateSqlStoreParameters): SqlStore {
         );
       }),
 
-    putResponse: ({ key, response, expiresAt }): Promise<void> =>
-      guard("putResponse", async () => {
-        await query(
-          `INSERT INTO ${s}.idempotency AS i (${idempotencyColumns.join(", ")}, key)
-          VALUES ('kept', NULL, $1, $2, $3::jsonb, $4, $5, $6, $7)
-          ON CONFLICT (key) DO UPDATE SET ${idempotencyColumns.map((c) => `${c} = excluded.${c}`).join(", ")}`,
-          [
-            response.proofHash,
-            response.status,
-            JSON.stringify(response.headers),
-            response.body,
-            nonce(),
-            expiresAt,
-            key,
-          ],
-        );
-      }),
-
-    getResponse: (key: string): Promise<StoredResponse | undefined> =>
-      guard("getResponse", async () => {
-        const [row] = await query<IdempotencyRow>(
-          `SELECT proof_hash, status, headers, body FROM ${s}.idempotency
-          WHERE key = $1 AND state = 'kept' AND expires_at > $2`,
-          [key, seconds()],
-        );
-        return row === undefined ? undefined : responseOf(row);
-      }),
-
     record: (record: StoreRecord): Promise<void> =>
       guard("record", async () => {
         await query(
@@ -454,7 +451,7 @@ export function createSqlStore(parameters: CreateSqlStoreParameters): SqlStore {
     listClaims: ({ state, limit }) =>
       guard("listClaims", async () => {
         const rows = await query<ClaimRow & { key: string; expires_at: string | null }>(
-          `SELECT key, state, owner, proof_hash, idempotency_key, nonce, expires_at::text AS expires_at
+          `SELECT key, state, owner, proof_hash, idempotency_key, nonce, moved_at, expires_at::text AS expires_at
           FROM ${s}.claims WHERE state = $1 AND (expires_at IS NULL OR expires_at > $2)
           ORDER BY key LIMIT $3`,
           [state, seconds(), limit + 1],

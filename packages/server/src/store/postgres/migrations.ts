@@ -61,6 +61,15 @@ const migrations: readonly Migration[] = [
       `CREATE INDEX records_at ON ${s}.records (at)`,
     ],
   },
+  {
+    version: 2,
+    name: "claims.moved_at: when a claim was made or last moved (the stale-pending rule)",
+    statements: (s) => [
+      // Rows of before (and rows a not yet upgraded process writes) count as moved now: never stale at once.
+      `ALTER TABLE ${s}.claims
+        ADD COLUMN moved_at bigint NOT NULL DEFAULT (floor(extract(epoch FROM now())))::bigint`,
+    ],
+  },
 ];
 
 /** The newest schema version this build of the store needs. */

@@ -25,12 +25,32 @@ describe.skipIf(!up)("createPostgresStore", () => {
     const schema = freshSchema();
     const executor = poolExecutor(admin);
     const runs = await Promise.all([migrate({ executor, schema }), migrate({ executor, schema })]);
-    expect(runs.flatMap((r) => r.applied)).toEqual([1]);
+    expect(runs.flatMap((r) => r.applied)).toEqual([1, 2]);
+    expect(schemaVersion).toBe(2);
     expect(await migrate({ executor, schema })).toEqual({ applied: [], version: schemaVersion });
-    const { rows } = await admin.query(`SELECT version FROM ${schema}.migrations`);
-    expect(rows).toEqual([{ version: 1 }]);
+    const { rows } = await admin.query(`SELECT version FROM ${schema}.migrations ORDER BY version`);
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
     const store = await createPostgresStore({ pool: { connectionString }, schema, sweepEverySeconds: 0 });
     expect(await store.claim({ key: "k", claim: claim("a") })).toEqual({ claimed: true });
+    await store.close();
+  });
+
+  it("upgrades a version 1 schema: its claims get a moved_at and stay claimed", async () => {
+    const schema = freshSchema();
+    const executor = poolExecutor(admin);
+    await migrate({ executor, schema });
+    // Back to version 1, as a database of an earlier release, with a claim of then.
+    await admin.query(`ALTER TABLE ${schema}.claims DROP COLUMN moved_at`);
+    await admin.query(`DELETE FROM ${schema}.migrations WHERE version = 2`);
+    await admin.query(
+      `INSERT INTO ${schema}.claims (key, state, owner, proof_hash, nonce) VALUES ('old', 'pending', 'a', 'p', 'n')`,
+    );
+    expect(await migrate({ executor, schema })).toEqual({ applied: [2], version: 2 });
+    const store = await createPostgresStore({ pool: { connectionString }, schema, sweepEverySeconds: 0 });
+    const old = await store.getClaim("old");
+    expect(old).toMatchObject({ state: "pending", owner: "a", proofHash: "p" });
+    expect(old?.movedAt).toBeGreaterThan(1_600_000_000);
+    expect(await store.claim({ key: "old", claim: claim("b") })).toMatchObject({ claimed: false });
     await store.close();
   });
 
@@ -55,7 +75,9 @@ describe.skipIf(!up)("createPostgresStore", () => {
       headers: [["a", "b"]] as [string, string][],
       body: new Uint8Array([0, 255]),
     };
-    await first.putResponse({ key: "r", response, expiresAt: 4_000_000_000 });
+    await first.reserveResponse({ key: "r", owner: "a", proofHash: "p", expiresAt: 4_000_000_000 });
+    const kept = { state: "kept" as const, response };
+    await first.finishResponse({ key: "r", owner: "a", record: kept, expiresAt: 4_000_000_000 });
     await first.close();
     const second = await open();
     expect(await second.claim({ key: "k", claim: claim("b") })).toMatchObject({ claimed: false });
@@ -65,7 +87,9 @@ describe.skipIf(!up)("createPostgresStore", () => {
       expiresAt: 4_000_000_000,
       replayed: true,
     });
-    expect(await second.getResponse("r")).toEqual(response);
+    expect(
+      await second.reserveResponse({ key: "r", owner: "b", proofHash: "p", expiresAt: 4_000_000_000 }),
+    ).toEqual({ reserved: false, existing: kept });
     await second.close();
   });
 

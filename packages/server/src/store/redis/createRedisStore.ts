@@ -155,6 +155,18 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
   const idempotencyKey = (key: string) => `${prefix}{i:${key}}`;
   const recordsKey = `${prefix}{records}`;
 
+  /** A claim from its fields: state, owner, proofHash, idempotencyKey, movedAt. */
+  const claimOf = (v: readonly (Reply | undefined)[]): Claim => {
+    const idem = text(v[3] ?? null);
+    const moved = text(v[4] ?? null);
+    return {
+      state: text(v[0] ?? null) as ClaimState,
+      owner: text(v[1] ?? null),
+      proofHash: text(v[2] ?? null),
+      ...(idem === "" ? {} : { idempotencyKey: idem }),
+      movedAt: moved === "" ? 0 : Number(moved),
+    };
+  };
   const responseOf = (v: readonly Reply[]): StoredResponse => ({
     proofHash: text(v[2]),
     status: Number(text(v[3])),
@@ -188,18 +200,12 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
           ],
         )) as [number, ...Reply[]];
         if (v[0] === 1) return { claimed: true };
-        const idem = text(v[4] ?? null);
-        const existing: Claim = {
-          state: text(v[1] ?? null) as ClaimState,
-          owner: text(v[2] ?? null),
-          proofHash: text(v[3] ?? null),
-          ...(idem === "" ? {} : { idempotencyKey: idem }),
-        };
-        return { claimed: false, existing };
+        return { claimed: false, existing: claimOf(v.slice(1) as Reply[]) };
       }),
 
-    transitionClaim: ({ key, from, to, owner, newOwner }): Promise<boolean> =>
+    transitionClaim: (parameters): Promise<boolean> =>
       guard("transitionClaim", async () => {
+        const { key, from, to, owner, newOwner, proofHash, unmovedForSeconds } = parameters;
         const moved = await run(
           "tollgateTransitionClaim",
           [claimKey(key)],
@@ -209,29 +215,33 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
             owner === undefined ? "" : `=${owner}`,
             newOwner === undefined ? "" : `=${newOwner}`,
             String(seconds()),
+            proofHash === undefined ? "" : `=${proofHash}`,
+            unmovedForSeconds === undefined ? "" : String(unmovedForSeconds),
           ],
         );
         return moved === 1;
       }),
 
-    releaseClaim: ({ key, owner }): Promise<void> =>
+    releaseClaim: ({ key, owner, from }): Promise<void> =>
       guard("releaseClaim", async () => {
-        await run("tollgateReleaseClaim", [claimKey(key)], [owner, String(seconds())]);
+        await run("tollgateReleaseClaim", [claimKey(key)], [owner, String(seconds()), from.join(",")]);
       }),
 
     getClaim: (key: string): Promise<Claim | undefined> =>
       guard("getClaim", async () => {
-        const v = await redis.hmgetBuffer(claimKey(key), "state", "owner", "proof_hash", "idem", "exp");
+        const v = await redis.hmgetBuffer(
+          claimKey(key),
+          "state",
+          "owner",
+          "proof_hash",
+          "idem",
+          "exp",
+          "moved",
+        );
         if (v[0] === null) return undefined;
         const exp = text(v[4] ?? null);
         if (exp !== "" && Number(exp) <= seconds()) return undefined;
-        const idem = text(v[3] ?? null);
-        return {
-          state: text(v[0] ?? null) as ClaimState,
-          owner: text(v[1] ?? null),
-          proofHash: text(v[2] ?? null),
-          ...(idem === "" ? {} : { idempotencyKey: idem }),
-        };
+        return claimOf([v[0], v[1] ?? null, v[2] ?? null, v[3] ?? null, v[5] ?? null]);
       }),
 
     credit: ({ tokenHash, amount, expiresAt }): Promise<TokenBalance> =>
@@ -310,37 +320,6 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
     releaseResponse: ({ key, owner }): Promise<void> =>
       guard("releaseResponse", async () => {
         await run("tollgateReleaseResponse", [idempotencyKey(key)], [owner, String(seconds())]);
-      }),
-
-    putResponse: ({ key, response, expiresAt }): Promise<void> =>
-      guard("putResponse", async () => {
-        await run(
-          "tollgatePutResponse",
-          [idempotencyKey(key)],
-          [
-            response.proofHash,
-            String(response.status),
-            JSON.stringify(response.headers),
-            bytes(response.body),
-            String(expiresAt),
-          ],
-        );
-      }),
-
-    getResponse: (key: string): Promise<StoredResponse | undefined> =>
-      guard("getResponse", async () => {
-        const v = await redis.hmgetBuffer(
-          idempotencyKey(key),
-          "state",
-          "owner",
-          "proof_hash",
-          "status",
-          "headers",
-          "body",
-          "exp",
-        );
-        if (text(v[0] ?? null) !== "kept" || Number(text(v[6] ?? null)) <= seconds()) return undefined;
-        return responseOf(v);
       }),
 
     record: (record: StoreRecord): Promise<void> =>
@@ -433,12 +412,12 @@ function redisStoreAdmin(
           cursor = next;
           scanned += keys.length;
           const pipeline = redis.pipeline();
-          for (const key of keys) pipeline.hmget(key, "state", "owner", "proof_hash", "idem", "exp");
+          for (const key of keys) pipeline.hmget(key, "state", "owner", "proof_hash", "idem", "moved", "exp");
           const replies = (await pipeline.exec()) ?? [];
           keys.forEach((redisKey, index) => {
             const [error, fields] = replies[index] ?? [];
             if (error) throw error;
-            const [got, owner, proofHash, idem, exp] = fields as (string | null)[];
+            const [got, owner, proofHash, idem, moved, exp] = fields as (string | null)[];
             if (got !== state) return;
             if (exp !== null && exp !== undefined && exp !== "" && Number(exp) <= now) return;
             found.push({
@@ -448,6 +427,7 @@ function redisStoreAdmin(
                 owner: owner ?? "",
                 proofHash: proofHash ?? "",
                 ...(idem === null || idem === undefined || idem === "" ? {} : { idempotencyKey: idem }),
+                movedAt: moved === null || moved === undefined || moved === "" ? 0 : Number(moved),
               },
               ...(exp === null || exp === undefined || exp === "" ? {} : { expiresAt: Number(exp) }),
             });

@@ -1,8 +1,12 @@
 import { createServer, type Server } from "node:net";
 import { isTollgateError } from "@tollgate/shared";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { paidRequestOn } from "../../../test/fixtures.js";
+import { serviceForTests } from "../../../test/services.js";
 import { createRedisStore } from "./createRedisStore.js";
+
+const up = await serviceForTests({ name: "Redis", port: 6379 });
 
 const servers: Server[] = [];
 afterAll(() => {
@@ -68,4 +72,54 @@ describe("createRedisStore", () => {
     );
     await store.close().catch(() => undefined);
   });
+
+  it.skipIf(!up)(
+    "reads a claim written before movedAt existed as moved at 0, and never takes it over as stale",
+    async () => {
+      const prefix = `tollgate-moved:${process.pid}:${Date.now()}:`;
+      const redis = new Redis("redis://127.0.0.1:6379");
+      const store = await createRedisStore({ redis: "redis://127.0.0.1:6379", prefix });
+      try {
+        // The fields an earlier release's claim script wrote: no 'moved'.
+        await redis.hset(
+          `${prefix}{c:old}`,
+          "state",
+          "pending",
+          "owner",
+          "a",
+          "proof_hash",
+          "p",
+          "idem",
+          "",
+          "exp",
+          "",
+        );
+        expect(await store.getClaim("old")).toEqual({
+          state: "pending",
+          owner: "a",
+          proofHash: "p",
+          movedAt: 0,
+        });
+        const takeOver = () =>
+          store.transitionClaim({
+            key: "old",
+            from: ["pending"],
+            to: "pending",
+            proofHash: "p",
+            unmovedForSeconds: 1,
+            newOwner: "b",
+          });
+        expect(await takeOver()).toBe(false);
+        // Its owner still moves it, and from then on it has a movedAt like any claim.
+        expect(
+          await store.transitionClaim({ key: "old", from: ["pending"], to: "pending", owner: "a" }),
+        ).toBe(true);
+        expect((await store.getClaim("old"))?.movedAt).toBeGreaterThan(0);
+      } finally {
+        await store.close();
+        await redis.del(`${prefix}{c:old}`);
+        await redis.quit();
+      }
+    },
+  );
 });

@@ -37,21 +37,27 @@ local function sub(a, b)
 end
 `;
 
-/** KEYS: claim. ARGV: state, owner, proofHash, idempotencyKey ('' none), expiresAt ('' permanent), now. */
+/**
+ * KEYS: claim. ARGV: state, owner, proofHash, idempotencyKey ('' none), expiresAt ('' permanent), now.
+ * Returns {1} when claimed, else {0, state, owner, proofHash, idempotencyKey, movedAt}.
+ */
 export const claimScript = `
-local v = redis.call('HMGET', KEYS[1], 'state', 'owner', 'proof_hash', 'idem', 'exp')
+local v = redis.call('HMGET', KEYS[1], 'state', 'owner', 'proof_hash', 'idem', 'exp', 'moved')
 if v[1] and (v[5] == '' or tonumber(v[5]) > tonumber(ARGV[6])) then
-  return {0, v[1], v[2], v[3], v[4]}
+  return {0, v[1], v[2], v[3], v[4], v[6] or ''}
 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'owner', ARGV[2], 'proof_hash', ARGV[3], 'idem', ARGV[4], 'exp', ARGV[5])
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'owner', ARGV[2], 'proof_hash', ARGV[3], 'idem', ARGV[4], 'exp', ARGV[5], 'moved', ARGV[6])
 if ARGV[5] ~= '' then redis.call('EXPIREAT', KEYS[1], ARGV[5]) end
 return {1}
 `;
 
-/** KEYS: claim. ARGV: from (comma-separated), to, '=owner' or '', '=newOwner' or '', now. */
+/**
+ * KEYS: claim. ARGV: from (comma-separated), to, '=owner' or '', '=newOwner' or '', now, '=proofHash' or '',
+ * unmovedForSeconds or ''. A claim without 'moved' (written before it existed) is never stale.
+ */
 export const transitionClaimScript = `
-local v = redis.call('HMGET', KEYS[1], 'state', 'owner', 'exp')
+local v = redis.call('HMGET', KEYS[1], 'state', 'owner', 'exp', 'proof_hash', 'moved')
 if not v[1] then return 0 end
 if v[3] ~= '' and tonumber(v[3]) <= tonumber(ARGV[5]) then return 0 end
 local listed = false
@@ -60,15 +66,20 @@ for s in string.gmatch(ARGV[1], '[^,]+') do
 end
 if not listed then return 0 end
 if ARGV[3] ~= '' and ('=' .. v[2]) ~= ARGV[3] then return 0 end
-redis.call('HSET', KEYS[1], 'state', ARGV[2])
+if ARGV[6] ~= '' and ('=' .. v[4]) ~= ARGV[6] then return 0 end
+if ARGV[7] ~= '' and (not v[5] or tonumber(v[5]) + tonumber(ARGV[7]) > tonumber(ARGV[5])) then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'moved', ARGV[5])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'owner', string.sub(ARGV[4], 2)) end
 return 1
 `;
 
-/** KEYS: claim. ARGV: owner, now. */
+/** KEYS: claim. ARGV: owner, now, states it may be released from (comma-separated). */
 export const releaseClaimScript = `
-local v = redis.call('HMGET', KEYS[1], 'owner', 'exp')
-if v[1] == ARGV[1] and (v[2] == '' or tonumber(v[2]) > tonumber(ARGV[2])) then redis.call('DEL', KEYS[1]) end
+local v = redis.call('HMGET', KEYS[1], 'owner', 'exp', 'state')
+if v[1] ~= ARGV[1] or not (v[2] == '' or tonumber(v[2]) > tonumber(ARGV[2])) then return 0 end
+for s in string.gmatch(ARGV[3], '[^,]+') do
+  if s == v[3] then redis.call('DEL', KEYS[1]) return 1 end
+end
 return 0
 `;
 
@@ -146,14 +157,6 @@ if v[1] == 'in_flight' and v[2] == ARGV[1] and tonumber(v[3]) > tonumber(ARGV[2]
 return 0
 `;
 
-/** KEYS: idempotency. ARGV: proofHash, status, headers, body, expiresAt. */
-export const putResponseScript = `
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'state', 'kept', 'proof_hash', ARGV[1], 'status', ARGV[2], 'headers', ARGV[3], 'body', ARGV[4], 'exp', ARGV[5])
-redis.call('EXPIREAT', KEYS[1], ARGV[5])
-return 0
-`;
-
 /** Every script, by the command name the store defines for it. */
 export const scripts = {
   tollgateClaim: { lua: claimScript, keys: 1 },
@@ -165,7 +168,6 @@ export const scripts = {
   tollgateReserveResponse: { lua: reserveResponseScript, keys: 1 },
   tollgateFinishResponse: { lua: finishResponseScript, keys: 1 },
   tollgateReleaseResponse: { lua: releaseResponseScript, keys: 1 },
-  tollgatePutResponse: { lua: putResponseScript, keys: 1 },
 } as const;
 
 /** A script's command name. */

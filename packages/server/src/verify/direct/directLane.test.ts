@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeAll, receiptOf, serve, startChain } from "../../../test/fixtures.js";
 import { createEvmDirectChain } from "../../evm/evmDirectChain.js";
 import { type CreatePaywallParameters, createPaywall } from "../../paywall.js";
+import { createMemoryStore } from "../../store/memory.js";
+import { transferClaimKey } from "../transferClaimKey.js";
+import { directClaimExpiry, directClaimSkewSeconds } from "./directLane.js";
 
 /** The direct lane on anvil: a real USDC transfer, read back from the chain, with every rule violated once. */
 let evm: TestEvmChain;
@@ -244,6 +247,46 @@ describe("the direct-transfer lane on EVM", () => {
     const tx = await transfer({ amount: 100_000n });
     await evm.mine(1);
     expect(await errorOf(await payDirect(url, "/paid", tx))).toBe("direct_tx_too_old");
+  });
+
+  it("claims a transfer only while it is young enough to pay: once its claim is forgotten the age check refuses it", async () => {
+    let clock = Date.now();
+    const store = createMemoryStore({ now: () => clock });
+    const maxAgeSeconds = 3_600;
+    const { url } = await app({
+      now: () => clock,
+      store,
+      direct: {
+        networks: [
+          {
+            chain: createEvmDirectChain({ publicClient: evm.publicClient }),
+            payTo: directPayee,
+            confirmations: 2,
+            maxAgeSeconds,
+          },
+        ],
+      },
+    });
+    const tx = await transfer({ amount: 100_000n });
+    await evm.mine(1);
+    const receipt = await evm.publicClient.getTransactionReceipt({ hash: tx });
+    const { timestamp } = await evm.publicClient.getBlock({ blockNumber: receipt.blockNumber });
+    const blockTime = Number(timestamp);
+    expect((await payDirect(url, "/paid", tx)).status).toBe(200);
+    const key = transferClaimKey({ network: "eip155:84532", family: "evm", transaction: tx });
+    const forgottenAt = directClaimExpiry({ timestamp: blockTime, maxAgeSeconds });
+    expect(forgottenAt).toBe(blockTime + maxAgeSeconds + directClaimSkewSeconds);
+
+    // Past the maximum age but still claimed: a replay, not even looked up on chain.
+    clock = (blockTime + maxAgeSeconds + 1) * 1000;
+    expect(await errorOf(await payDirect(url, "/paid", tx))).toBe("replayed_payment");
+    clock = (forgottenAt - 1) * 1000;
+    expect((await store.getClaim(key))?.state).toBe("settled");
+    // The claim is forgotten (the store sweeps it), and the transfer still pays for nothing: too old.
+    clock = forgottenAt * 1000;
+    expect(await store.getClaim(key)).toBeUndefined();
+    expect(await errorOf(await payDirect(url, "/paid", tx))).toBe("direct_tx_too_old");
+    expect(await store.getClaim(key)).toBeUndefined();
   });
 
   it("does not charge for a handler failure: the price joins the token", async () => {

@@ -6,6 +6,7 @@ import {
 } from "@tollgate/shared";
 import { maxBigint } from "../../internal/bigint.js";
 import { withHeaders } from "../../respond/paymentRequired.js";
+import { takeClaim } from "../../store/claimLife.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
 import { issueToken, laneReceiptHeader, refundReason, tokenHash, tokenHeaders } from "../prepaidTokens.js";
 import { reportedChainCall } from "../reportedChainCall.js";
@@ -22,6 +23,28 @@ export type DirectNetworkSettings = Readonly<{
   confirmations: number;
   maxAgeSeconds: number;
 }>;
+
+/**
+ * How far (seconds) a direct transfer's claim outlives the last second the age check takes it: servers' clocks
+ * and the chain's block times disagree by this much at most.
+ */
+export const directClaimSkewSeconds = 300;
+
+/**
+ * When a direct transfer's claim may be forgotten (Unix seconds): its block time plus `maxAgeSeconds`, after
+ * which the age check refuses the transfer (`direct_tx_too_old`) whether it is claimed or not, plus
+ * `directClaimSkewSeconds`.
+ *
+ * @example
+ * ```ts
+ * directClaimExpiry({ timestamp: 1_700_000_000, maxAgeSeconds: 604_800 }); // 1_700_605_100
+ * ```
+ */
+export function directClaimExpiry(
+  parameters: Readonly<{ timestamp: number; maxAgeSeconds: number }>,
+): number {
+  return parameters.timestamp + parameters.maxAgeSeconds + directClaimSkewSeconds;
+}
 
 /** The direct lane's settings, resolved by `createPaywall`. */
 export type DirectLaneSettings = Readonly<{
@@ -44,7 +67,7 @@ export type DirectLaneSettings = Readonly<{
  * `tollgate-direct:<CAIP-2>:<tx>:<origin>`. Only transfers the sender submitted itself count: a transfer relayed
  * on the sender's signed authorization (an EIP-3009 `transferWithAuthorization`, a Solana transaction whose fee
  * payer is not the sender) is how a facilitator settles an x402 payment, and one transfer pays for one thing
- * (`direct_tx_relayed`). Only then is it claimed, permanently. A transfer below the price or
+ * (`direct_tx_relayed`). Only then is it claimed, until `directClaimExpiry` (past it the age check refuses it). A transfer below the price or
  * the minimum is credited in full as a prepaid token (402 `direct_amount_below_minimum`); the surplus over the
  * price becomes a token on the paid response.
  */
@@ -137,8 +160,9 @@ export async function directLane(
     network,
     durationMs: ctx.now() - ctx.receivedAt,
   });
-  // Every check passed: claim the transfer for good.
-  const claim = await store.claim({
+  // Every check passed: claim the transfer while the age check would still take it (then it refuses it anyway).
+  const claim = await takeClaim({
+    store,
     key: claimKey,
     claim: {
       state: "settled",
@@ -146,6 +170,7 @@ export async function directLane(
       proofHash: ctx.proofHash,
       ...(ctx.idempotencyKey === undefined ? {} : { idempotencyKey: ctx.idempotencyKey }),
     },
+    expiresAt: directClaimExpiry({ timestamp: found.timestamp, maxAgeSeconds: net.maxAgeSeconds }),
   });
   if (!claim.claimed) return refuse("replayed_payment");
 

@@ -8,6 +8,13 @@ import {
   x402HeaderNames,
 } from "@tollgate/shared";
 import { discardBody, type FacilitatorRequirement, withHeaders } from "../../respond/paymentRequired.js";
+import {
+  type ClaimRefusal,
+  moveClaim,
+  nextStepForExistingClaim,
+  releaseClaim,
+  takeClaim,
+} from "../../store/claimLife.js";
 import type { Failover, FailoverResult, PaymentKind } from "../fallback/failover.js";
 import type { ExpectedAnswer } from "../fallback/plausibleAnswer.js";
 import type { LaneContext, LaneOutcome } from "../laneContext.js";
@@ -41,6 +48,8 @@ export type FacilitatorLaneSettings = Readonly<{
    * least as long as the direct lane would take a transfer that old.
    */
   transactionClaimSeconds: number;
+  /** A `pending` claim unmoved this long (seconds) was abandoned: a retry of the same proof may take it over. */
+  staleClaimSeconds: number;
 }>;
 
 type Settled = Readonly<{ kind: "settled"; receipt: SettleResponse; facilitator?: string }>;
@@ -176,8 +185,9 @@ export async function facilitatorLane(
     x402Version,
   };
 
-  // 3. Claim the proof: exactly one request carries it forward.
-  const claim = await store.claim({
+  // 3. Claim the proof: exactly one request carries it forward (the moves: `claimTransitions`).
+  const claim = await takeClaim({
+    store,
     key: claimKey,
     claim: {
       state: "pending",
@@ -187,31 +197,51 @@ export async function facilitatorLane(
     },
     expiresAt: local.expiresAt,
   });
+  /** Whether this request took over a claim an earlier one left unresolved (a lost or abandoned `/settle`). */
   let resumed = false;
   if (!claim.claimed) {
-    const existing = claim.existing;
-    const sameRequest = ctx.idempotencyKey !== undefined && existing.idempotencyKey === ctx.idempotencyKey;
-    if (existing.state === "dead") {
-      return respond(
-        refuse("facilitator_unavailable", { retryAfterSeconds: settings.unavailableRetryAfterSeconds }),
-      );
-    }
-    if (existing.state === "pending_settlement" && existing.proofHash === ctx.proofHash) {
-      resumed = await store.transitionClaim({
+    const next = nextStepForExistingClaim({
+      existing: claim.existing,
+      proofHash: ctx.proofHash,
+      ...(ctx.idempotencyKey === undefined ? {} : { idempotencyKey: ctx.idempotencyKey }),
+    });
+    const refuseFor = (refusal: ClaimRefusal) => {
+      switch (refusal) {
+        case "dead":
+          return refuse("facilitator_unavailable", {
+            retryAfterSeconds: settings.unavailableRetryAfterSeconds,
+          });
+        case "in_flight":
+          return refuse("settlement_pending", { retryAfterSeconds: 1 });
+        case "replayed":
+          return refuse("replayed_payment");
+      }
+    };
+    if (next.step === "refuse") return respond(refuseFor(next.refusal));
+    if (next.step === "resume") {
+      resumed = await moveClaim({
+        store,
         key: claimKey,
-        from: ["pending_settlement"],
-        to: "pending",
-        newOwner: requestId,
+        transition: "resume",
+        owner: requestId,
+        proofHash: ctx.proofHash,
       });
       if (!resumed) {
         return respond(
           refuse("settlement_pending", { retryAfterSeconds: settings.pendingRetryAfterSeconds }),
         );
       }
-    } else if (existing.state === "pending" && sameRequest) {
-      return respond(refuse("settlement_pending", { retryAfterSeconds: 1 }));
     } else {
-      return respond(refuse("replayed_payment"));
+      // A `pending` claim of this proof: another request holds it, or held it and died (stale-pending rule).
+      resumed = await moveClaim({
+        store,
+        key: claimKey,
+        transition: "takeOverStale",
+        owner: requestId,
+        proofHash: ctx.proofHash,
+        staleClaimSeconds: settings.staleClaimSeconds,
+      });
+      if (!resumed) return respond(refuseFor(next.otherwise));
     }
   }
 
@@ -235,12 +265,12 @@ export async function facilitatorLane(
       });
     });
   };
-  const release = () => store.releaseClaim({ key: claimKey, owner: requestId });
-  const moveTo = (to: "settled" | "dead" | "pending_settlement") =>
-    store.transitionClaim({ key: claimKey, from: ["pending"], to, owner: requestId });
+  const release = () => releaseClaim({ store, key: claimKey, owner: requestId });
+  const moveTo = (transition: "settle" | "markDead" | "awaitSettlement" | "hold") =>
+    moveClaim({ store, key: claimKey, transition, owner: requestId });
   /** After money moved the client is served whatever the store says; the claim stays held either way. */
   const markSettled = () =>
-    moveTo("settled").catch((error: unknown) =>
+    moveTo("settle").catch((error: unknown) =>
       ctx.emit({ type: "error", where: "store.transitionClaim", error }),
     );
   /**
@@ -250,7 +280,8 @@ export async function facilitatorLane(
   const claimTransaction = async (transaction: string) => {
     if (transaction === "") return;
     try {
-      await store.claim({
+      await takeClaim({
+        store,
         key: transferClaimKey({
           network: matched.v2.network,
           family: matched.network.family,
@@ -330,7 +361,7 @@ export async function facilitatorLane(
       return paid(confirmedReceipt());
     };
     const pending = async (): Promise<SettleState> => {
-      await moveTo("pending_settlement");
+      await moveTo("awaitSettlement");
       ctx.emit({
         type: "settlement_pending",
         route: ctx.route,
@@ -354,13 +385,13 @@ export async function facilitatorLane(
         if (result.earlierMayHaveArrived) return pending();
       }
       // Refused. With a transaction sent (or a lost earlier settle) the proof may be spent: never again.
-      if (answer.transaction || resumed) await moveTo("dead");
+      if (answer.transaction || resumed) await moveTo("markDead");
       else await release();
       return { kind: "refused", receipt: answer };
     }
     if (result.mayHaveArrived || resumed) return (await confirmed()) ?? pending();
     // No /settle reached anyone: promise the client it never will, so it may pay another way.
-    await moveTo("dead");
+    await moveTo("markDead");
     return { kind: "unavailable" };
   }
 
@@ -415,7 +446,7 @@ export async function facilitatorLane(
   const verified = await settings.failover.verify(body, kind, expected);
   reportFailover(verified);
   if (verified.kind === "unavailable") {
-    await moveTo("dead");
+    await moveTo("markDead");
     return respond(
       refuse("facilitator_unavailable", { retryAfterSeconds: settings.unavailableRetryAfterSeconds }),
     );
@@ -440,6 +471,12 @@ export async function facilitatorLane(
         await release();
         ctx.emit({ type: "not_charged", route: ctx.route, lane: "facilitator", status: response.status });
         return response;
+      }
+      // The handler may have run long: make sure no retry took the claim over as abandoned (stale-pending rule)
+      // before settling, and restart its stale clock. A retry that took it over resolves the payment.
+      if (!(await moveTo("hold"))) {
+        discardBody(response);
+        return refuse("settlement_pending", { retryAfterSeconds: settings.pendingRetryAfterSeconds });
       }
       const state = await settleNow();
       if (state.kind === "settled") {
