@@ -625,13 +625,17 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
         }
         const listed = await store().listClaims({ state: "pending_settlement", limit: 1_000 });
         expect(mine(listed)).toEqual([
-          { key: k("a"), claim: { ...claim("a"), state: "pending_settlement" } },
+          { key: k("a"), claim: { ...claim("a"), state: "pending_settlement", movedAt: at(0) } },
           {
             key: k("b"),
-            claim: { ...claim("b", { idempotencyKey: "ik" }), state: "pending_settlement" },
+            claim: { ...claim("b", { idempotencyKey: "ik" }), state: "pending_settlement", movedAt: at(0) },
             expiresAt: at(100),
           },
-          { key: k("c"), claim: { ...claim("c"), state: "pending_settlement" }, expiresAt: at(10) },
+          {
+            key: k("c"),
+            claim: { ...claim("c"), state: "pending_settlement", movedAt: at(0) },
+            expiresAt: at(10),
+          },
         ]);
         expect(mine(await store().listClaims({ state: "pending", limit: 1_000 })).map((c) => c.key)).toEqual([
           k("d"),
