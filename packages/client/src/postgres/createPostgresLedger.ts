@@ -1,11 +1,6 @@
 import { TollgateError } from "@tollgate/shared";
 import type pg from "pg";
-import {
-  keepsEntry,
-  type LedgerEntry,
-  type PaymentLedger,
-  parseLedgerEntry,
-} from "../ledger/ledger.js";
+import { keepsEntry, type LedgerEntry, type PaymentLedger, parseLedgerEntry } from "../ledger/ledger.js";
 import { abortableSleep } from "../request/abortableSleep.js";
 import { openPostgresConnection, type PostgresConnectionParameters } from "./postgresPool.js";
 
