@@ -1,5 +1,5 @@
 import { TollgateError } from "@tollgate/shared";
-import type pg from "pg";
+import pg from "pg";
 import { keepsEntry, type LedgerEntry, type PaymentLedger, parseLedgerEntry } from "../ledger/ledger.js";
 import { abortableSleep } from "../request/abortableSleep.js";
 import { openPostgresConnection, type PostgresConnectionParameters } from "./postgresPool.js";
@@ -12,6 +12,12 @@ export type CreatePostgresLedgerParameters = PostgresConnectionParameters &
      * @default 30_000
      */
     leaseWaitMs?: number;
+    /**
+     * How many connections the leases may hold at once, in a pool of their own (each paying request holds one while it
+     * pays, so leases never starve the ledger's queries): a process paying more requests at once waits its turn.
+     * @default 10
+     */
+    leaseConnections?: number;
     /** How many answered entries (of explicit `Idempotency-Key`s, consumed ones) are kept, oldest forgotten first. @default 10_000 */
     maxAnswered?: number;
   }>;
@@ -25,10 +31,9 @@ const poll = 25;
  * A `PaymentLedger` on PostgreSQL (`pg`), shared by every agent process that names the same `schema` and
  * `namespace`: one row per ledger slot, each write one statement. Paying one logical request is leased across
  * processes by a session advisory lock (`pg_try_advisory_lock`, polled up to `leaseWaitMs`) on a connection held for
- * the pay-once section; the proof is recorded on that same connection, which fences it: if the connection (and with
+ * the pay-once section (from a pool of its own, `leaseConnections`); the proof is recorded on that same connection, which fences it: if the connection (and with
  * it the lock) is gone, nothing is recorded, so nothing is sent (`CLIENT__LEDGER_LEASE_LOST`). A process that crashes
- * drops its connection, and its lock with it. Each paying request holds one pooled connection while it pays: size
- * the pool above the payments a process runs at once. Missing migrations are applied at start.
+ * drops its connection, and its lock with it. Missing migrations are applied at start.
  *
  * @example
  * ```ts
@@ -48,9 +53,21 @@ const poll = 25;
 export async function createPostgresLedger(
   parameters: CreatePostgresLedgerParameters,
 ): Promise<PostgresLedger> {
-  const { leaseWaitMs = 30_000, maxAnswered = 10_000 } = parameters;
+  const {
+    leaseWaitMs = 30_000,
+    maxAnswered = 10_000,
+    leaseConnections = 10,
+    onBackgroundError = (error: unknown) => console.warn(error),
+  } = parameters;
   const connection = await openPostgresConnection(parameters);
   const { pool, schema, namespace, guard } = connection;
+  // The leases' own pool, on the same database: a lease holds its connection for the whole pay-once section.
+  const leasePool = new pg.Pool({
+    ...pool.options,
+    max: leaseConnections,
+    connectionTimeoutMillis: leaseWaitMs,
+  });
+  leasePool.on("error", onBackgroundError);
   const table = `${schema}.ledger_entries`;
   /** The connection holding each lease this ledger holds, by ledger key. */
   const held = new Map<string, pg.PoolClient>();
@@ -112,7 +129,13 @@ export async function createPostgresLedger(
       }),
     async lease<T>(key: string, run: () => Promise<T>): Promise<T> {
       const deadline = Date.now() + leaseWaitMs;
-      const client = await guard("ledger lease", () => pool.connect());
+      const busy = () =>
+        new TollgateError("CLIENT__LEDGER_BUSY", { context: { store: "postgres", waitMs: leaseWaitMs } });
+      const client = await leasePool.connect().catch((cause: unknown) => {
+        // Every lease connection stayed taken by this process's other payments for the whole wait.
+        if (Date.now() >= deadline) throw busy();
+        throw new TollgateError("SERVER__STORE_FAILED", { context: { operation: "ledger lease" }, cause });
+      });
       /** Set when the connection failed: the pool discards it (which frees any lock it held). */
       let broken: unknown;
       try {
@@ -126,11 +149,7 @@ export async function createPostgresLedger(
             throw error;
           });
           if (rows[0]?.ok === true) break;
-          if (Date.now() >= deadline) {
-            throw new TollgateError("CLIENT__LEDGER_BUSY", {
-              context: { store: "postgres", waitMs: leaseWaitMs },
-            });
-          }
+          if (Date.now() >= deadline) throw busy();
           await abortableSleep(poll, undefined);
         }
         held.set(key, client);
@@ -148,6 +167,9 @@ export async function createPostgresLedger(
         client.release(broken === undefined ? undefined : true);
       }
     },
-    close: () => connection.close(),
+    close: async () => {
+      await leasePool.end();
+      await connection.close();
+    },
   });
 }

@@ -1,5 +1,5 @@
-import { Redis } from "ioredis";
 import { serviceForTests } from "../../../server/test/services.js";
+import { deleteRedisKeys } from "../../test/redisKeys.js";
 import { describeBudgetStoreConformance, describeLedgerConformance } from "../../test/storeConformance.js";
 import { createRedisBudgetStore } from "./createRedisBudgetStore.js";
 import { createRedisLedger } from "./createRedisLedger.js";
@@ -8,18 +8,6 @@ const url = "redis://127.0.0.1:6379";
 const up = await serviceForTests({ name: "Redis", port: 6379 });
 // A prefix of this file only: parallel runs do not collide, and its keys are deleted at the end.
 const prefix = `tollgate-client-conformance:${process.pid}:${Date.now()}:`;
-
-/** Deletes every key holding `prefix` (keys start with the hash tag `{<prefix>…}`). */
-export async function deleteKeys(keyPrefix: string): Promise<void> {
-  const redis = new Redis(url);
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `{${keyPrefix}*`, "COUNT", 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== "0");
-  await redis.quit();
-}
 
 describeBudgetStoreConformance({
   name: "redis",
@@ -31,7 +19,7 @@ describeBudgetStoreConformance({
       store,
       close: async () => {
         await store.close();
-        await deleteKeys(prefix);
+        await deleteRedisKeys(url, prefix);
       },
     };
   },
@@ -47,7 +35,7 @@ describeLedgerConformance({
       store,
       close: async () => {
         await store.close();
-        await deleteKeys(prefix);
+        await deleteRedisKeys(url, prefix);
       },
     };
   },
