@@ -5,6 +5,7 @@ import { failure, type PaidApi, payee, requirement, startPaidApi } from "../test
 import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { type CreatePayingFetchParameters, createPayingFetch } from "./payingFetch.js";
+import { createMemoryBudgetStore } from "./policy/memoryBudgetStore.js";
 
 /** A fixed test key (never funded anywhere): signatures are real, nothing settles. */
 const account = privateKeyToAccount(`0x${"11".repeat(32)}`);
@@ -52,7 +53,29 @@ describe("max per request", () => {
   });
 });
 
-describe("budgets", () => {
+describe.each([
+  ["held in this process", () => ({})],
+  ["held in a BudgetStore", () => ({ budgetStore: createMemoryBudgetStore() })],
+] as const)("budgets %s", (_, budgetStore) => {
+  const paying = (parameters: Partial<CreatePayingFetchParameters> = {}) =>
+    createPayingFetch({ wallets: [wallet], ...budgetStore(), ...parameters });
+
+  it("concurrent payments never overspend: 20 at once against room for 5 pay exactly 5", async () => {
+    const server = await api();
+    const payingFetch = paying({ policy: { budgets: [{ limit: 50_000n, window: "day" }] } });
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        payingFetch(`${server.url}/r${i}`).then(
+          (r) => r.status,
+          (e: unknown) => (e as { code?: string }).code,
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 200)).toHaveLength(5);
+    expect(outcomes.filter((o) => o === "CLIENT__BUDGET_EXHAUSTED")).toHaveLength(15);
+    expect(server.payments).toHaveLength(5);
+  });
+
   it("a sliding hourly budget refuses, then pays again once the hour has passed", async () => {
     const server = await api();
     let clock = 1_700_000_000_000;
@@ -123,6 +146,7 @@ describe("budgets", () => {
     const payingFetch = createPayingFetch({
       wallets: [flaky],
       policy: { budgets: [{ limit: 10_000n, window: "total" }] },
+      ...budgetStore(),
     });
     const error = await failure(payingFetch(`${server.url}/a`));
     expect(error.code).toBe("CLIENT__WALLET_FAILED");

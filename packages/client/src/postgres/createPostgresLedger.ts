@@ -23,7 +23,12 @@ export type CreatePostgresLedgerParameters = PostgresConnectionParameters &
   }>;
 
 /** A ledger on PostgreSQL, and `close` (ends the pool it opened). */
-export type PostgresLedger = PaymentLedger & Readonly<{ close(): Promise<void> }>;
+export type PostgresLedger = PaymentLedger &
+  Readonly<{
+    /** Runs `run` holding the lease on the logical request `key` across processes (see `PaymentLedger.lease`). */
+    lease: NonNullable<PaymentLedger["lease"]>;
+    close(): Promise<void>;
+  }>;
 
 const poll = 25;
 
@@ -138,6 +143,13 @@ export async function createPostgresLedger(
       });
       /** Set when the connection failed: the pool discards it (which frees any lock it held). */
       let broken: unknown;
+      // A held connection that breaks between statements reports here (else its error would end the process); the
+      // next statement on it fails, which the fence in `put` turns into CLIENT__LEDGER_LEASE_LOST.
+      const onError = (error: unknown) => {
+        broken = error;
+        onBackgroundError(error);
+      };
+      client.on("error", onError);
       try {
         for (;;) {
           const { rows } = await guard("ledger lease", () =>
@@ -164,6 +176,7 @@ export async function createPostgresLedger(
             });
         }
       } finally {
+        client.off("error", onError);
         client.release(broken === undefined ? undefined : true);
       }
     },

@@ -29,7 +29,12 @@ export type CreateRedisLedgerParameters = RedisConnectionParameters &
   }>;
 
 /** A ledger on Redis, and `close` (quits the client it opened). */
-export type RedisLedger = PaymentLedger & Readonly<{ close(): Promise<void> }>;
+export type RedisLedger = PaymentLedger &
+  Readonly<{
+    /** Runs `run` holding the lease on the logical request `key` across processes (see `PaymentLedger.lease`). */
+    lease: NonNullable<PaymentLedger["lease"]>;
+    close(): Promise<void>;
+  }>;
 
 const poll = 25;
 
