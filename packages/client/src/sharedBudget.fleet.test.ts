@@ -74,7 +74,14 @@ async function startPaidApi(): Promise<{ url: string; servedCount: () => number 
   return { url: `${server.url}/paid`, servedCount: () => count };
 }
 
-type AgentResult = Readonly<{ paid: number; refused: number; other: readonly string[] }>;
+type AgentResult = Readonly<{
+  paid: number;
+  refused: number;
+  /** Proofs this agent signed, and recorded proofs (of any agent) it re-sent. */
+  signed: number;
+  reused: number;
+  other: readonly string[];
+}>;
 
 /** Starts one agent; resolves once it says it is ready, with a promise of its result line. */
 async function startAgent(
@@ -112,21 +119,32 @@ async function startAgent(
   return { child, result };
 }
 
-async function runFleet(store: "redis" | "postgres", connection: string, scope: string) {
+async function runFleet(
+  store: "redis" | "postgres",
+  connection: string,
+  scope: string,
+  shape: Readonly<{ agents: number; requests: number; idempotencyKey?: string }> = {
+    agents: agents.length,
+    requests: requestsPerAgent,
+  },
+) {
   const api = await startPaidApi();
   const before = await evm.balanceOf(payee);
   const options = (agent: number) => ({
+    ...(shape.idempotencyKey === undefined ? {} : { idempotencyKey: shape.idempotencyKey }),
     store,
     connection,
     scope,
     url: api.url,
     agent,
-    requests: requestsPerAgent,
+    requests: shape.requests,
     limit: (price * budgetPayments).toString(),
   });
   // Started one after another (each applies migrations, loads tsx), then released together.
   const started = [];
-  for (const [agent, key] of agents.entries()) started.push(await startAgent(options(agent), key));
+  for (const [agent, key] of agents.slice(0, shape.agents).entries()) {
+    started.push(await startAgent(options(agent), key));
+  }
   for (const { child } of started) child.stdin?.write("go\n");
   const results = await Promise.all(started.map((s) => s.result));
   return { results, servedCount: api.servedCount(), received: (await evm.balanceOf(payee)) - before };
@@ -162,6 +180,45 @@ describe("four agent processes share one budget exactly", () => {
       const schema = `tollgate_client_fleet_${process.pid}_${Date.now()}`;
       try {
         expectExactBudget(await runFleet("postgres", postgresUrl, schema));
+      } finally {
+        const pool = new pg.Pool({ connectionString: postgresUrl, max: 1 });
+        await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await pool.end();
+      }
+    },
+  );
+});
+
+describe("two agent processes paying one logical request (one Idempotency-Key) sign once between them", () => {
+  const expectOnePayment = (outcome: Awaited<ReturnType<typeof runFleet>>) => {
+    const { results, servedCount, received } = outcome;
+    expect(results.flatMap((r) => r.other)).toEqual([]);
+    expect(results.map((r) => r.paid)).toEqual([1, 1]);
+    expect(results.reduce((sum, r) => sum + r.signed, 0)).toBe(1);
+    expect(results.reduce((sum, r) => sum + r.reused, 0)).toBe(1);
+    expect(servedCount).toBe(1);
+    expect(received).toBe(price);
+  };
+  const shape = () => ({ agents: 2, requests: 1, idempotencyKey: `order-${crypto.randomUUID()}` });
+
+  it.skipIf(!redisUp)(
+    "on one Redis: the second waits for the lease and re-sends the first's proof",
+    async () => {
+      const prefix = `tollgate-client-fleet-once:${process.pid}:${Date.now()}:`;
+      try {
+        expectOnePayment(await runFleet("redis", redisUrl, prefix, shape()));
+      } finally {
+        await deleteRedisKeys(redisUrl, prefix);
+      }
+    },
+  );
+
+  it.skipIf(!postgresUp)(
+    "on one PostgreSQL: the second waits for the lease and re-sends the first's proof",
+    async () => {
+      const schema = `tollgate_client_fleet_once_${process.pid}_${Date.now()}`;
+      try {
+        expectOnePayment(await runFleet("postgres", postgresUrl, schema, shape()));
       } finally {
         const pool = new pg.Pool({ connectionString: postgresUrl, max: 1 });
         await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

@@ -24,6 +24,8 @@ type Options = Readonly<{
   requests: number;
   /** Total budget in atomic units. */
   limit: string;
+  /** Sent with every request, so all are one logical request (across agents too). */
+  idempotencyKey?: string;
 }>;
 
 const options = JSON.parse(process.argv[2] as string) as Options;
@@ -39,6 +41,8 @@ if (options.store === "redis") {
   ledger = await createPostgresLedger({ pool, schema: options.scope });
   budgetStore = await createPostgresBudgetStore({ pool, schema: options.scope });
 }
+let signed = 0;
+let reused = 0;
 const payingFetch = createPayingFetch({
   wallets: [createEvmWallet({ account: privateKeyToAccount(key) })],
   // Two budgets, so each reservation spans two buckets: a day for the fleet, and a total per origin.
@@ -50,6 +54,10 @@ const payingFetch = createPayingFetch({
   },
   ledger,
   budgetStore,
+  onEvent: (event) => {
+    if (event.type === "payment.signed") signed += 1;
+    if (event.type === "payment.reused") reused += 1;
+  },
 });
 
 process.stdout.write("ready\n");
@@ -62,7 +70,10 @@ await new Promise<void>((resolve) => {
 const outcomes = await Promise.all(
   Array.from({ length: options.requests }, async (_, n) => {
     try {
-      const response = await payingFetch(`${options.url}?agent=${options.agent}&n=${n}`);
+      const response =
+        options.idempotencyKey === undefined
+          ? await payingFetch(`${options.url}?agent=${options.agent}&n=${n}`)
+          : await payingFetch(options.url, { headers: { "Idempotency-Key": options.idempotencyKey } });
       await response.text();
       return response.status === 200 ? "paid" : `status_${response.status}`;
     } catch (error) {
@@ -73,7 +84,7 @@ const outcomes = await Promise.all(
 );
 const count = (what: string) => outcomes.filter((o) => o === what).length;
 process.stdout.write(
-  `${JSON.stringify({ paid: count("paid"), refused: count("refused"), other: outcomes.filter((o) => o !== "paid" && o !== "refused") })}\n`,
+  `${JSON.stringify({ paid: count("paid"), refused: count("refused"), signed, reused, other: outcomes.filter((o) => o !== "paid" && o !== "refused") })}\n`,
 );
 await ledger.close();
 await budgetStore.close();
