@@ -4,7 +4,9 @@ import { serveLoopback } from "../test/loopback.js";
 import { failure, type PaidApi, payee, requirement, startPaidApi } from "../test/paidApi.js";
 import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
+import { createMemoryLedger } from "./ledger/ledger.js";
 import { type CreatePayingFetchParameters, createPayingFetch } from "./payingFetch.js";
+import { budgetBuckets } from "./policy/budgetStore.js";
 import { createMemoryBudgetStore } from "./policy/memoryBudgetStore.js";
 
 /** A fixed test key (never funded anywhere): signatures are real, nothing settles. */
@@ -152,6 +154,28 @@ describe.each([
     expect(error.code).toBe("CLIENT__WALLET_FAILED");
     fail = false;
     expect((await payingFetch(`${server.url}/a`)).status).toBe(200);
+  });
+});
+
+describe("budgets in a shared BudgetStore", () => {
+  it("the proof's ledger entry records its hold, so another process can release it once the proof is dead", async () => {
+    const server = await api();
+    const budgetStore = createMemoryBudgetStore();
+    const ledger = createMemoryLedger();
+    const payingFetch = paying({
+      policy: { budgets: [{ limit: 50_000n, window: "total" }] },
+      budgetStore,
+      ledger,
+    });
+    const response = await payingFetch(`${server.url}/a`, { headers: { "Idempotency-Key": "order-7" } });
+    expect(response.status).toBe(200);
+    const recorded = await ledger.get(`idem:GET ${server.url}/a order-7`);
+    expect(recorded?.holdId).toEqual(expect.any(String));
+    const buckets = budgetBuckets({ budgets: [{ limit: 50_000n, window: "total" }], origin: server.url });
+    expect(await budgetStore.used({ buckets, at: Date.now() })).toEqual([10_000n]);
+    // Releasing that hold (as a process that proved the proof dead would) frees its room for every process.
+    await budgetStore.release({ id: recorded?.holdId ?? "", at: Date.now() });
+    expect(await budgetStore.used({ buckets, at: Date.now() })).toEqual([0n]);
   });
 });
 
