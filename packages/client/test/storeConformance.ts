@@ -106,6 +106,22 @@ export function describeBudgetStoreConformance(
       expect(await store.used({ buckets: [total], at: t0 + 400 * 24 * hour })).toEqual([10n]);
     });
 
+    it.skipIf(!shared)(
+      "one process whose clock runs days ahead cannot erase the others' recent holds",
+      async () => {
+        const w = bucket(10n, hour);
+        // Holds at the real time: the store prunes by its own clock too, never only by a caller's.
+        const at = Date.now();
+        await first.store.reserve({ id: id(), amount: 10n, at, buckets: [w] });
+        const ahead = at + 10 * 24 * hour;
+        expect(await second.store.reserve({ id: id(), amount: 1n, at: ahead, buckets: [w] })).toEqual({
+          ok: true,
+        });
+        expect(await first.store.used({ buckets: [w], at })).toEqual([11n]);
+        expect((await first.store.reserve({ id: id(), amount: 1n, at, buckets: [w] })).ok).toBe(false);
+      },
+    );
+
     it("50 concurrent reservations against room for 10 hold exactly 10", async () => {
       const b = bucket(10n, hour);
       const stores = [first.store, second.store];

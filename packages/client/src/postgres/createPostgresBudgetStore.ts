@@ -66,9 +66,15 @@ export async function createPostgresBudgetStore(
             id,
           ]);
           if (known.rowCount !== 0) return { ok: true } as const;
-          // Holds two days behind the newest reservation no longer count in any window.
+          // Holds two days behind this reservation no longer count in any window; never pruned past two days behind
+          // the database's clock, so one agent whose clock runs far ahead cannot erase the fleet's recent holds.
           const keys = buckets.map((b) => b.key);
-          const horizon = at - keptHoldMs;
+          const { rows: horizons } = await client.query<{ horizon: string }>(
+            `SELECT LEAST($1::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $2::bigint)::text
+               AS horizon`,
+            [at - keptHoldMs, keptHoldMs],
+          );
+          const horizon = horizons[0]?.horizon ?? String(at - keptHoldMs);
           await client.query(
             `WITH pruned AS (
                DELETE FROM ${rows} WHERE namespace = $1 AND bucket = ANY($2) AND windowed AND at <= $3

@@ -1,3 +1,5 @@
+import { keptHoldMs } from "../policy/budgetStore.js";
+
 /**
  * The Lua scripts of the client's Redis stores: each check-and-write is one script, atomic on the server. Every
  * script gets all its keys in `KEYS`, all under one hash tag (one ledger, or one set of budgets), so each runs on one
@@ -45,6 +47,18 @@ return 0
 `;
 
 /**
+ * How far back windowed holds are pruned: two days (`keptHoldMs`) behind the caller's time, and never past two days
+ * behind Redis's own clock, so one agent whose clock runs far ahead cannot erase the fleet's recent holds.
+ */
+const pruneHorizon = `
+local function pruneHorizon(callerHorizon)
+  local t = redis.call('TIME')
+  local storeHorizon = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - ${keptHoldMs}
+  return string.format('%.0f', math.min(tonumber(callerHorizon), storeHorizon))
+end
+`;
+
+/**
  * Sums one bucket at \`at\` into \`sum\`: a total bucket is a counter; a windowed one a sorted set of hold ids by
  * time (holds two days behind are pruned first), their amounts in KEYS[2].
  */
@@ -74,13 +88,14 @@ end
  * Holds an amount in every bucket, or in none. KEYS: holds, amounts, bucket… ARGV: id, amount, at, horizon, then per
  * bucket: limit, window ('' for total), since. Returns {1} (held, or already held), or {0, index, remaining}.
  */
-const budgetReserve = `${bucketSum}
+const budgetReserve = `${pruneHorizon}${bucketSum}
 local id, amount = ARGV[1], tonumber(ARGV[2])
+local horizon = pruneHorizon(ARGV[4])
 if redis.call('HEXISTS', KEYS[1], id) == 1 then return {1} end
 local n = #KEYS - 2
 for i = 1, n do
   local limit = tonumber(ARGV[2 + 3 * i])
-  local sum = bucketSum(KEYS[i + 2], ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[4])
+  local sum = bucketSum(KEYS[i + 2], ARGV[3 + 3 * i], ARGV[4 + 3 * i], horizon)
   if sum + amount > limit then
     local remaining = limit - sum
     if remaining < 0 then remaining = 0 end
@@ -124,10 +139,11 @@ return 1
 `;
 
 /** What each bucket holds. KEYS: holds, amounts, bucket… ARGV: horizon, then per bucket: window, since. */
-const budgetUsed = `${bucketSum}
+const budgetUsed = `${pruneHorizon}${bucketSum}
+local horizon = pruneHorizon(ARGV[1])
 local sums = {}
 for i = 1, #KEYS - 2 do
-  sums[i] = string.format("%.0f", bucketSum(KEYS[i + 2], ARGV[2 * i], ARGV[1 + 2 * i], ARGV[1]))
+  sums[i] = string.format("%.0f", bucketSum(KEYS[i + 2], ARGV[2 * i], ARGV[1 + 2 * i], horizon))
 end
 return sums
 `;
