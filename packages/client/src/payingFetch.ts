@@ -140,7 +140,9 @@ type PayStep = Paying & Readonly<{ reading: PaymentRequiredResponse; attempt: At
  * @throws `CLIENT__AMOUNT_EXCEEDS_MAX`, `CLIENT__BUDGET_EXHAUSTED`, `CLIENT__FEE_LIMIT_EXCEEDED`,
  *   `CLIENT__NO_PAYABLE_OFFER`, `CLIENT__CONFIRM_DECLINED`, `CLIENT__PAYMENT_REFUSED`, `CLIENT__SETTLEMENT_PENDING`, `CLIENT__ABORTED`,
  *   `CLIENT__WALLET_FAILED` (also when cancelling a refused authorization on chain failed), `CLIENT__LEDGER_LOCKED`
- *   (a file ledger another writer holds), `WIRE__NO_PAYMENT_REQUIRED`, `WIRE__ENCODE_FAILED` (from the returned function);
+ *   (a file ledger another writer holds), `CLIENT__LEDGER_BUSY` and `CLIENT__LEDGER_LEASE_LOST` (a ledger shared by
+ *   several processes), `SERVER__STORE_FAILED` (a ledger or budget store failed; nothing was paid),
+ *   `WIRE__NO_PAYMENT_REQUIRED`, `WIRE__ENCODE_FAILED` (from the returned function);
  *   errors of the underlying `fetch` for requests that never reached a 402.
  */
 export function createPayingFetch(parameters: CreatePayingFetchParameters): PayingFetch {
