@@ -29,6 +29,8 @@ const payee = privateKeyToAccount(deriveEvmTestPrivateKey({ label: "client-fleet
 const price = 10_000n;
 const requestsPerAgent = 6;
 const budgetPayments = 10n;
+/** Four processes to start (tsx, migrations) and 24 payments to settle on anvil: generous on a loaded machine. */
+const fleetTimeoutMs = 240_000;
 
 const redisUp = await serviceForTests({ name: "Redis", port: 6379 });
 const postgresUp = await serviceForTests({ name: "PostgreSQL", port: 5432 });
@@ -172,6 +174,7 @@ describe("four agent processes share one budget exactly", () => {
         await deleteRedisKeys(redisUrl, prefix);
       }
     },
+    fleetTimeoutMs,
   );
 
   it.skipIf(!postgresUp)(
@@ -186,6 +189,7 @@ describe("four agent processes share one budget exactly", () => {
         await pool.end();
       }
     },
+    fleetTimeoutMs,
   );
 });
 
@@ -211,6 +215,7 @@ describe("two agent processes paying one logical request (one Idempotency-Key) s
         await deleteRedisKeys(redisUrl, prefix);
       }
     },
+    fleetTimeoutMs,
   );
 
   it.skipIf(!postgresUp)(
@@ -225,5 +230,6 @@ describe("two agent processes paying one logical request (one Idempotency-Key) s
         await pool.end();
       }
     },
+    fleetTimeoutMs,
   );
 });
