@@ -1,3 +1,4 @@
+import { TollgateError } from "@tollgate/shared";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
 import { serveLoopback } from "../test/loopback.js";
@@ -6,7 +7,7 @@ import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
 import { createMemoryLedger } from "./ledger/ledger.js";
 import { type CreatePayingFetchParameters, createPayingFetch } from "./payingFetch.js";
-import { budgetBuckets } from "./policy/budgetStore.js";
+import { type BudgetStore, budgetBuckets } from "./policy/budgetStore.js";
 import { createMemoryBudgetStore } from "./policy/memoryBudgetStore.js";
 
 /** A fixed test key (never funded anywhere): signatures are real, nothing settles. */
@@ -176,6 +177,29 @@ describe("budgets in a shared BudgetStore", () => {
     // Releasing that hold (as a process that proved the proof dead would) frees its room for every process.
     await budgetStore.release({ id: recorded?.holdId ?? "", at: Date.now() });
     expect(await budgetStore.used({ buckets, at: Date.now() })).toEqual([0n]);
+  });
+});
+
+describe("a budget store that fails", () => {
+  it("fails closed: the store's error is thrown and nothing is signed or paid", async () => {
+    const server = await api();
+    const inner = createMemoryBudgetStore();
+    const down: BudgetStore = {
+      ...inner,
+      reserve: async () => {
+        throw new TollgateError("SERVER__STORE_FAILED", { context: { operation: "budget reserve" } });
+      },
+    };
+    const events: PayingFetchEvent[] = [];
+    const payingFetch = paying({
+      policy: { budgets: [{ limit: 50_000n, window: "day" }] },
+      budgetStore: down,
+      onEvent: (e) => events.push(e),
+    });
+    const error = await failure(payingFetch(`${server.url}/a`));
+    expect(error.code).toBe("SERVER__STORE_FAILED");
+    expect(events.filter((e) => e.type === "payment.signed")).toEqual([]);
+    expect(server.payments).toHaveLength(0);
   });
 });
 
