@@ -31,7 +31,15 @@ export {
   type PayingFetchErrorCode,
   type Quote,
 } from "./payingFetch.js";
+export {
+  type BudgetBucket,
+  type BudgetReserveParameters,
+  type BudgetReserveResult,
+  type BudgetStore,
+  budgetBuckets,
+} from "./policy/budgetStore.js";
 export type { Budget, BudgetWindow } from "./policy/budgets.js";
+export { createMemoryBudgetStore } from "./policy/memoryBudgetStore.js";
 export {
   type ConfirmParameters,
   type DirectFeeLimit,

@@ -1,10 +1,14 @@
+import { TollgateError } from "@tollgate/shared";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
 import { serveLoopback } from "../test/loopback.js";
 import { failure, type PaidApi, payee, requirement, startPaidApi } from "../test/paidApi.js";
 import type { PayingFetchEvent } from "./events.js";
 import { createEvmWallet } from "./evm/evmWallet.js";
+import { createMemoryLedger } from "./ledger/ledger.js";
 import { type CreatePayingFetchParameters, createPayingFetch } from "./payingFetch.js";
+import { type BudgetStore, budgetBuckets } from "./policy/budgetStore.js";
+import { createMemoryBudgetStore } from "./policy/memoryBudgetStore.js";
 
 /** A fixed test key (never funded anywhere): signatures are real, nothing settles. */
 const account = privateKeyToAccount(`0x${"11".repeat(32)}`);
@@ -52,7 +56,29 @@ describe("max per request", () => {
   });
 });
 
-describe("budgets", () => {
+describe.each([
+  ["held in this process", () => ({})],
+  ["held in a BudgetStore", () => ({ budgetStore: createMemoryBudgetStore() })],
+] as const)("budgets %s", (_, budgetStore) => {
+  const paying = (parameters: Partial<CreatePayingFetchParameters> = {}) =>
+    createPayingFetch({ wallets: [wallet], ...budgetStore(), ...parameters });
+
+  it("concurrent payments never overspend: 20 at once against room for 5 pay exactly 5", async () => {
+    const server = await api();
+    const payingFetch = paying({ policy: { budgets: [{ limit: 50_000n, window: "day" }] } });
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        payingFetch(`${server.url}/r${i}`).then(
+          (r) => r.status,
+          (e: unknown) => (e as { code?: string }).code,
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 200)).toHaveLength(5);
+    expect(outcomes.filter((o) => o === "CLIENT__BUDGET_EXHAUSTED")).toHaveLength(15);
+    expect(server.payments).toHaveLength(5);
+  });
+
   it("a sliding hourly budget refuses, then pays again once the hour has passed", async () => {
     const server = await api();
     let clock = 1_700_000_000_000;
@@ -123,11 +149,57 @@ describe("budgets", () => {
     const payingFetch = createPayingFetch({
       wallets: [flaky],
       policy: { budgets: [{ limit: 10_000n, window: "total" }] },
+      ...budgetStore(),
     });
     const error = await failure(payingFetch(`${server.url}/a`));
     expect(error.code).toBe("CLIENT__WALLET_FAILED");
     fail = false;
     expect((await payingFetch(`${server.url}/a`)).status).toBe(200);
+  });
+});
+
+describe("budgets in a shared BudgetStore", () => {
+  it("the proof's ledger entry records its hold, so another process can release it once the proof is dead", async () => {
+    const server = await api();
+    const budgetStore = createMemoryBudgetStore();
+    const ledger = createMemoryLedger();
+    const payingFetch = paying({
+      policy: { budgets: [{ limit: 50_000n, window: "total" }] },
+      budgetStore,
+      ledger,
+    });
+    const response = await payingFetch(`${server.url}/a`, { headers: { "Idempotency-Key": "order-7" } });
+    expect(response.status).toBe(200);
+    const recorded = await ledger.get(`idem:GET ${server.url}/a order-7`);
+    expect(recorded?.holdId).toEqual(expect.any(String));
+    const buckets = budgetBuckets({ budgets: [{ limit: 50_000n, window: "total" }], origin: server.url });
+    expect(await budgetStore.used({ buckets, at: Date.now() })).toEqual([10_000n]);
+    // Releasing that hold (as a process that proved the proof dead would) frees its room for every process.
+    await budgetStore.release({ id: recorded?.holdId ?? "", at: Date.now() });
+    expect(await budgetStore.used({ buckets, at: Date.now() })).toEqual([0n]);
+  });
+});
+
+describe("a budget store that fails", () => {
+  it("fails closed: the store's error is thrown and nothing is signed or paid", async () => {
+    const server = await api();
+    const inner = createMemoryBudgetStore();
+    const down: BudgetStore = {
+      ...inner,
+      reserve: async () => {
+        throw new TollgateError("SERVER__STORE_FAILED", { context: { operation: "budget reserve" } });
+      },
+    };
+    const events: PayingFetchEvent[] = [];
+    const payingFetch = paying({
+      policy: { budgets: [{ limit: 50_000n, window: "day" }] },
+      budgetStore: down,
+      onEvent: (e) => events.push(e),
+    });
+    const error = await failure(payingFetch(`${server.url}/a`));
+    expect(error.code).toBe("SERVER__STORE_FAILED");
+    expect(events.filter((e) => e.type === "payment.signed")).toEqual([]);
+    expect(server.payments).toHaveLength(0);
   });
 });
 

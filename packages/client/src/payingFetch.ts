@@ -24,7 +24,8 @@ import { recordPayment } from "./ledger/recordPayment.js";
 import { createRequirementCache } from "./parse/createRequirementCache.js";
 import { type PaymentRequiredResponse, type ReadLimits, readOffers } from "./parse/readOffers.js";
 import type { PaymentContext } from "./paymentContext.js";
-import { createBudgetTracker } from "./policy/budgets.js";
+import { createBudgetHolds } from "./policy/budgetHolds.js";
+import type { BudgetStore } from "./policy/budgetStore.js";
 import { createFeeTracker } from "./policy/directFees.js";
 import { defaultMaxPerRequest, type SpendingPolicy } from "./policy/policy.js";
 import { reserveOffer } from "./policy/reserveOffer.js";
@@ -59,6 +60,13 @@ export type CreatePayingFetchParameters = Readonly<{
    * @default createMemoryLedger()
    */
   ledger?: PaymentLedger;
+  /**
+   * Where the holds against `policy.budgets` are kept. Without one they live in this process; a shared store
+   * (`@tollgate/client/postgres`, `@tollgate/client/redis`) lets a fleet of processes share one set of budgets,
+   * each reservation one atomic step across all of them.
+   * @default undefined (holds in this process)
+   */
+  budgetStore?: BudgetStore;
   /** The `fetch` that sends every request. @default globalThis.fetch (read at each call, so msw sees it) */
   fetch?: typeof globalThis.fetch;
   /** The clock, milliseconds since the epoch. @default Date.now */
@@ -139,7 +147,9 @@ type PayStep = Paying & Readonly<{ reading: PaymentRequiredResponse; attempt: At
  * @throws `CLIENT__AMOUNT_EXCEEDS_MAX`, `CLIENT__BUDGET_EXHAUSTED`, `CLIENT__FEE_LIMIT_EXCEEDED`,
  *   `CLIENT__NO_PAYABLE_OFFER`, `CLIENT__CONFIRM_DECLINED`, `CLIENT__PAYMENT_REFUSED`, `CLIENT__SETTLEMENT_PENDING`, `CLIENT__ABORTED`,
  *   `CLIENT__WALLET_FAILED` (also when cancelling a refused authorization on chain failed), `CLIENT__LEDGER_LOCKED`
- *   (a file ledger another writer holds), `WIRE__NO_PAYMENT_REQUIRED`, `WIRE__ENCODE_FAILED` (from the returned function);
+ *   (a file ledger another writer holds), `CLIENT__LEDGER_BUSY` and `CLIENT__LEDGER_LEASE_LOST` (a ledger shared by
+ *   several processes), `SERVER__STORE_FAILED` (a ledger or budget store failed; nothing was paid),
+ *   `WIRE__NO_PAYMENT_REQUIRED`, `WIRE__ENCODE_FAILED` (from the returned function);
  *   errors of the underlying `fetch` for requests that never reached a 402.
  */
 export function createPayingFetch(parameters: CreatePayingFetchParameters): PayingFetch {
@@ -147,6 +157,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     wallets,
     policy = {},
     ledger = createMemoryLedger(),
+    budgetStore,
     fetch: injectedFetch,
     now = Date.now,
     onEvent,
@@ -158,7 +169,11 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     requirementCache = false,
     readLimits = {},
   } = parameters;
-  const budgets = createBudgetTracker({ budgets: policy.budgets ?? [], now });
+  const budgets = createBudgetHolds({
+    budgets: policy.budgets ?? [],
+    now,
+    ...(budgetStore === undefined ? {} : { store: budgetStore }),
+  });
   const context: PaymentContext = {
     wallets,
     policy,
@@ -179,8 +194,11 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   };
   const { receipts, emit, send, proofs } = context;
   const requirements = createRequirementCache({ enabled: requirementCache, now });
-  // Shared by every paying fetch of this ledger object: one payment at a time per logical request.
-  const withLock = ledgerLock(ledger);
+  // Shared by every paying fetch of this ledger object: one payment at a time per logical request; a ledger shared by
+  // several processes adds its lease across them, taken once this process's turn has come.
+  const inProcess = ledgerLock(ledger);
+  const withLock = <T>(key: string, run: () => Promise<T>): Promise<T> =>
+    inProcess(key, () => (ledger.lease === undefined ? run() : ledger.lease(key, run)));
 
   async function payingFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
     const request = await bufferRequest(input, init);
@@ -315,7 +333,7 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
     const origin = new URL(url).origin;
     const selection = await selectWithinLimit({ request, key, reading, attempt, origin });
     // Events, the confirm hook and the budgets all name where the money goes: the 402's URL, after any redirect.
-    const { candidate, hold, rejected } = reserveOffer({ context, url, origin, selection });
+    const { candidate, hold, rejected } = await reserveOffer({ context, url, origin, selection });
     emit({
       type: "offer.selected",
       ...eventUrls(url, request.url),
@@ -348,15 +366,16 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
   ): Promise<Selection> {
     const { request, key, reading, attempt, origin } = step;
     await proofs.settleDoubts(request.signal);
-    const select = () =>
+    const select = async () =>
       selectOffers({
         ...context,
+        budgets: await context.budgets.room(origin),
         offers: reading.offers,
         exclude: attempt.exclude,
         origin,
         live: proofs.committed(key),
       });
-    const selection = select();
+    const selection = await select();
     const blocked = selection.rejected.some((r) => r.reason === "earlier_proof_live");
     if (selection.candidates.length > 0 || !blocked || !proofs.canCancel(key)) return selection;
     throwIfAborted(request, "cancel_authorization");
@@ -394,8 +413,9 @@ export function createPayingFetch(parameters: CreatePayingFetchParameters): Payi
       offer: entrySummary(entry),
       claim: entry.claim,
     });
-    // A proof of an earlier call of this process keeps its state and hold; one recorded before a restart has none.
-    proofs.track({ entry, hold: undefined, wallet: undefined });
+    // A proof of an earlier call of this process keeps its state and hold; one recorded before a restart (or by another
+    // process) brings the id of its hold in a shared budget store, released once the proof is provably dead.
+    proofs.track({ entry, hold: context.budgets.holdOf(entry), wallet: undefined });
     const outcome = await presentProof({ request, entry, wallet: undefined, reused: true });
     if (outcome.kind === "answered") return outcome.response;
     // Another proof of this request still pending (kept beside this one): re-send it, never sign over it.

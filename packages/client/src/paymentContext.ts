@@ -4,7 +4,7 @@ import type { TokenStore } from "./lanes/token/tokenStore.js";
 import type { PaymentLedger } from "./ledger/ledger.js";
 import type { ProofBook } from "./ledger/proofLife.js";
 import type { ReadLimits } from "./parse/readOffers.js";
-import type { BudgetTracker } from "./policy/budgets.js";
+import type { BudgetHolds } from "./policy/budgetHolds.js";
 import type { FeeTracker } from "./policy/directFees.js";
 import type { SpendingPolicy } from "./policy/policy.js";
 import type { Receipt } from "./receipt/getReceipt.js";
@@ -28,7 +28,8 @@ export type PaymentContext = Readonly<{
   registry: NetworkRegistry;
   ledger: PaymentLedger;
   tokens: TokenStore;
-  budgets: BudgetTracker;
+  /** The holds against `policy.budgets`, in this process or a shared `BudgetStore`. */
+  budgets: BudgetHolds;
   /** The life of every proof and its budget hold, per logical request. */
   proofs: ProofBook;
   /** The fee (gas) limits of the direct lane, `policy.direct.fees`, in native units. */

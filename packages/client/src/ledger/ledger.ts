@@ -33,6 +33,11 @@ export type LedgerEntry = Readonly<{
   /** Unix seconds after which the proof can no longer settle, when known. */
   validBefore?: number;
   /**
+   * The id of the proof's hold in a shared `BudgetStore`: a process that finds the entry after a restart releases
+   * that hold once the proof is provably dead.
+   */
+  holdId?: string;
+  /**
    * Set when another pending proof of the same logical request held its place: this proof is kept beside it (under
    * `ledgerSlot(entry)`) rather than replacing it, so neither proof whose outcome was not received is forgotten.
    * `get` returns the entry without a slot; `pending` lists both. The paying fetch re-sends the oldest first.
@@ -63,6 +68,13 @@ export type PaymentLedger = Readonly<{
   put(entry: LedgerEntry): Promise<void>;
   /** Every entry still `pending`, slotted ones included. */
   pending(): Promise<readonly LedgerEntry[]>;
+  /**
+   * For a ledger several processes share: runs `run` while holding this ledger's lease on the logical request `key`
+   * across processes, so two processes paying one request never both sign. The paying fetch calls it around the
+   * pay-once section (after its in-process per-key lock). A ledger of one process leaves it out.
+   * @throws `CLIENT__LEDGER_BUSY` when the lease stays held elsewhere past the ledger's bounded wait
+   */
+  lease?<T>(key: string, run: () => Promise<T>): Promise<T>;
 }>;
 
 /**
@@ -100,15 +112,44 @@ export function ledgerSlot(entry: Pick<LedgerEntry, "key" | "slot">): string {
 }
 
 /**
+ * Whether a ledger keeps an entry once written: pending ones (slotted ones too), and answered ones of a request's own
+ * slot that `keepsAnswered`. A slotted entry stays only while pending: once answered, the request's own entry tells
+ * the rest.
+ */
+export function keepsEntry(entry: LedgerEntry): boolean {
+  return entry.state === "pending" || (entry.slot === undefined && keepsAnswered(entry));
+}
+
+/**
+ * A stored entry read back (a file line, a database row, a Redis value): `undefined` when it is not JSON or lacks
+ * the fields every entry has, so a torn or foreign value never counts as a proof.
+ */
+export function parseLedgerEntry(text: string): LedgerEntry | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<LedgerEntry> | null;
+    if (
+      typeof value?.key !== "string" ||
+      typeof value.state !== "string" ||
+      typeof value.proof !== "object" ||
+      value.proof === null
+    ) {
+      return undefined;
+    }
+    return value as LedgerEntry;
+  } catch {
+    // Not JSON (a torn last line from a crash mid-write): the entry was never acknowledged, so it never counted.
+    return undefined;
+  }
+}
+
+/**
  * Applies an entry to a ledger's map of the latest entries by `ledgerSlot`: pending ones and answered ones of explicit
  * `Idempotency-Key`s stay (the oldest answered ones beyond 1024 are forgotten), the rest are dropped.
  */
 export function rememberEntry(entries: Map<string, LedgerEntry>, entry: LedgerEntry): void {
   const slot = ledgerSlot(entry);
   entries.delete(slot);
-  // A slotted entry stays only while pending: once answered, the request's own entry tells the rest.
-  const keeps = entry.state === "pending" || (entry.slot === undefined && keepsAnswered(entry));
-  if (keeps) entries.set(slot, entry);
+  if (keepsEntry(entry)) entries.set(slot, entry);
   let answered = 0;
   for (const e of entries.values()) if (e.state !== "pending") answered++;
   if (answered <= maxAnswered) return;

@@ -23,6 +23,8 @@ export type NewLedgerEntryParameters = Readonly<{
     LedgerEntry,
     "lane" | "proof" | "offer" | "claim" | "validBefore" | "moreHeaders" | "laneData"
   >;
+  /** The id of the payment's hold in a shared `BudgetStore`, if any. @default undefined */
+  holdId?: string;
 }>;
 
 /**
@@ -30,7 +32,7 @@ export type NewLedgerEntryParameters = Readonly<{
  * re-send keeps).
  */
 export function newLedgerEntry(parameters: NewLedgerEntryParameters): LedgerEntry {
-  const { request, key, url, now, payment } = parameters;
+  const { request, key, url, now, payment, holdId } = parameters;
   const at = now();
   return {
     key,
@@ -40,6 +42,7 @@ export function newLedgerEntry(parameters: NewLedgerEntryParameters): LedgerEntr
     method: request.method,
     ...payment,
     ...(payment.validBefore === undefined ? {} : { validBefore: payment.validBefore }),
+    ...(holdId === undefined ? {} : { holdId }),
     createdAt: at,
     updatedAt: at,
   };

@@ -1,5 +1,5 @@
 import { isTollgateError, TollgateError } from "@tollgate/shared";
-import type { BudgetTracker, Hold } from "../policy/budgets.js";
+import type { Hold } from "../policy/budgets.js";
 import type { ExactProofParameters, PayingWallet } from "../wallet.js";
 import { consumedMemoryMs, type LedgerEntry } from "./ledger.js";
 
@@ -40,7 +40,7 @@ type TrackedProof = {
 
 /** Parameters of `createProofBook`. */
 export type CreateProofBookParameters = Readonly<{
-  budgets: Pick<BudgetTracker, "release">;
+  budgets: Readonly<{ release(hold: Hold, at?: number): void }>;
   /** The wallets, to find the signer of a proof recorded before a restart (by `laneData.payer`). */
   wallets: readonly PayingWallet[];
   now: () => number;

@@ -41,7 +41,14 @@ export async function recordPayment(parameters: RecordPaymentParameters): Promis
   const { offer, wallet, amount } = candidate;
   // Recorded before it is sent: after a crash, the next call finds this proof and re-sends it.
   const record = async (payment: LanePayment): Promise<LedgerEntry> => {
-    const entry = newLedgerEntry({ request, key, url, now, payment });
+    const entry = newLedgerEntry({
+      request,
+      key,
+      url,
+      now,
+      payment,
+      ...(hold.id === undefined ? {} : { holdId: hold.id }),
+    });
     await ledger.put(entry);
     return entry;
   };

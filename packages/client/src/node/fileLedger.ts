@@ -2,7 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, readFile, realpath, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isTollgateError, TollgateError } from "@tollgate/shared";
-import { type LedgerEntry, type PaymentLedger, rememberEntry } from "../ledger/ledger.js";
+import { type LedgerEntry, type PaymentLedger, parseLedgerEntry, rememberEntry } from "../ledger/ledger.js";
 import { acquireLedgerFileLock, type LedgerFileLock } from "./ledgerFileLock.js";
 
 /** The ledger holds bearer proofs (signed authorizations, prepaid tokens): owner read and write only. */
@@ -27,23 +27,6 @@ export type CreateFileLedgerParameters = Readonly<{
 
 /** A durable ledger that can be closed (its file handle released). */
 export type FileLedger = PaymentLedger & Readonly<{ close(): Promise<void> }>;
-
-function parseLine(line: string): LedgerEntry | undefined {
-  try {
-    const value = JSON.parse(line) as Partial<LedgerEntry>;
-    if (
-      typeof value?.key !== "string" ||
-      typeof value.state !== "string" ||
-      typeof value.proof !== "object"
-    ) {
-      return undefined;
-    }
-    return value as LedgerEntry;
-  } catch {
-    // A torn last line from a crash mid-write: the entry was never acknowledged, so it never counted.
-    return undefined;
-  }
-}
 
 /**
  * A durable ledger in a JSON-lines file: each entry is appended and `fsync`ed before `put` resolves, so a proof is
@@ -106,7 +89,8 @@ export function createFileLedger(parameters: CreateFileLedgerParameters): FileLe
     }
     for (const line of text.split("\n")) {
       if (line.trim() === "") continue;
-      const entry = parseLine(line);
+      // A torn last line from a crash mid-write was never acknowledged: it is skipped.
+      const entry = parseLedgerEntry(line);
       if (entry === undefined) continue;
       rememberEntry(entries, entry);
     }

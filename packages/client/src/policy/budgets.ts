@@ -34,6 +34,8 @@ const windowMs: Readonly<Record<BudgetWindow, number>> = {
 
 /** One amount held against the budgets: reserved before signing, released only once known not to leave. */
 export type Hold = {
+  /** The hold's id in a shared `BudgetStore` (recorded in its proof's ledger entry); none for local holds. */
+  readonly id?: string;
   readonly amount: bigint;
   readonly origin: string;
   readonly at: number;
@@ -94,7 +96,8 @@ export function originMatches(entry: string, origin: string): boolean {
   return Number(port) === Number(effective);
 }
 
-function budgetName(budget: Budget): string {
+/** A budget's name as errors and events give it: its `name`, else `<window>` or `<window>/origin`. */
+export function budgetName(budget: Budget): string {
   return budget.name ?? (budget.perOrigin ? `${budget.window}/origin` : budget.window);
 }
 

@@ -26,19 +26,19 @@ export type ReservedOffer = Readonly<{
 }>;
 
 /**
- * Holds the amount of the best candidate that every budget has room for (checked and held in one synchronous step);
+ * Holds the amount of the best candidate that every budget has room for (checked and held in one atomic step);
  * the candidates before it are rejected as `budget_exhausted:<budget>`. When none fits, says why: a budget (reported
  * as `budget.exceeded`) when budgets are the only policy reason, else the per-request limit or every offer's reason.
  *
  * @throws `CLIENT__BUDGET_EXHAUSTED`, `CLIENT__AMOUNT_EXCEEDS_MAX`, `CLIENT__NO_PAYABLE_OFFER`
  */
-export function reserveOffer(parameters: ReserveOfferParameters): ReservedOffer {
+export async function reserveOffer(parameters: ReserveOfferParameters): Promise<ReservedOffer> {
   const { context, url, origin, selection } = parameters;
   const { budgets, maxPerRequest, emit } = context;
   const rejected = [...selection.rejected];
   let violation: (BudgetViolation & { amount: bigint }) | undefined;
   for (const candidate of selection.candidates) {
-    const reservation = budgets.reserve(candidate.amount, origin);
+    const reservation = await budgets.reserve(candidate.amount, origin);
     if ("hold" in reservation) return { candidate, hold: reservation.hold, rejected };
     violation ??= { ...reservation.violation, amount: candidate.amount };
     rejected.push({
@@ -53,7 +53,8 @@ export function reserveOffer(parameters: ReserveOfferParameters): ReservedOffer 
   if (budgetRejection !== undefined && onlyBudget) {
     const amount = violation?.amount ?? budgetRejection.offer.amount ?? 0n;
     const budget = violation?.budget ?? budgetRejection.reason.slice(budgetExhausted.length);
-    const remaining = violation?.remaining ?? budgets.check(amount, origin)?.remaining ?? 0n;
+    const remaining =
+      violation?.remaining ?? (await budgets.room(origin)).check(amount, origin)?.remaining ?? 0n;
     emit({ type: "budget.exceeded", url, budget, amount, remaining });
     throw new TollgateError("CLIENT__BUDGET_EXHAUSTED", {
       context: { budget, amount: amount.toString(), remaining: remaining.toString() },

@@ -67,7 +67,7 @@ export async function quoteOffers(parameters: QuoteOffersParameters): Promise<Qu
     wallets,
     policy,
     maxPerRequest,
-    budgets,
+    budgets: await budgets.room(new URL(url).origin),
     origin: new URL(url).origin,
     registry,
   });

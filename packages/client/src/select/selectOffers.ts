@@ -89,7 +89,8 @@ export type SelectOffersParameters = Readonly<{
    * @default 0n
    */
   live?: bigint;
-  budgets: BudgetTracker;
+  /** The budgets' room, as read for this selection. */
+  budgets: Pick<BudgetTracker, "check">;
   /** The origin being paid. */
   origin: string;
   registry: Pick<NetworkRegistry, "find">;

@@ -64,6 +64,10 @@ export interface ErrorContexts {
   CLIENT__WALLET_FAILED: { network: string; operation: string };
   /** Another ledger (in this process or another) holds the file ledger's one-writer lock. */
   CLIENT__LEDGER_LOCKED: { path: string; pid: number; host: string };
+  /** Another process held a shared ledger's lease on the request past the bounded wait (it is paying it). */
+  CLIENT__LEDGER_BUSY: { store: string; waitMs: number };
+  /** A shared ledger's lease on a request was lost (expired, connection gone) before its proof was recorded. */
+  CLIENT__LEDGER_LEASE_LOST: { store: string };
 
   /** Every facilitator was unavailable (timeout, connection error, 5xx, malformed answer). */
   FACILITATOR__UNAVAILABLE: { facilitators: readonly string[] };
@@ -149,6 +153,10 @@ export const errorMessages: { readonly [C in ErrorCode]: (context: ErrorContexts
   CLIENT__WALLET_FAILED: (c) => `The wallet failed to ${c.operation} on ${c.network}.`,
   CLIENT__LEDGER_LOCKED: (c) =>
     `The ledger ${c.path} is in use by process ${c.pid}${c.host === "" ? "" : ` on ${c.host}`}; one writer at a time.`,
+  CLIENT__LEDGER_BUSY: (c) =>
+    `Another process is paying this request in the ${c.store} ledger; its lease was still held after ${c.waitMs} ms.`,
+  CLIENT__LEDGER_LEASE_LOST: (c) =>
+    `The ${c.store} ledger's lease on this request was lost before its proof was recorded; nothing was sent.`,
   FACILITATOR__UNAVAILABLE: (c) =>
     `No facilitator answered (${c.facilitators.join(", ") || "none configured"}).`,
   FACILITATOR__MALFORMED_RESPONSE: (c) =>
