@@ -59,12 +59,10 @@ export function createEmitter(parameters: CreateEmitterParameters): Emitter {
   };
 
   async function write(batch: readonly StoreRecord[]): Promise<void> {
-    for (const record of batch) {
-      try {
-        await store.record(record);
-      } catch (error) {
-        report({ type: "error", where: "store.record", error });
-      }
+    try {
+      await store.recordBatch(batch);
+    } catch (error) {
+      report({ type: "error", where: "store.record", error });
     }
   }
 

@@ -181,4 +181,16 @@ export type Store = Readonly<{
   getResponse(key: string): Promise<StoredResponse | undefined>;
   /** Appends an analytics record. */
   record(record: StoreRecord): Promise<void>;
+  /**
+   * Appends analytics records, in order, in as few steps as the backend allows (SQL: one multi-row `INSERT` per
+   * 500 records; Redis: one pipeline of `XADD`s): the paywall's analytics queue writes each batch with it, so a
+   * batch costs one round trip, not one per record. An empty batch does nothing. Not atomic: a failure may leave
+   * part of the batch written.
+   *
+   * @example
+   * ```ts
+   * await store.recordBatch([{ at: Date.now(), type: "payment_required", route: "GET /paid" }]);
+   * ```
+   */
+  recordBatch(records: readonly StoreRecord[]): Promise<void>;
 }>;

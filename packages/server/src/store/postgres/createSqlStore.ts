@@ -83,6 +83,10 @@ type IdempotencyRow = {
 };
 type TokenRow = { balance: string; expires_at: string };
 
+/** The columns of an analytics record row, and how many rows one `INSERT` takes (5,000 parameters of 65,535). */
+const recordColumns = 10;
+const recordsPerInsert = 500;
+
 const claimColumns = ["state", "owner", "proof_hash", "idempotency_key", "nonce", "expires_at"] as const;
 const idempotencyColumns = [
   "state",
@@ -163,6 +167,34 @@ export function createSqlStore(parameters: CreateSqlStoreParameters): SqlStore {
       return await run();
     } catch (error) {
       throw new TollgateError("SERVER__STORE_FAILED", { context: { operation }, cause: error });
+    }
+  };
+
+  /** Inserts analytics records, one multi-row statement per `recordsPerInsert`. */
+  const insertRecords = async (records: readonly StoreRecord[]): Promise<void> => {
+    for (let first = 0; first < records.length; first += recordsPerInsert) {
+      const chunk = records.slice(first, first + recordsPerInsert);
+      const rows = chunk.map((_, row) => {
+        const p = (column: number) => `$${row * recordColumns + column}`;
+        return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}::numeric, ${p(9)}, ${p(10)})`;
+      });
+      await query(
+        `INSERT INTO ${s}.records
+          (at, type, route, lane, reason, facilitator, network, amount, payer, duration_ms)
+        VALUES ${rows.join(", ")}`,
+        chunk.flatMap((record) => [
+          record.at,
+          record.type,
+          record.route ?? null,
+          record.lane ?? null,
+          record.reason ?? null,
+          record.facilitator ?? null,
+          record.network ?? null,
+          record.amount?.toString() ?? null,
+          record.payer ?? null,
+          record.durationMs ?? null,
+        ]),
+      );
     }
   };
 
@@ -393,26 +425,9 @@ export function createSqlStore(parameters: CreateSqlStoreParameters): SqlStore {
         return row === undefined ? undefined : responseOf(row);
       }),
 
-    record: (record: StoreRecord): Promise<void> =>
-      guard("record", async () => {
-        await query(
-          `INSERT INTO ${s}.records
-            (at, type, route, lane, reason, facilitator, network, amount, payer, duration_ms)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8::numeric, $9, $10)`,
-          [
-            record.at,
-            record.type,
-            record.route ?? null,
-            record.lane ?? null,
-            record.reason ?? null,
-            record.facilitator ?? null,
-            record.network ?? null,
-            record.amount?.toString() ?? null,
-            record.payer ?? null,
-            record.durationMs ?? null,
-          ],
-        );
-      }),
+    record: (record: StoreRecord): Promise<void> => guard("record", () => insertRecords([record])),
+    recordBatch: (records: readonly StoreRecord[]): Promise<void> =>
+      guard("recordBatch", () => insertRecords(records)),
 
     sweep: ({ batchSize = 1_000 }: SweepParameters = {}) =>
       guard("sweep", async () => {

@@ -170,6 +170,21 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
     expiresAt: Number(text(v[1])),
   });
 
+  /** Appends analytics records to the stream: one `XADD` each, sent in one pipeline (one round trip). */
+  const appendRecords = async (records: readonly StoreRecord[]): Promise<void> => {
+    if (records.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const record of records) {
+      const fields = Object.entries(record).flatMap(([name, value]) =>
+        value === undefined ? [] : [name, String(value)],
+      );
+      pipeline.xadd(recordsKey, "MAXLEN", "~", String(maxRecords), "*", ...fields);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error !== null);
+    if (failed !== undefined) throw failed[0];
+  };
+
   const store: Store = {
     claim: ({ key, claim, expiresAt }): Promise<ClaimResult> =>
       guard("claim", async () => {
@@ -341,13 +356,9 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
         return responseOf(v);
       }),
 
-    record: (record: StoreRecord): Promise<void> =>
-      guard("record", async () => {
-        const fields = Object.entries(record).flatMap(([name, value]) =>
-          value === undefined ? [] : [name, String(value)],
-        );
-        await redis.xadd(recordsKey, "MAXLEN", "~", String(maxRecords), "*", ...fields);
-      }),
+    record: (record: StoreRecord): Promise<void> => guard("record", () => appendRecords([record])),
+    recordBatch: (records: readonly StoreRecord[]): Promise<void> =>
+      guard("recordBatch", () => appendRecords(records)),
   };
   return Object.freeze({
     ...store,
