@@ -68,8 +68,17 @@ export async function wrkLoad(
       "end",
     ].join("\n"),
   );
-  const { stdout } = await run("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "-s", script, url]);
-  const requests = Number(/(\d+) requests in ([\d.]+)(m?s)/.exec(stdout)?.[1] ?? Number.NaN);
+  const { stdout } = await run("wrk", [
+    "-t1",
+    `-c${connections}`,
+    `-d${seconds}s`,
+    "--timeout",
+    "30s",
+    "-s",
+    script,
+    url,
+  ]);
+  const requests = Number(/(\d+) requests in /.exec(stdout)?.[1] ?? Number.NaN);
   const duration = /\d+ requests in ([\d.]+)(ms|s|m)/.exec(stdout);
   const scale = duration?.[2] === "ms" ? 1 / 1000 : duration?.[2] === "m" ? 60 : 1;
   const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
