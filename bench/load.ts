@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -32,6 +32,8 @@ export async function load(
 }
 
 const run = promisify(execFile);
+/** Scripts written so far: each run has its own, so runs may go at once. */
+let scripts = 0;
 
 /** Whether `wrk` is on the PATH (the benches then use it as the load generator: a C client costs the server less CPU). */
 export async function hasWrk(): Promise<boolean> {
@@ -56,7 +58,7 @@ export async function wrkLoad(
   }>,
 ): Promise<LoadResult> {
   const { url, header, values, seconds, connections = 32 } = parameters;
-  const script = join(tmpdir(), `tollgate-bench-${process.pid}.lua`);
+  const script = join(tmpdir(), `tollgate-bench-${process.pid}-${++scripts}.lua`);
   writeFileSync(
     script,
     [
@@ -83,6 +85,7 @@ export async function wrkLoad(
   const scale = duration?.[2] === "ms" ? 1 / 1000 : duration?.[2] === "m" ? 60 : 1;
   const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
   const errors = /Socket errors: (.*)/.exec(stdout)?.[1];
+  rmSync(script, { force: true });
   if (!Number.isFinite(requests) || errors !== undefined) throw new Error(`wrk: ${stdout}`);
   return { requests, ok: requests - failed, seconds: Number(duration?.[1]) * scale };
 }

@@ -64,6 +64,9 @@ export type CreateRedisStoreParameters = Readonly<{
 export type RedisStore = Store & Readonly<{ close(): Promise<void> }>;
 
 type Reply = Buffer | null;
+
+/** Records per `tollgateAppendRecords` call (at most 21 arguments each). */
+const recordsPerScript = 500;
 type Run = (
   name: ScriptName,
   keys: readonly string[],
@@ -170,19 +173,18 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
     expiresAt: Number(text(v[1])),
   });
 
-  /** Appends analytics records to the stream: one `XADD` each, sent in one pipeline (one round trip). */
+  /** Appends analytics records to the stream: one script call per `recordsPerScript` records, one `XADD` each. */
   const appendRecords = async (records: readonly StoreRecord[]): Promise<void> => {
-    if (records.length === 0) return;
-    const pipeline = redis.pipeline();
-    for (const record of records) {
-      const fields = Object.entries(record).flatMap(([name, value]) =>
-        value === undefined ? [] : [name, String(value)],
-      );
-      pipeline.xadd(recordsKey, "MAXLEN", "~", String(maxRecords), "*", ...fields);
+    for (let first = 0; first < records.length; first += recordsPerScript) {
+      const args = [String(maxRecords)];
+      for (const record of records.slice(first, first + recordsPerScript)) {
+        const fields = Object.entries(record).flatMap(([name, value]) =>
+          value === undefined ? [] : [name, String(value)],
+        );
+        args.push(String(fields.length), ...fields);
+      }
+      await run("tollgateAppendRecords", [recordsKey], args);
     }
-    const replies = (await pipeline.exec()) ?? [];
-    const failed = replies.find(([error]) => error !== null);
-    if (failed !== undefined) throw failed[0];
   };
 
   const store: Store = {

@@ -155,6 +155,19 @@ return 0
 `;
 
 /** Every script, by the command name the store defines for it. */
+/**
+ * KEYS: the records stream. ARGV: maxRecords, then per record its field count and its field/value pairs. One
+ * `XADD … MAXLEN ~` per record, in order: a batch of records costs the client one command, not one per record.
+ */
+export const appendRecordsScript = `
+local i = 2
+while i <= #ARGV do
+  local fields = tonumber(ARGV[i])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, i + 1, i + fields))
+  i = i + fields + 1
+end
+return 0`;
+
 export const scripts = {
   tollgateClaim: { lua: claimScript, keys: 1 },
   tollgateTransitionClaim: { lua: transitionClaimScript, keys: 1 },
@@ -166,6 +179,7 @@ export const scripts = {
   tollgateFinishResponse: { lua: finishResponseScript, keys: 1 },
   tollgateReleaseResponse: { lua: releaseResponseScript, keys: 1 },
   tollgatePutResponse: { lua: putResponseScript, keys: 1 },
+  tollgateAppendRecords: { lua: appendRecordsScript, keys: 1 },
 } as const;
 
 /** A script's command name. */
