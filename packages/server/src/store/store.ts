@@ -182,10 +182,10 @@ export type Store = Readonly<{
   /** Appends an analytics record. */
   record(record: StoreRecord): Promise<void>;
   /**
-   * Appends analytics records, in order, in as few steps as the backend allows (SQL: one multi-row `INSERT` per
-   * 500 records; Redis: one pipeline of `XADD`s): the paywall's analytics queue writes each batch with it, so a
-   * batch costs one round trip, not one per record. An empty batch does nothing. Not atomic: a failure may leave
-   * part of the batch written.
+   * Appends analytics records, in order, in as few steps as the backend allows (SQL: one `INSERT` per 1,000
+   * records, its rows one JSON parameter; Redis: one script call per 500 records, an `XADD` each): the paywall's
+   * analytics queue writes each batch with it, so a batch costs one round trip, not one per record. An empty batch
+   * does nothing. Not atomic: a failure may leave part of the batch written.
    *
    * @example
    * ```ts

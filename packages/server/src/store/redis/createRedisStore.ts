@@ -65,7 +65,7 @@ export type RedisStore = Store & Readonly<{ close(): Promise<void> }>;
 
 type Reply = Buffer | null;
 
-/** Records per `tollgateAppendRecords` call (at most 21 arguments each). */
+/** Records per `tollgateAppendRecords` call (one argument each). */
 const recordsPerScript = 500;
 type Run = (
   name: ScriptName,
@@ -178,10 +178,11 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
     for (let first = 0; first < records.length; first += recordsPerScript) {
       const args = [String(maxRecords)];
       for (const record of records.slice(first, first + recordsPerScript)) {
-        const fields = Object.entries(record).flatMap(([name, value]) =>
-          value === undefined ? [] : [name, String(value)],
-        );
-        args.push(String(fields.length), ...fields);
+        const fields: string[] = [];
+        for (const [name, value] of Object.entries(record)) {
+          if (value !== undefined) fields.push(name, String(value));
+        }
+        args.push(JSON.stringify(fields));
       }
       await run("tollgateAppendRecords", [recordsKey], args);
     }

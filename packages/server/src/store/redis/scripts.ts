@@ -156,15 +156,13 @@ return 0
 
 /** Every script, by the command name the store defines for it. */
 /**
- * KEYS: the records stream. ARGV: maxRecords, then per record its field count and its field/value pairs. One
- * `XADD … MAXLEN ~` per record, in order: a batch of records costs the client one command, not one per record.
+ * KEYS: the records stream. ARGV: maxRecords, then one JSON array of field/value strings per record. One
+ * `XADD … MAXLEN ~` per record, in order: a batch of records costs the client one command and one argument per
+ * record, not one command per record.
  */
 export const appendRecordsScript = `
-local i = 2
-while i <= #ARGV do
-  local fields = tonumber(ARGV[i])
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, i + 1, i + fields))
-  i = i + fields + 1
+for i = 2, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(cjson.decode(ARGV[i])))
 end
 return 0`;
 
