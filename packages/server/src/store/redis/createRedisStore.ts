@@ -65,7 +65,7 @@ export type RedisStore = Store & Readonly<{ close(): Promise<void> }>;
 
 type Reply = Buffer | null;
 
-/** Records per `tollgateAppendRecords` call (one argument each). */
+/** Records per `tollgateAppendRecords` call (one JSON argument for all of them). */
 const recordsPerScript = 500;
 type Run = (
   name: ScriptName,
@@ -176,15 +176,14 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
   /** Appends analytics records to the stream: one script call per `recordsPerScript` records, one `XADD` each. */
   const appendRecords = async (records: readonly StoreRecord[]): Promise<void> => {
     for (let first = 0; first < records.length; first += recordsPerScript) {
-      const args = [String(maxRecords)];
-      for (const record of records.slice(first, first + recordsPerScript)) {
+      const batch = records.slice(first, first + recordsPerScript).map((record) => {
         const fields: string[] = [];
         for (const [name, value] of Object.entries(record)) {
           if (value !== undefined) fields.push(name, String(value));
         }
-        args.push(JSON.stringify(fields));
-      }
-      await run("tollgateAppendRecords", [recordsKey], args);
+        return fields;
+      });
+      await run("tollgateAppendRecords", [recordsKey], [String(maxRecords), JSON.stringify(batch)]);
     }
   };
 

@@ -156,13 +156,12 @@ return 0
 
 /** Every script, by the command name the store defines for it. */
 /**
- * KEYS: the records stream. ARGV: maxRecords, then one JSON array of field/value strings per record. One
- * `XADD … MAXLEN ~` per record, in order: a batch of records costs the client one command and one argument per
- * record, not one command per record.
+ * KEYS: the records stream. ARGV: maxRecords, then one JSON array holding each record's field/value strings. One
+ * `XADD … MAXLEN ~` per record, in order: a batch of records costs the client one command with one argument.
  */
 export const appendRecordsScript = `
-for i = 2, #ARGV do
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(cjson.decode(ARGV[i])))
+for _, fields in ipairs(cjson.decode(ARGV[2])) do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 end
 return 0`;
 
