@@ -15,20 +15,24 @@ export async function startPaidServer(
   parameters: StartPaidServerParameters,
 ): Promise<{ url: string; child: ChildProcess }> {
   const { kind, facilitatorUrl = "", payTo } = parameters;
+  return startServerProcess({ script: "paidServer.ts", args: [kind, facilitatorUrl, payTo] });
+}
+
+/**
+ * Starts a bench server (`script`, a file of this folder, run from source with tsx) in its own process with
+ * `args`, and resolves the URL it prints (`URL http://…`); rejects when it exits first.
+ */
+export async function startServerProcess(
+  parameters: Readonly<{ script: string; args: readonly string[] }>,
+): Promise<{ url: string; child: ChildProcess }> {
+  const { script, args } = parameters;
   const child = spawn(
     process.execPath,
-    [
-      "--conditions=source",
-      "--import",
-      "tsx",
-      join(import.meta.dirname, "paidServer.ts"),
-      kind,
-      facilitatorUrl,
-      payTo,
-    ],
+    ["--conditions=source", "--import", "tsx", join(import.meta.dirname, script), ...args],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
-  const url = await new Promise<string>((resolve) => {
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code} before listening`)));
     child.stdout?.on("data", (chunk: Buffer) => {
       const match = /URL (\S+)/.exec(chunk.toString());
       if (match?.[1]) resolve(match[1]);

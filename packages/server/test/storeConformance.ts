@@ -582,6 +582,24 @@ export function describeStoreConformance(parameters: DescribeStoreConformancePar
         await store().record({ at: start, type: "payment_required" });
         await Promise.all(Array.from({ length: 50 }, () => store().record({ at: start, type: "refused" })));
       });
+
+      it("appends batches: empty, mixed full and minimal, and more than one SQL statement's worth", async () => {
+        await store().recordBatch([]);
+        await store().recordBatch([
+          {
+            at: start,
+            type: "settled",
+            lane: "token",
+            amount: 2n ** 70n,
+            durationMs: 0.25,
+            route: "GET /paid",
+          },
+          { at: start, type: "payment_required" },
+        ]);
+        await store().recordBatch(
+          Array.from({ length: 1_201 }, (_, i) => ({ at: start + i, type: "refused", reason: `r${i % 7}` })),
+        );
+      });
     });
 
     describe("admin: getToken / revokeToken", () => {

@@ -53,6 +53,7 @@ export function createEmitter(parameters: CreateEmitterParameters): Emitter {
   let queue: StoreRecord[] = [];
   let dropped = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let timerDelayMs = 0;
   let flushing: Promise<void> | undefined;
 
   const report = (event: PaywallEvent) => {
@@ -65,12 +66,10 @@ export function createEmitter(parameters: CreateEmitterParameters): Emitter {
   };
 
   async function write(batch: readonly StoreRecord[]): Promise<void> {
-    for (const record of batch) {
-      try {
-        await store.record(record);
-      } catch (error) {
-        report({ type: "error", where: "store.record", error });
-      }
+    try {
+      await store.recordBatch(batch);
+    } catch (error) {
+      report({ type: "error", where: "store.record", error });
     }
   }
 
@@ -92,8 +91,10 @@ export function createEmitter(parameters: CreateEmitterParameters): Emitter {
   }
 
   function schedule(delayMs: number): void {
-    if (timer !== undefined && delayMs > 0) return;
+    // A pending timer that fires as soon or sooner stays: `emit` runs on the paid path, once per event.
+    if (timer !== undefined && (delayMs > 0 || timerDelayMs === 0)) return;
     if (timer !== undefined) clearTimeout(timer);
+    timerDelayMs = delayMs;
     timer = setTimeout(() => {
       timer = undefined;
       void flush();

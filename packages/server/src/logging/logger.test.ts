@@ -115,7 +115,7 @@ describe("the logger option", () => {
     const store = createMemoryStore();
     const failing = {
       ...store,
-      record: async () => {
+      recordBatch: async () => {
         throw new Error(
           "connect ECONNREFUSED postgres://tollgate:hunter2-password@db.internal:5432/payments",
         );

@@ -158,6 +158,14 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
   const records: StoreRecord[] = [];
   let oldest = 0;
   let writes = 0;
+  const append = (record: StoreRecord) => {
+    if (records.length < maxRecords) {
+      records.push(record);
+    } else {
+      records[oldest] = record;
+      oldest = (oldest + 1) % maxRecords;
+    }
+  };
 
   const nowSeconds = () => Math.floor(now() / 1000);
   const live = <T>(map: Map<string, Expiring<T>>, key: string): T | undefined => {
@@ -293,12 +301,10 @@ export function createMemoryStore(parameters: CreateMemoryStoreParameters = {}):
       if (held?.state === "in_flight" && held.owner === owner) remove(reservations, key);
     },
     async record(record: StoreRecord): Promise<void> {
-      if (records.length < maxRecords) {
-        records.push(record);
-      } else {
-        records[oldest] = record;
-        oldest = (oldest + 1) % maxRecords;
-      }
+      append(record);
+    },
+    async recordBatch(batch: readonly StoreRecord[]): Promise<void> {
+      for (const record of batch) append(record);
     },
     records: () => [...records.slice(oldest), ...records.slice(0, oldest)],
     tokenBalance(tokenHash: string): TokenBalance | undefined {

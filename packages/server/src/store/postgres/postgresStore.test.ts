@@ -51,6 +51,41 @@ describe.skipIf(!up)("createPostgresStore", () => {
     expect(old).toMatchObject({ state: "pending", owner: "a", proofHash: "p" });
     expect(old?.movedAt).toBeGreaterThan(1_600_000_000);
     expect(await store.claim({ key: "old", claim: claim("b") })).toMatchObject({ claimed: false });
+  });
+
+  it("writes an analytics batch as rows, in order and exact, across several INSERT statements", async () => {
+    const schema = freshSchema();
+    const store = await createPostgresStore({ pool: { connectionString }, schema, sweepEverySeconds: 0 });
+    const batch = Array.from({ length: 1_001 }, (_, i) => ({
+      at: 1_800_000_000_000 + i,
+      type: i % 2 ? "paid" : "refused",
+      ...(i % 2
+        ? { lane: "token" as const, amount: 2n ** 70n + BigInt(i), durationMs: i / 4 }
+        : { reason: `r${i}` }),
+    }));
+    await store.recordBatch(batch);
+    await store.recordBatch([]);
+    const { rows } = await admin.query(
+      `SELECT at::text, type, lane, reason, amount::text, duration_ms FROM ${schema}.records ORDER BY at`,
+    );
+    expect(rows).toHaveLength(1_001);
+    expect(rows[0]).toEqual({
+      at: "1800000000000",
+      type: "refused",
+      lane: null,
+      reason: "r0",
+      amount: null,
+      duration_ms: null,
+    });
+    expect(rows[1_000]?.reason).toBe("r1000");
+    expect(rows[999]).toEqual({
+      at: "1800000000999",
+      type: "paid",
+      lane: "token",
+      reason: null,
+      amount: (2n ** 70n + 999n).toString(),
+      duration_ms: 249.75,
+    });
     await store.close();
   });
 

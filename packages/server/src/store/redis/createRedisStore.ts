@@ -66,6 +66,9 @@ export type CreateRedisStoreParameters = Readonly<{
 export type RedisStore = Store & StoreAdmin & Readonly<{ close(): Promise<void> }>;
 
 type Reply = Buffer | null;
+
+/** Records per `tollgateAppendRecords` call (one JSON argument for all of them). */
+const recordsPerScript = 500;
 type Run = (
   name: ScriptName,
   keys: readonly string[],
@@ -183,6 +186,20 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
     balance: BigInt(text(v[0])),
     expiresAt: Number(text(v[1])),
   });
+
+  /** Appends analytics records to the stream: one script call per `recordsPerScript` records, one `XADD` each. */
+  const appendRecords = async (records: readonly StoreRecord[]): Promise<void> => {
+    for (let first = 0; first < records.length; first += recordsPerScript) {
+      const batch = records.slice(first, first + recordsPerScript).map((record) => {
+        const fields: string[] = [];
+        for (const [name, value] of Object.entries(record)) {
+          if (value !== undefined) fields.push(name, String(value));
+        }
+        return fields;
+      });
+      await run("tollgateAppendRecords", [recordsKey], [String(maxRecords), JSON.stringify(batch)]);
+    }
+  };
 
   const store: Store = {
     claim: ({ key, claim, expiresAt }): Promise<ClaimResult> =>
@@ -322,13 +339,9 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
         await run("tollgateReleaseResponse", [idempotencyKey(key)], [owner, String(seconds())]);
       }),
 
-    record: (record: StoreRecord): Promise<void> =>
-      guard("record", async () => {
-        const fields = Object.entries(record).flatMap(([name, value]) =>
-          value === undefined ? [] : [name, String(value)],
-        );
-        await redis.xadd(recordsKey, "MAXLEN", "~", String(maxRecords), "*", ...fields);
-      }),
+    record: (record: StoreRecord): Promise<void> => guard("record", () => appendRecords([record])),
+    recordBatch: (records: readonly StoreRecord[]): Promise<void> =>
+      guard("recordBatch", () => appendRecords(records)),
   };
   const admin = redisStoreAdmin({ redis, claimKey, tokenKey, recordsKey, seconds, guard });
   return Object.freeze({

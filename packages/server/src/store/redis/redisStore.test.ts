@@ -123,3 +123,39 @@ describe("createRedisStore", () => {
     },
   );
 });
+
+const redisUp = await serviceForTests({ name: "Redis", port: 6379 });
+
+describe.skipIf(!redisUp)("createRedisStore on a real Redis", () => {
+  it("writes an analytics batch to the stream in order, every field exact, across several script calls", async () => {
+    const prefix = `tollgate_records_${process.pid}_${Date.now()}:`;
+    const redis = new Redis("redis://127.0.0.1:6379");
+    const store = await createRedisStore({ redis, prefix });
+    try {
+      const batch = Array.from({ length: 1_001 }, (_, i) => ({
+        at: 1_800_000_000_000 + i,
+        type: i % 2 ? "paid" : "refused",
+        ...(i % 2 ? { lane: "token" as const, amount: 2n ** 70n + BigInt(i) } : { reason: `r${i}` }),
+      }));
+      await store.recordBatch(batch);
+      await store.recordBatch([]);
+      const entries = await redis.xrange(`${prefix}{records}`, "-", "+");
+      expect(entries).toHaveLength(1_001);
+      expect(entries[0]?.[1]).toEqual(["at", "1800000000000", "type", "refused", "reason", "r0"]);
+      expect(entries[999]?.[1]).toEqual([
+        "at",
+        "1800000000999",
+        "type",
+        "paid",
+        "lane",
+        "token",
+        "amount",
+        (2n ** 70n + 999n).toString(),
+      ]);
+      expect(entries[1_000]?.[1]).toEqual(["at", "1800000001000", "type", "refused", "reason", "r1000"]);
+    } finally {
+      await redis.del(`${prefix}{records}`);
+      redis.disconnect();
+    }
+  });
+});

@@ -158,6 +158,16 @@ return 0
 `;
 
 /** Every script, by the command name the store defines for it. */
+/**
+ * KEYS: the records stream. ARGV: maxRecords, then one JSON array holding each record's field/value strings. One
+ * `XADD … MAXLEN ~` per record, in order: a batch of records costs the client one command with one argument.
+ */
+export const appendRecordsScript = `
+for _, fields in ipairs(cjson.decode(ARGV[2])) do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+end
+return 0`;
+
 export const scripts = {
   tollgateClaim: { lua: claimScript, keys: 1 },
   tollgateTransitionClaim: { lua: transitionClaimScript, keys: 1 },
@@ -168,6 +178,7 @@ export const scripts = {
   tollgateReserveResponse: { lua: reserveResponseScript, keys: 1 },
   tollgateFinishResponse: { lua: finishResponseScript, keys: 1 },
   tollgateReleaseResponse: { lua: releaseResponseScript, keys: 1 },
+  tollgateAppendRecords: { lua: appendRecordsScript, keys: 1 },
 } as const;
 
 /** A script's command name. */
