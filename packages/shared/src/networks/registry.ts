@@ -75,7 +75,10 @@ export function createNetworkRegistry(parameters: CreateNetworkRegistryParameter
       });
     }
     const previous = byCaip2.get(network.caip2);
+    // A replaced entry's old v1 name and chain id stop naming it.
     if (previous?.v1Name !== undefined && previous.v1Name !== network.v1Name) byV1.delete(previous.v1Name);
+    if (previous?.chainId !== undefined && previous.chainId !== network.chainId)
+      byChainId.delete(previous.chainId);
     const frozen = Object.freeze({ ...network });
     byCaip2.set(network.caip2, frozen);
     if (network.v1Name !== undefined) byV1.set(network.v1Name, frozen);
