@@ -89,7 +89,7 @@ describe("converting between x402 v1 and v2", () => {
       payload: { signature: "0xabc" },
     });
     const v1 = paymentPayloadV2ToV1(v2);
-    expect(paymentPayloadV1ToV2(v1, { accepted: requirement })).toEqual(v2);
+    expect(paymentPayloadV1ToV2(v1, { accepted: requirement })).toStrictEqual(v2);
     expect(paymentPayloadV1ToV2(v1, { accepted: requirement, resource })).toEqual({ ...v2, resource });
   });
 });

@@ -118,7 +118,7 @@ describe("createNetworkRegistry", () => {
       { x402Version: 1, network: "story" },
       { x402Version: 2, network: "solana:NewCluster111" },
     ]);
-    expect(registry.get("eip155:999999")).toEqual({
+    expect(registry.get("eip155:999999")).toStrictEqual({
       caip2: "eip155:999999",
       displayName: "eip155:999999",
       family: "evm",
@@ -136,7 +136,7 @@ describe("createNetworkRegistry", () => {
     expect(registry.get("story")).toMatchObject({ family: "evm", chainId: 1514, testnet: false });
     expect(registry.findByChainId(11124)?.v1Name).toBe("abstract-testnet");
     // A Solana cluster without a v1 name: not the mainnet, so a test network.
-    expect(registry.get("solana:NewCluster111")).toEqual({
+    expect(registry.get("solana:NewCluster111")).toStrictEqual({
       caip2: "solana:NewCluster111",
       displayName: "solana:NewCluster111",
       family: "svm",
@@ -155,26 +155,102 @@ describe("createNetworkRegistry", () => {
     });
   });
 
-  it.each([
-    "eip155:0",
-    "eip155:01",
-    "eip155:-1",
-    "eip155:1.5",
-    "eip155:12345678901234567",
-    "eip155:abc",
-    "EIP155:1",
-    "eip155:",
-    ":1",
-    "eip155:1:extra",
-    "ab:1",
-    "toolongns:1",
-    "cosmos:cosmoshub-4",
-  ])("learns nothing from the malformed or foreign identifier %s", (network) => {
+  it("learns nothing from malformed or foreign identifiers", () => {
+    const malformed = [
+      "eip155:0",
+      "eip155:01",
+      "eip155:-1",
+      "eip155:1.5",
+      "eip155:12345678901234567",
+      "eip155:abc",
+      "EIP155:1",
+      "eip155:",
+      ":1",
+      "eip155:1:extra",
+      "ab:1",
+      "toolongns:1",
+      "cosmos:cosmoshub-4",
+      "xeip155:1",
+      "eip155:1 ",
+    ];
+    for (const network of malformed) {
+      const registry = createNetworkRegistry();
+      const before = registry.list().length;
+      expect({ network, added: registry.addFromSupported([{ x402Version: 2, network }]) }).toEqual({
+        network,
+        added: [],
+      });
+      expect(registry.list()).toHaveLength(before);
+      expect(registry.find(network)).toBeUndefined();
+    }
+  });
+
+  it("relearns nothing it knows: a known CAIP-2 id or cluster keeps its entry and its USDC", () => {
     const registry = createNetworkRegistry();
-    const before = registry.list().length;
-    expect(registry.addFromSupported([{ x402Version: 2, network }])).toEqual([]);
-    expect(registry.list()).toHaveLength(before);
-    expect(registry.find(network)).toBeUndefined();
+    const solana = registry.get("solana");
+    expect(
+      registry.addFromSupported([
+        { x402Version: 2, network: solana.caip2 },
+        { x402Version: 2, network: "eip155:8453" },
+        { x402Version: 1, network: "base" },
+      ]),
+    ).toEqual([]);
+    expect(registry.get(solana.caip2)).toBe(solana);
+    expect(registry.get(solana.caip2).usdc).toBeDefined();
+    // A cluster known by CAIP-2 without its v1 name: left as it is.
+    const testnet = {
+      caip2: "solana:4uhcVJyU9pJkvQyS88uRDiswHXSCkY3z",
+      displayName: "T",
+      family: "svm" as const,
+      testnet: true,
+    };
+    const bare = createNetworkRegistry({ networks: [testnet] });
+    expect(bare.addFromSupported([{ x402Version: 1, network: "solana-testnet" }])).toEqual([]);
+    expect(bare.get(testnet.caip2).displayName).toBe("T");
+    // A chain already named otherwise keeps its name.
+    const named = createNetworkRegistry({
+      networks: [
+        {
+          caip2: "eip155:2741",
+          v1Name: "abs",
+          displayName: "A",
+          family: "evm",
+          chainId: 2741,
+          testnet: false,
+        },
+      ],
+    });
+    expect(named.addFromSupported([{ x402Version: 1, network: "abstract" }])).toEqual([]);
+    expect(named.get("abs").caip2).toBe("eip155:2741");
+    expect(named.find("abstract")).toBeUndefined();
+  });
+
+  it("re-adds an entry under its own v1 name and chain id, and names both owners of a conflict", () => {
+    const registry = createNetworkRegistry();
+    const base = registry.get("base");
+    registry.add({ ...base, displayName: "Base (again)" });
+    expect(registry.get("base").displayName).toBe("Base (again)");
+    expect(registry.findByChainId(8453)?.displayName).toBe("Base (again)");
+    const conflict = (network: Parameters<typeof registry.add>[0]) => {
+      try {
+        registry.add(network);
+        return undefined;
+      } catch (e) {
+        return { code: (e as { code: string }).code, context: (e as { context: unknown }).context };
+      }
+    };
+    expect(
+      conflict({ caip2: "eip155:99", v1Name: "base", displayName: "x", family: "evm", testnet: true }),
+    ).toEqual({
+      code: "NETWORK__CONFLICT",
+      context: { network: "eip155:99", existing: "eip155:8453" },
+    });
+    expect(
+      conflict({ caip2: "eip155:98", displayName: "x", family: "evm", chainId: 84532, testnet: true }),
+    ).toEqual({
+      code: "NETWORK__CONFLICT",
+      context: { network: "eip155:98", existing: "eip155:84532" },
+    });
   });
 
   it("learns the longest chain id it accepts (16 digits) and a known chain's v1 name once", () => {

@@ -75,10 +75,9 @@ export function createNetworkRegistry(parameters: CreateNetworkRegistryParameter
       });
     }
     const previous = byCaip2.get(network.caip2);
-    // A replaced entry's old v1 name and chain id stop naming it.
-    if (previous?.v1Name !== undefined && previous.v1Name !== network.v1Name) byV1.delete(previous.v1Name);
-    if (previous?.chainId !== undefined && previous.chainId !== network.chainId)
-      byChainId.delete(previous.chainId);
+    // A replaced entry's old v1 name and chain id stop naming it (the new ones are set below).
+    if (previous?.v1Name !== undefined) byV1.delete(previous.v1Name);
+    if (previous?.chainId !== undefined) byChainId.delete(previous.chainId);
     const frozen = Object.freeze({ ...network });
     byCaip2.set(network.caip2, frozen);
     if (network.v1Name !== undefined) byV1.set(network.v1Name, frozen);
@@ -136,7 +135,7 @@ export function createNetworkRegistry(parameters: CreateNetworkRegistryParameter
       displayName: v1Name ?? caip2,
       family: "evm",
       chainId,
-      testnet: v1Name === undefined ? false : /sepolia|testnet|fuji|amoy|devnet/.test(v1Name),
+      testnet: /sepolia|testnet|fuji|amoy|devnet/.test(v1Name ?? ""),
     };
     add(network);
     return network;
