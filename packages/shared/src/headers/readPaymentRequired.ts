@@ -208,7 +208,7 @@ export function readPaymentRequired(parameters: ReadPaymentRequiredParameters): 
     problems.push(`body: unsupported x402Version ${version}`);
   }
 
-  const addV2 = (requirements: readonly unknown[], res: ResourceInfo, where: string) => {
+  const addV2 = (requirements: readonly unknown[], res: ResourceInfo, where: "header" | "body") => {
     for (const [index, raw] of requirements.entries()) {
       const parsed = paymentRequirementsV2Schema.safeParse(raw);
       if (!parsed.success) {
@@ -230,7 +230,7 @@ export function readPaymentRequired(parameters: ReadPaymentRequiredParameters): 
         ...(facilitatorProvider === undefined ? {} : { provider: facilitatorProvider }),
         resource: res,
         requirement: r,
-        source: "header",
+        source: where,
       };
       const key = offerKey(offer);
       if (seen.has(key)) continue;
