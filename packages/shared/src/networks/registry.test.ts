@@ -170,6 +170,8 @@ describe("createNetworkRegistry", () => {
       "ab:1",
       "toolongns:1",
       "cosmos:cosmoshub-4",
+      "cosmos:4",
+      "bip122:1",
       "xeip155:1",
       "eip155:1 ",
     ];
@@ -223,6 +225,12 @@ describe("createNetworkRegistry", () => {
     expect(named.addFromSupported([{ x402Version: 1, network: "abstract" }])).toEqual([]);
     expect(named.get("abs").caip2).toBe("eip155:2741");
     expect(named.find("abstract")).toBeUndefined();
+    // A chain id known under another identifier: nothing learnt, and no conflict thrown at the caller.
+    const custom = createNetworkRegistry({
+      networks: [{ caip2: "custom:op", displayName: "OP", family: "evm", chainId: 10, testnet: false }],
+    });
+    expect(custom.addFromSupported([{ x402Version: 2, network: "eip155:10" }])).toEqual([]);
+    expect(custom.findByChainId(10)?.caip2).toBe("custom:op");
   });
 
   it("re-adds an entry under its own v1 name and chain id, and names both owners of a conflict", () => {
