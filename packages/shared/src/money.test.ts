@@ -131,3 +131,91 @@ describe("properties", () => {
     );
   });
 });
+
+/** The code and context of the TollgateError a call throws. */
+function errorOf(fn: () => unknown): { code: string; context: unknown } | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (isTollgateError(e)) return { code: e.code, context: (e as { context?: unknown }).context };
+    return { code: `untyped: ${String(e)}`, context: undefined };
+  }
+  return undefined;
+}
+
+describe("limits, stated exactly", () => {
+  it("takes 2^256 - 1 and refuses 2^256 (the uint256 ceiling, written out)", () => {
+    const ceiling = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+    expect(MAX_UINT256.toString()).toBe(ceiling);
+    expect(parseAtomic(ceiling)).toBe(2n ** 256n - 1n);
+    expect(errorOf(() => parseAtomic((2n ** 256n).toString()))).toEqual({
+      code: "MONEY__OVERFLOW",
+      context: { input: (2n ** 256n).toString(), max: ceiling },
+    });
+  });
+
+  it("refuses an input over 100 characters before parsing it, naming only its first 20", () => {
+    const huge = 10n ** 200n;
+    expect(parseAtomic("1".repeat(100), { max: huge })).toBe(BigInt("1".repeat(100)));
+    expect(errorOf(() => parseAtomic("1".repeat(101), { max: huge }))).toEqual({
+      code: "MONEY__OVERFLOW",
+      context: { input: `${"1".repeat(20)}…`, max: MAX_UINT256.toString() },
+    });
+    expect(codeOf(() => parseUsd(`$${"1".repeat(100)}`, { max: huge * 10n ** 6n }))).toBe("MONEY__OVERFLOW");
+  });
+
+  it("accepts 0 to 36 decimals and refuses -1, 37 and fractions, naming them", () => {
+    expect(parseDecimalAmount("1", { decimals: 0 })).toBe(1n);
+    expect(parseDecimalAmount("1.5", { decimals: 36 })).toBe(15n * 10n ** 35n);
+    expect(formatDecimalAmount(10n ** 36n, { decimals: 36 })).toBe("1");
+    for (const decimals of [-1, 37, 2.5, Number.NaN]) {
+      expect(errorOf(() => parseDecimalAmount("1", { decimals }))).toEqual({
+        code: "MONEY__INVALID_DECIMALS",
+        context: { decimals },
+      });
+    }
+  });
+
+  it("calls only a leading sign negative; a dash elsewhere is a malformed amount", () => {
+    for (const input of ["-1", "$-1", "-$1", "-0"]) {
+      expect(errorOf(() => parseUsd(input))).toEqual({ code: "MONEY__NEGATIVE", context: { input } });
+    }
+    for (const input of ["1-2", "$1-", "1$-", "1-$", "1.-5"]) {
+      expect(errorOf(() => parseUsd(input))).toEqual({ code: "MONEY__INVALID_FORMAT", context: { input } });
+    }
+    expect(errorOf(() => formatDecimalAmount(-5n, { decimals: 6 }))).toEqual({
+      code: "MONEY__NEGATIVE",
+      context: { input: "-5" },
+    });
+  });
+
+  it("names the input in every refusal", () => {
+    expect(errorOf(() => parseAtomic("1.5"))).toEqual({
+      code: "MONEY__INVALID_FORMAT",
+      context: { input: "1.5" },
+    });
+    expect(errorOf(() => parseUsd("abc"))).toEqual({
+      code: "MONEY__INVALID_FORMAT",
+      context: { input: "abc" },
+    });
+    expect(errorOf(() => parseUsd(7 as unknown as string))).toEqual({
+      code: "MONEY__INVALID_FORMAT",
+      context: { input: "7" },
+    });
+    expect(errorOf(() => parseUsd("0.0000001"))).toEqual({
+      code: "MONEY__TOO_MANY_DECIMALS",
+      context: { input: "0.0000001", decimals: 6 },
+    });
+    expect(errorOf(() => parseUsd("2", { max: 1_000_000n }))).toEqual({
+      code: "MONEY__OVERFLOW",
+      context: { input: "2", max: "1000000" },
+    });
+  });
+
+  it("pads a short fraction with zeros, never reading it as atomic units", () => {
+    expect(parseUsd("0.1")).toBe(100_000n);
+    expect(parseUsd("$3.05")).toBe(3_050_000n);
+    expect(parseDecimalAmount("7", { decimals: 2 })).toBe(700n);
+    expect(parseDecimalAmount("0", { decimals: 0 })).toBe(0n);
+  });
+});

@@ -136,3 +136,104 @@ describe("properties", () => {
     );
   });
 });
+
+/** The code and context of the TollgateError a call throws. */
+function errorOf(fn: () => unknown): { code: string; context: unknown } | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (isTollgateError(e)) return { code: e.code, context: (e as { context?: unknown }).context };
+    return { code: `untyped: ${String(e)}`, context: undefined };
+  }
+  return undefined;
+}
+
+/** A JSON string value whose header encoding is exactly `length` characters (a multiple of 4). */
+function headerOfLength(length: number): string {
+  const bytes = (length / 4) * 3;
+  return btoa(`"${"a".repeat(bytes - 2)}"`);
+}
+
+describe("header limits and refusals, stated exactly", () => {
+  it("encodes up to exactly 8 KiB and refuses one block more, saying how long it was", () => {
+    const exact = encodeHeaderJson({ header: "X", value: "a".repeat((8192 / 4) * 3 - 2) });
+    expect(exact).toHaveLength(8192);
+    expect(errorOf(() => encodeHeaderJson({ header: "X", value: "a".repeat((8192 / 4) * 3 - 1) }))).toEqual({
+      code: "WIRE__ENCODE_FAILED",
+      context: { what: "X", reason: "8196 characters, over 8192" },
+    });
+    expect(headerLimits).toEqual({ encodeMax: 8192, decodeMax: 16384 });
+  });
+
+  it("decodes up to exactly 16 KiB and refuses a character more, whitespace included", () => {
+    const exact = headerOfLength(16384);
+    expect(exact).toHaveLength(16384);
+    expect(decodeHeaderJson({ header: "X-PAYMENT", value: exact })).toHaveLength(12286);
+    expect(errorOf(() => decodeHeaderJson({ header: "X-PAYMENT", value: `${exact} ` }))).toEqual({
+      code: "WIRE__TOO_LARGE",
+      context: { what: "X-PAYMENT", size: 16385, limit: 16384 },
+    });
+  });
+
+  it("trims the value, and names why each malformed one was refused", () => {
+    const header = "PAYMENT-SIGNATURE";
+    expect(decodeHeaderJson({ header, value: `  ${btoa('{"a":1}')}\t` })).toEqual({ a: 1 });
+    const cases: [string, string][] = [
+      ["", "empty"],
+      ["   ", "empty"],
+      ["eyJhIjox-_", "base64url"],
+      ["eyJh*", "base64"],
+      ["eyJhI", "base64"], // a length of 4n + 1 is no base64
+      ["/w==", "base64"], // 0xff: not UTF-8
+      [btoa("{"), "json"],
+    ];
+    for (const [value, reason] of cases) {
+      expect({ value, error: errorOf(() => decodeHeaderJson({ header, value })) }).toEqual({
+        value,
+        error: { code: "WIRE__MALFORMED_HEADER", context: { header, reason } },
+      });
+    }
+  });
+
+  it("refuses a value that is not a string with a typed error, not a TypeError", () => {
+    for (const value of [123, null, undefined, {}, ["eyJ9"]]) {
+      expect(errorOf(() => decodeHeaderJson({ header: "X", value: value as unknown as string }))).toEqual({
+        code: "WIRE__MALFORMED_HEADER",
+        context: { header: "X", reason: "empty" },
+      });
+    }
+  });
+
+  it("escapes DEL and everything above as \\uXXXX, keeps the rest of ASCII as it is", () => {
+    const encoded = encodeHeaderJson({ header: "X", value: { s: "~\u007f\u0080é\uffff" } });
+    expect(atob(encoded)).toBe('{"s":"~\\u007f\\u0080\\u00e9\\uffff"}');
+  });
+
+  it("names the header and says why when a value cannot be encoded", () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    for (const value of [undefined, circular, () => 1]) {
+      expect(errorOf(() => encodeHeaderJson({ header: "PAYMENT-RESPONSE", value }))).toEqual({
+        code: "WIRE__ENCODE_FAILED",
+        context: { what: "PAYMENT-RESPONSE", reason: "not JSON" },
+      });
+    }
+  });
+
+  it("reports at most 20 schema issues, each with its dotted path", () => {
+    const wide = paymentPayloadV1Schema.array();
+    const value = Array.from({ length: 30 }, () => ({ x402Version: 1, scheme: 7 }));
+    const error = errorOf(() =>
+      decodeHeader({ header: "X", value: encodeHeaderJson({ header: "X", value }), schema: wide }),
+    );
+    expect(error?.code).toBe("WIRE__SCHEMA_MISMATCH");
+    const { what, issues } = (error?.context ?? {}) as {
+      what?: string;
+      issues?: { path: string; message: string }[];
+    };
+    expect(what).toBe("X");
+    expect(issues).toHaveLength(20);
+    expect(issues?.[0]?.path).toMatch(/^0\.[a-zA-Z]+$/);
+    expect(issues?.every((i) => typeof i.message === "string" && i.message !== "")).toBe(true);
+  });
+});

@@ -93,6 +93,7 @@ const bodyEnvelope = hybridPaymentRequiredOf(z.unknown(), z.unknown());
 const headerEnvelope = paymentRequiredV2Of(z.unknown());
 
 function describe(error: unknown): string {
+  // Stryker disable next-line ConditionalExpression: equivalent, every error the header's decoding throws is typed.
   if (isTollgateError(error)) return error.shortMessage;
   return error instanceof Error ? error.message : String(error);
 }
@@ -111,6 +112,7 @@ function offerKey(o: {
   payTo: string;
   amount: bigint;
 }): string {
+  // Stryker disable next-line MethodExpression: equivalent, upper-casing compares addresses case-blind as well.
   return `${o.scheme}|${o.network}|${o.asset.toLowerCase()}|${o.payTo.toLowerCase()}|${o.amount}`;
 }
 
@@ -208,7 +210,7 @@ export function readPaymentRequired(parameters: ReadPaymentRequiredParameters): 
     problems.push(`body: unsupported x402Version ${version}`);
   }
 
-  const addV2 = (requirements: readonly unknown[], res: ResourceInfo, where: string) => {
+  const addV2 = (requirements: readonly unknown[], res: ResourceInfo, where: "header" | "body") => {
     for (const [index, raw] of requirements.entries()) {
       const parsed = paymentRequirementsV2Schema.safeParse(raw);
       if (!parsed.success) {
@@ -230,7 +232,7 @@ export function readPaymentRequired(parameters: ReadPaymentRequiredParameters): 
         ...(facilitatorProvider === undefined ? {} : { provider: facilitatorProvider }),
         resource: res,
         requirement: r,
-        source: "header",
+        source: where,
       };
       const key = offerKey(offer);
       if (seen.has(key)) continue;
