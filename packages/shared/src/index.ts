@@ -172,3 +172,11 @@ export {
   type ResourceInfo,
   resourceInfoSchema,
 } from "./schemas/v2.js";
+export { type RedisConfigReader, requireNoEviction } from "./storage/requireNoEviction.js";
+export {
+  type ApplySqlMigrationsParameters,
+  applySqlMigrations,
+  checkedSchemaName,
+  type SqlMigration,
+  type SqlQuery,
+} from "./storage/sqlMigrations.js";

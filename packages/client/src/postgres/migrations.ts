@@ -1,8 +1,8 @@
-import { TollgateError } from "@tollgate/shared";
+import { applySqlMigrations, checkedSchemaName, type SqlMigration, TollgateError } from "@tollgate/shared";
 import type pg from "pg";
 
 /** One versioned step of the client stores' schema. Versions only grow; a published step never changes. */
-type Migration = Readonly<{ version: number; name: string; statements: (schema: string) => string[] }>;
+type Migration = SqlMigration;
 
 /** The schema, step by step. Money is NUMERIC(78, 0) (any `bigint`), times are milliseconds (BIGINT). */
 const migrations: readonly Migration[] = [
@@ -46,21 +46,8 @@ const migrations: readonly Migration[] = [
 /** The newest schema version this build needs. */
 export const clientSchemaVersion: number = migrations.at(-1)?.version ?? 0;
 
-/** A PostgreSQL schema name the stores accept: lower case, digits and `_`, not starting with a digit. */
-const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/**
- * The schema name, checked (it is spliced into statements, so only a plain identifier is accepted).
- * @throws `SERVER__INVALID_CONFIG`
- */
-export function checkedClientSchema(schema: string): string {
-  if (!schemaPattern.test(schema)) {
-    throw new TollgateError("SERVER__INVALID_CONFIG", {
-      context: { option: "schema", reason: "a plain identifier: lower case, digits and _ (at most 63)" },
-    });
-  }
-  return schema;
-}
+/** The schema name, checked (it is spliced into statements, so only a plain identifier is accepted). */
+export const checkedClientSchema: (schema: string) => string = checkedSchemaName;
 
 /** Parameters of `migrate`. */
 export type MigrateClientParameters = Readonly<{
@@ -96,24 +83,13 @@ export async function migrate(parameters: MigrateClientParameters): Promise<Migr
   try {
     client = await pool.connect();
     await client.query("BEGIN");
-    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`tollgate-client:migrate:${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${schema}.migrations (
-        version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    const done = await client.query<{ version: number }>(`SELECT version FROM ${schema}.migrations`);
-    const have = new Set(done.rows.map((row) => Number(row.version)));
-    const applied: number[] = [];
-    for (const migration of migrations) {
-      if (have.has(migration.version)) continue;
-      for (const statement of migration.statements(schema)) await client.query(statement);
-      await client.query(`INSERT INTO ${schema}.migrations (version, name) VALUES ($1, $2)`, [
-        migration.version,
-        migration.name,
-      ]);
-      applied.push(migration.version);
-    }
+    const connection = client;
+    const applied = await applySqlMigrations({
+      query: async (text, values) => (await connection.query(text, values as unknown[])).rows,
+      schema,
+      lockName: "tollgate-client:migrate",
+      migrations,
+    });
     await client.query("COMMIT");
     return { applied, version: clientSchemaVersion };
   } catch (error) {

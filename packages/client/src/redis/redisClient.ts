@@ -1,4 +1,4 @@
-import { TollgateError } from "@tollgate/shared";
+import { requireNoEviction, TollgateError } from "@tollgate/shared";
 import { Redis, type RedisOptions } from "ioredis";
 import { type ClientScriptName, clientScripts } from "./scripts.js";
 
@@ -103,32 +103,15 @@ export async function openRedisConnection(
     if (owned) await redis.quit().catch(() => redis.disconnect());
   };
   try {
-    if (checkEvictionPolicy) await checkNoEviction(redis);
-    else await guard("PING", () => redis.ping());
+    if (checkEvictionPolicy) {
+      await requireNoEviction({
+        redis,
+        holds: "ledger entries and budget holds (a payment made twice, a budget overspent)",
+      });
+    } else await guard("PING", () => redis.ping());
   } catch (error) {
     await close();
     throw error;
   }
   return Object.freeze({ redis, tag: `{${prefix}${kind}:${namespace}}`, run, guard, close });
-}
-
-async function checkNoEviction(redis: Redis): Promise<void> {
-  let policy: string;
-  try {
-    const reply = (await redis.config("GET", "maxmemory-policy")) as string[];
-    policy = reply[1] ?? "";
-  } catch (error) {
-    throw new TollgateError("SERVER__STORE_FAILED", {
-      context: { operation: "CONFIG GET maxmemory-policy" },
-      cause: error,
-    });
-  }
-  if (policy !== "noeviction") {
-    throw new TollgateError("SERVER__INVALID_CONFIG", {
-      context: {
-        option: "Redis maxmemory-policy",
-        reason: `is ${policy}: Redis may evict ledger entries and budget holds (a payment made twice, a budget overspent); set noeviction`,
-      },
-    });
-  }
 }

@@ -1,8 +1,8 @@
-import { TollgateError } from "@tollgate/shared";
+import { applySqlMigrations, checkedSchemaName, type SqlMigration, TollgateError } from "@tollgate/shared";
 import type { SqlExecutor } from "./sqlExecutor.js";
 
 /** One versioned step of the store's schema. Versions only grow; a published step never changes. */
-type Migration = Readonly<{ version: number; name: string; statements: (schema: string) => string[] }>;
+type Migration = SqlMigration;
 
 /** The store's schema, step by step. Money is NUMERIC(78, 0) (any `bigint`), times are Unix seconds (BIGINT). */
 const migrations: readonly Migration[] = [
@@ -75,18 +75,8 @@ const migrations: readonly Migration[] = [
 /** The newest schema version this build of the store needs. */
 export const schemaVersion: number = migrations.at(-1)?.version ?? 0;
 
-/** A PostgreSQL schema name the store accepts: lower case, digits and `_`, not starting with a digit. */
-const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
-
 /** The schema name, checked (it is spliced into statements, so only a plain identifier is accepted). */
-export function checkedSchema(schema: string): string {
-  if (!schemaPattern.test(schema)) {
-    throw new TollgateError("SERVER__INVALID_CONFIG", {
-      context: { option: "schema", reason: "a plain identifier: lower case, digits and _ (at most 63)" },
-    });
-  }
-  return schema;
-}
+export const checkedSchema: (schema: string) => string = checkedSchemaName;
 
 /** Parameters of `migrate`. */
 export type MigrateParameters = Readonly<{
@@ -123,24 +113,7 @@ export async function migrate(parameters: MigrateParameters): Promise<MigrateRet
   const schema = checkedSchema(parameters.schema ?? "tollgate");
   try {
     return await executor.transaction(async (query) => {
-      await query("SELECT pg_advisory_xact_lock(hashtext($1))", [`tollgate:migrate:${schema}`]);
-      await query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await query(
-        `CREATE TABLE IF NOT EXISTS ${schema}.migrations (
-          version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-      );
-      const done = await query<{ version: number }>(`SELECT version FROM ${schema}.migrations`);
-      const have = new Set(done.map((row) => Number(row.version)));
-      const applied: number[] = [];
-      for (const migration of migrations) {
-        if (have.has(migration.version)) continue;
-        for (const statement of migration.statements(schema)) await query(statement);
-        await query(`INSERT INTO ${schema}.migrations (version, name) VALUES ($1, $2)`, [
-          migration.version,
-          migration.name,
-        ]);
-        applied.push(migration.version);
-      }
+      const applied = await applySqlMigrations({ query, schema, lockName: "tollgate:migrate", migrations });
       return { applied, version: schemaVersion };
     });
   } catch (error) {

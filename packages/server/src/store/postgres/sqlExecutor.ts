@@ -1,8 +1,7 @@
+import type { SqlQuery } from "@tollgate/shared";
+
 /** One SQL statement with positional parameters (`$1`, `$2`, …), answering its rows. */
-export type SqlQuery = <R extends Record<string, unknown>>(
-  text: string,
-  params?: readonly unknown[],
-) => Promise<readonly R[]>;
+export type { SqlQuery };
 
 /**
  * The seam between Tollgate's SQL and a PostgreSQL driver: `pg`'s pool and PGlite both implement it, so the

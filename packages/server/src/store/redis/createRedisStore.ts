@@ -1,4 +1,4 @@
-import { TollgateError } from "@tollgate/shared";
+import { requireNoEviction, TollgateError } from "@tollgate/shared";
 import { Redis, type RedisOptions } from "ioredis";
 import type {
   Claim,
@@ -143,7 +143,9 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
   };
 
   try {
-    if (checkEvictionPolicy) await checkPolicy(redis);
+    if (checkEvictionPolicy) {
+      await requireNoEviction({ redis, holds: "claims and token balances (a replayed payment, money gone)" });
+    }
   } catch (error) {
     if (owned) redis.disconnect();
     throw error;
@@ -351,28 +353,6 @@ export async function createRedisStore(parameters: CreateRedisStoreParameters): 
       if (owned) await redis.quit();
     },
   });
-}
-
-/** Refuses a Redis whose memory policy may evict claims or balances. */
-async function checkPolicy(redis: Redis): Promise<void> {
-  let policy: string;
-  try {
-    const reply = (await redis.config("GET", "maxmemory-policy")) as string[];
-    policy = reply[1] ?? "";
-  } catch (error) {
-    throw new TollgateError("SERVER__STORE_FAILED", {
-      context: { operation: "CONFIG GET maxmemory-policy" },
-      cause: error,
-    });
-  }
-  if (policy !== "noeviction") {
-    throw new TollgateError("SERVER__INVALID_CONFIG", {
-      context: {
-        option: "Redis maxmemory-policy",
-        reason: `is ${policy}: Redis may evict claims and token balances (a replayed payment, money gone); set noeviction`,
-      },
-    });
-  }
 }
 
 /** Most claim keys one `listClaims` scans (SCAN `COUNT` 1,000 per round trip): it answers `complete: false` past it. */
