@@ -194,9 +194,13 @@ export function describeAnalyticsScenarios(parameters: AnalyticsScenariosParamet
         { admin: true },
       );
 
-    /** A stop that must be clean: the server flushed its analytics, closed its store and exited 0. */
+    /** A stop that must be clean: the server flushed its analytics, closed its store and exited 0, and logged no key. */
     const stop = async (server: ReferenceServer) => {
       expect(await server.stop(), server.output()).toBe(0);
+      // The admin key it was started with reached none of its output (it printed the admin API's URL only).
+      expect(server.admin?.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(server.output()).not.toContain(server.admin?.key);
+      expect(server.output()).toContain(`paid-api admin API listening at ${server.admin?.url}`);
     };
 
     /** The whole store's report (every record ever written: the window is all time), from `server`'s admin API. */
