@@ -159,11 +159,18 @@ export type AnalyticsScenariosParameters = Readonly<{
   restart?: boolean;
   /** Run the two-servers-on-one-store scenario (a store that processes can share). @default true */
   shared?: boolean;
+  /**
+   * `false` for the sanity run with no shared store (each process on its own memory store): the two-servers
+   * scenario must then fail (`it.fails`), which shows it detects a store that is not shared.
+   * @default true
+   */
+  storeShared?: boolean;
 }>;
 
 /** Registers the analytics tests of one store. */
 export function describeAnalyticsScenarios(parameters: AnalyticsScenariosParameters): void {
   const { name, skip = false, storeEnvironment, cleanup, restart = true, shared = true } = parameters;
+  const sharedScenario = parameters.storeShared === false ? it.fails : it;
 
   describe.skipIf(skip)(`the admin API's report across reference server processes on the ${name}`, () => {
     let evm: EvmChain;
@@ -331,26 +338,41 @@ export function describeAnalyticsScenarios(parameters: AnalyticsScenariosParamet
       }, 240_000);
 
     if (shared)
-      it("reports the same figures from two servers sharing the store, equal to every request split between them", async () => {
-        // One after the other: the first applies the store's migrations, the second finds them applied.
-        const first = await start("shared");
-        const servers = [first, await start("shared")] as const;
-        const tally = add(
-          await drive(servers, { unpaid: 4, tokenSpends: 6 }),
-          await drive([servers[1], servers[0]], { unpaid: 3, tokenSpends: 5 }),
-        );
-        // Live, both up: each wrote its own records (in batches, within about a second); once the first one's
-        // report shows every request, the other's must be the same report, byte for byte.
-        const expected = expectedFigures(tally);
-        await reportShows(first, expected);
-        const [a, b] = await Promise.all(servers.map(reportOf));
-        expect(countedFigures(a as ReportJson)).toEqual(expected);
-        expect(b).toEqual(a);
-        // And after both stopped gracefully, from a new process on the store.
-        for (const server of servers) await stop(server);
-        const after = await start("shared");
-        expect(await reportOf(after)).toEqual(a);
-        await stop(after);
-      }, 240_000);
+      sharedScenario(
+        "reports the same figures from two servers sharing the store, equal to every request split between them",
+        async () => {
+          // One after the other: the first applies the store's migrations, the second finds them applied.
+          const first = await start("shared");
+          const servers = [first, await start("shared")] as const;
+          // First each on its own requests only: each one's report must show the other's too.
+          const alone = add(
+            await drive([servers[0]], { unpaid: 2, tokenSpends: 3 }),
+            await drive([servers[1]], { unpaid: 1, tokenSpends: 2 }),
+          );
+          await reportShows(servers[1], expectedFigures(alone));
+          // Then every request split between them: a token bought on one is spent on both, a transfer served by
+          // one is replayed on the other.
+          const tally = add(
+            alone,
+            add(
+              await drive(servers, { unpaid: 4, tokenSpends: 6 }),
+              await drive([servers[1], servers[0]], { unpaid: 3, tokenSpends: 5 }),
+            ),
+          );
+          // Live, both up: each wrote its own records (in batches, within about a second); once the first one's
+          // report shows every request, the other's must be the same report, byte for byte.
+          const expected = expectedFigures(tally);
+          await reportShows(first, expected);
+          const [a, b] = await Promise.all(servers.map(reportOf));
+          expect(countedFigures(a as ReportJson)).toEqual(expected);
+          expect(b).toEqual(a);
+          // And after both stopped gracefully, from a new process on the store.
+          for (const server of servers) await stop(server);
+          const after = await start("shared");
+          expect(await reportOf(after)).toEqual(a);
+          await stop(after);
+        },
+        240_000,
+      );
   });
 }
