@@ -4,11 +4,15 @@ import { z } from "zod";
 /** Most records one report reads, by default (`createAdminApi`'s `maxRecords`). */
 export const defaultMaxReportRecords = 100_000;
 
+/** The latest instant a `Date` holds (ECMAScript's time range, ±8.64e15 ms): a later window end is refused. */
+const latestInstantMs = 8_640_000_000_000_000;
+
 /** `GET /stats` and `GET /report`: the window (Unix milliseconds; `until` exclusive) and the format. */
+
 export const reportQuerySchema = z
   .object({
-    since: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-    until: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    since: z.coerce.number().int().min(0).max(latestInstantMs).optional(),
+    until: z.coerce.number().int().min(0).max(latestInstantMs).optional(),
     format: z.enum(["json", "markdown"]).optional(),
   })
   .strict();

@@ -285,6 +285,14 @@ describe("the admin API's routes", () => {
     for (const bad of ["?since=abc", "?until=-1", "?since=5&until=4", "?format=html", "?other=1"]) {
       expect((await call(`/report${bad}`, { key })).status).toBe(400);
     }
+    // All time: the window may end at the latest instant a Date holds (it once answered 500 from the Markdown),
+    // not one millisecond later.
+    for (const format of ["json", "markdown"]) {
+      const allTime = await call(`/report?since=0&until=8640000000000000&format=${format}`, { key });
+      expect(allTime.status, allTime.text).toBe(200);
+      expect(allTime.text).toContain(format === "json" ? '"attempts":' : "to +275760-09-13T00:00:00.000Z.");
+    }
+    expect((await call("/report?until=8640000000000001", { key })).status).toBe(400);
   });
 
   it("looks a token up by itself or its hash, never answering it; a revoked token is refused by the paywall", async () => {

@@ -58,5 +58,9 @@ describe("report", () => {
     expect(result.markdown).toContain("| token | 8 | 5 | 62.5 % | 1 |");
     // A window that excludes everything is empty.
     expect(report({ records: store.records(), since: now + 1 }).total.attempts).toBe(0);
+    // A window end no Date holds is reported as open, not thrown on (it was a RangeError from toISOString).
+    const allTime = report({ records: store.records(), until: Number.MAX_SAFE_INTEGER });
+    expect(allTime.total.attempts).toBe(result.total.attempts);
+    expect(allTime.markdown).toContain("From 1970-01-01T00:00:00.000Z to now.");
   });
 });

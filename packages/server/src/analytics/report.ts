@@ -201,10 +201,15 @@ export function report(parameters: ReportParameters): Report {
 const percent = (rate: number) => `${(rate * 100).toFixed(1)} %`;
 const ms = (value: number | undefined) => (value === undefined ? "–" : `${value.toFixed(1)} ms`);
 
+/** An instant in ISO 8601, or `outOfRange` for a bound no `Date` holds (`Infinity`, past ±8.64e15 ms). */
+function instantOf(ms: number, outOfRange: string): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? outOfRange : date.toISOString();
+}
+
 function markdown(data: Omit<Report, "markdown">): string {
   const lines: string[] = ["# Tollgate payments report", ""];
-  const until = Number.isFinite(data.until) ? new Date(data.until).toISOString() : "now";
-  lines.push(`From ${new Date(data.since).toISOString()} to ${until}.`, "");
+  lines.push(`From ${instantOf(data.since, "the start")} to ${instantOf(data.until, "now")}.`, "");
   lines.push("## By lane", "", "| lane | attempts | served | success | refunds | p50 | p95 | p99 | volume |");
   lines.push("|---|---|---|---|---|---|---|---|---|");
   for (const [lane, f] of Object.entries(data.byLane)) {
