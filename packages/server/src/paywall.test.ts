@@ -402,7 +402,7 @@ describe("facilitator failover", () => {
     expect(calls.filter((c) => c !== "/supported")).toEqual([]);
   });
 
-  it("fails over to the direct lane only when the client is refused facilitator_unavailable, not settlement_pending", async () => {
+  it("fails over to the direct lane only when refused facilitator_unavailable; reports a lost /settle pending once", async () => {
     const direct = {
       networks: [{ chain: createEvmDirectChain({ publicClient: evm.publicClient }), payTo: payee }],
     };
@@ -424,7 +424,13 @@ describe("facilitator failover", () => {
     const { header } = await proofFor(`${pending.url}/paid`, evmPayerAccounts[2]);
     const answer = await fetch(`${pending.url}/paid`, { headers: { "payment-signature": header } });
     expect(((await answer.json()) as { error: string }).error).toBe("settlement_pending");
+    // Presented again while still unknown: refused again, and still one payment pending.
+    const again = await fetch(`${pending.url}/paid`, { headers: { "payment-signature": header } });
+    expect(((await again.json()) as { error: string }).error).toBe("settlement_pending");
     expect(pending.events.filter((e) => e.type === "settlement_pending")).toHaveLength(1);
+    expect(
+      pending.events.filter((e) => e.type === "refused" && e.reason === "settlement_pending"),
+    ).toHaveLength(2);
     expect(failovers(pending.events)).toEqual([]);
   });
 

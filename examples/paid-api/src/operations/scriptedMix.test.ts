@@ -247,6 +247,13 @@ describe("the reference server through a scripted mix", () => {
     sent.pending++;
     sent.failovers++;
     refusal("settlement_pending");
+    // Presented again while both answers are still lost: refused again, yet one payment pending, not two.
+    const stillPending = await present("/v1/search", { "payment-signature": lost });
+    expect(await errorOf(stillPending)).toBe("settlement_pending");
+    sent.received.facilitator++;
+    sent.checked++;
+    sent.failovers++;
+    refusal("settlement_pending");
     primary.mode = "up";
     secondary.mode = "up";
     const resolved = await present("/v1/search", { "payment-signature": lost });
@@ -386,7 +393,7 @@ describe("the reference server through a scripted mix", () => {
     expect(r.byLane.facilitator?.failures).toEqual({
       replayed_payment: 1,
       malformed_payment: 1,
-      settlement_pending: 1,
+      settlement_pending: 2,
     });
     expect(r.byLane.token?.failures).toEqual({ token_insufficient_balance: 1 });
     expect(r.byRoute[routeOf("/v1/report")]?.successes).toBe(4);

@@ -199,6 +199,8 @@ export async function facilitatorLane(
   });
   /** Whether this request took over a claim an earlier one left unresolved (a lost or abandoned `/settle`). */
   let resumed = false;
+  /** Whether the claim was already `awaitingSettlement`: its `settlement_pending` was reported then. */
+  let pendingReported = false;
   if (!claim.claimed) {
     const next = nextStepForExistingClaim({
       existing: claim.existing,
@@ -231,6 +233,7 @@ export async function facilitatorLane(
           refuse("settlement_pending", { retryAfterSeconds: settings.pendingRetryAfterSeconds }),
         );
       }
+      pendingReported = true;
     } else {
       // A `pending` claim of this proof: another request holds it, or held it and died (stale-pending rule).
       resumed = await moveClaim({
@@ -366,6 +369,8 @@ export async function facilitatorLane(
     };
     const pending = async (): Promise<SettleState> => {
       await moveTo("awaitSettlement");
+      // Once per payment: a retry that finds its fate still unknown is only refused (`refused`) again.
+      if (pendingReported) return { kind: "pending" };
       ctx.emit({
         type: "settlement_pending",
         route: ctx.route,
