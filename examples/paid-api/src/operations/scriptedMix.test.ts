@@ -50,10 +50,14 @@ async function switchedFacilitator(local: LocalFacilitator): Promise<{ served: S
   const state: { served: ServedFetch; mode: Mode } = { served: undefined as never, mode: "up" };
   state.served = await serveFetch({
     fetch: (request) => {
-      const settle = new URL(request.url).pathname.endsWith("/settle");
+      const endpoint = new URL(request.url).pathname.split("/").pop() ?? "";
+      const lost = state.mode === "down" || (state.mode === "settle_lost" && endpoint === "settle");
+      if (endpoint !== "supported") {
+        const key = `${new URL(state.served.url).host} ${endpoint} ${lost ? "unavailable" : "answer"}`;
+        sent.facilitatorCalls[key] = (sent.facilitatorCalls[key] ?? 0) + 1;
+      }
       if (state.mode === "down") return Response.json({ error: "unavailable" }, { status: 503 });
-      if (state.mode === "settle_lost" && settle)
-        return Response.json({ error: "bad_gateway" }, { status: 502 });
+      if (lost) return Response.json({ error: "bad_gateway" }, { status: 502 });
       return local.facilitator.fetch(request);
     },
   });
@@ -75,6 +79,8 @@ const sent = {
   refusals: {} as Record<string, number>,
   volume: { facilitator: 0n, direct: 0n, token: 0n },
   byFacilitator: {} as Record<string, number>,
+  /** `/verify` and `/settle` calls each loopback facilitator received, by `host endpoint outcome`. */
+  facilitatorCalls: {} as Record<string, number>,
 };
 const refusal = (reason: string) => {
   sent.refusals[reason] = (sent.refusals[reason] ?? 0) + 1;
@@ -445,6 +451,36 @@ describe("the reference server through a scripted mix", () => {
       timed: sent.settled,
     });
 
+    // Each facilitator's /verify and /settle calls, as the facilitators themselves counted them.
+    const callsSeen = Object.fromEntries(
+      metrics.samples
+        .filter((x) => x.name === "tollgate_facilitator_requests_total" && x.labels.endpoint !== "supported")
+        .filter((x) => x.value > 0)
+        .map((x) => [`${x.labels.facilitator} ${x.labels.endpoint} ${x.labels.outcome}`, x.value]),
+    );
+    expect(callsSeen).toEqual(sent.facilitatorCalls);
+
+    // The same figures by network and per facilitator; the Markdown says them too.
+    expect(r.byNetwork[network]).toMatchObject({
+      successes: sent.paid - 3, // The three token spends name no network.
+      refunds: 1,
+      volume: { [network]: volume.toString() },
+      uniquePayers: 3,
+    });
+    expect(
+      Object.fromEntries(Object.entries(r.byFacilitator).map(([name, f]) => [name, f.successes])),
+    ).toEqual(sent.byFacilitator);
+    expect(r.byLane.token?.uniquePayers).toBe(0);
+    const markdown = await (
+      await fetch(`${adminUrl}/report?since=0&format=markdown`, {
+        headers: { authorization: `Bearer ${adminKey}` },
+      })
+    ).text();
+    expect(markdown).toContain(`Failovers: ${sent.failovers}. Pending settlements: ${sent.pending}.`);
+    expect(markdown).toContain(
+      `| paid | ${sent.paid} | ${((sent.paid / sent.settled) * 100).toFixed(1)} % |`,
+    );
+
     // Latency: the report's percentiles within the sketch's accuracy of the exact quantiles of the recorded
     // settlement durations; the histogram's count and sum are those same durations.
     const durations = records
@@ -486,6 +522,8 @@ type ReportJson = Readonly<{
   total: Figures;
   byLane: Record<string, Figures>;
   byRoute: Record<string, Figures>;
+  byNetwork: Record<string, Figures>;
+  byFacilitator: Record<string, Figures>;
   funnel: { step: string; count: number; conversion: number }[];
   facilitatorSplit: Record<string, number>;
   failovers: number;
