@@ -76,6 +76,12 @@ export type CreatePaidApiParameters = Readonly<{
    * @default 2_000
    */
   readinessTimeoutMs?: number;
+  /**
+   * Wraps the paid endpoints (behind the paywall, after its checks): gets each paid request and the seed's own
+   * handler, and answers for it, e.g. a test's endpoint that fails (a 5xx is refunded with settlement `after`).
+   * @default the seed's search and report endpoints, unwrapped
+   */
+  wrapEndpoints?: (request: Request, endpoints: (request: Request) => Promise<Response>) => Promise<Response>;
 }>;
 
 /** The reference paid API: a Web handler, its paywall, and the payments it took. */
@@ -278,7 +284,10 @@ export function createPaidApi(parameters: CreatePaidApiParameters): PaidApi {
     metrics,
     analyticsDropped: () => paywall.analytics.dropped(),
   });
-  const paid = paywall.fetch(app);
+  const { wrapEndpoints } = parameters;
+  const paid = paywall.fetch(
+    wrapEndpoints === undefined ? app : (request: Request) => wrapEndpoints(request, app),
+  );
   const withMetrics = config.X402_METRICS_PORT === undefined;
 
   return Object.freeze({

@@ -23,6 +23,7 @@ import {
   stubUrl,
 } from "../test/fixtures.js";
 import type { ServedFetch } from "./adapters/node.js";
+import { createEvmDirectChain } from "./evm/evmDirectChain.js";
 import { createEvmSettlementCheck } from "./evm/settlementCheck.js";
 import type { Facilitator } from "./facilitator/createFacilitator.js";
 import { type CreatePaywallParameters, createPaywall, type Paywall } from "./paywall.js";
@@ -399,6 +400,38 @@ describe("facilitator failover", () => {
     expect(response.status).toBe(402);
     expect(((await response.json()) as { error: string }).error).toBe("insufficient_funds");
     expect(calls.filter((c) => c !== "/supported")).toEqual([]);
+  });
+
+  it("fails over to the direct lane only when refused facilitator_unavailable; reports a lost /settle pending once", async () => {
+    const direct = {
+      networks: [{ chain: createEvmDirectChain({ publicClient: evm.publicClient }), payTo: payee }],
+    };
+    const failovers = (events: PaywallEvent[]) =>
+      events.flatMap((e) => (e.type === "failed_over" ? [`${e.from}->${e.to}`] : []));
+    // Nothing answers /verify: the proof is dead and the direct lane is the way left.
+    const none = await app({ facilitators: [{ url: await refusingUrl(), name: "gone" }], direct });
+    const dead = await proofFor(`${none.url}/paid`);
+    const refused = await fetch(`${none.url}/paid`, { headers: { "payment-signature": dead.header } });
+    expect(((await refused.json()) as { error: string }).error).toBe("facilitator_unavailable");
+    expect(failovers(none.events)).toEqual(["gone->direct"]);
+    // Every /settle answer lost: the money may have moved, the client presents the same proof again.
+    const lost = await serve((request) =>
+      new URL(request.url).pathname.endsWith("/settle")
+        ? Response.json({ error: "bad_gateway" }, { status: 502 })
+        : facilitator.fetch(request),
+    );
+    const pending = await app({ facilitators: [{ url: lost.url, name: "lost" }], direct });
+    const { header } = await proofFor(`${pending.url}/paid`, evmPayerAccounts[2]);
+    const answer = await fetch(`${pending.url}/paid`, { headers: { "payment-signature": header } });
+    expect(((await answer.json()) as { error: string }).error).toBe("settlement_pending");
+    // Presented again while still unknown: refused again, and still one payment pending.
+    const again = await fetch(`${pending.url}/paid`, { headers: { "payment-signature": header } });
+    expect(((await again.json()) as { error: string }).error).toBe("settlement_pending");
+    expect(pending.events.filter((e) => e.type === "settlement_pending")).toHaveLength(1);
+    expect(
+      pending.events.filter((e) => e.type === "refused" && e.reason === "settlement_pending"),
+    ).toHaveLength(2);
+    expect(failovers(pending.events)).toEqual([]);
   });
 
   it("answers settlement_pending after a /settle timed out, then serves the retry once the chain has it", async () => {

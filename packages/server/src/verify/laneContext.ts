@@ -57,7 +57,10 @@ export type PaywallEvent =
       network?: string;
       reason: string;
     }>
-  /** A `/settle` may have moved money and its fate is unknown: the client retries the same proof. */
+  /**
+   * A `/settle` may have moved money and its fate is unknown: the client retries the same proof. Once per payment:
+   * a retry that finds its fate still unknown is refused `settlement_pending` (a `refused`) without another one.
+   */
   | Readonly<{
       type: "settlement_pending";
       route: string;

@@ -199,6 +199,8 @@ export async function facilitatorLane(
   });
   /** Whether this request took over a claim an earlier one left unresolved (a lost or abandoned `/settle`). */
   let resumed = false;
+  /** Whether the claim was already `awaitingSettlement`: its `settlement_pending` was reported then. */
+  let pendingReported = false;
   if (!claim.claimed) {
     const next = nextStepForExistingClaim({
       existing: claim.existing,
@@ -231,6 +233,7 @@ export async function facilitatorLane(
           refuse("settlement_pending", { retryAfterSeconds: settings.pendingRetryAfterSeconds }),
         );
       }
+      pendingReported = true;
     } else {
       // A `pending` claim of this proof: another request holds it, or held it and died (stale-pending rule).
       resumed = await moveClaim({
@@ -248,13 +251,17 @@ export async function facilitatorLane(
   const network = matched.v2.network;
   ctx.emit({ type: "proof_checked", route: ctx.route, lane: "facilitator", network });
   const sinceReceived = () => ctx.now() - ctx.receivedAt;
-  /** One `failed_over` per facilitator that was unavailable, to the next one asked (or the direct lane). */
-  const reportFailover = (result: FailoverResult<unknown>) => {
+  /**
+   * One `failed_over` per facilitator that was unavailable, to the next one asked, or to the direct lane when the
+   * client is refused `facilitator_unavailable` with the direct lane offered. Not when a `/settle` may have
+   * arrived: that client is told to present the same proof again (`settlement_pending`), never to pay directly.
+   */
+  const reportFailover = (result: FailoverResult<unknown>, directOffered = true) => {
     const attempts = result.kind === "answer" ? (result.attempts ?? []) : result.attempts;
     attempts.forEach((attempt, index) => {
+      const toDirect = directOffered && offer.direct.length > 0 ? "direct" : undefined;
       const to =
-        attempts[index + 1]?.facilitator ??
-        (result.kind === "answer" ? result.facilitator : offer.direct.length > 0 ? "direct" : undefined);
+        attempts[index + 1]?.facilitator ?? (result.kind === "answer" ? result.facilitator : toDirect);
       if (to === undefined) return;
       ctx.emit({
         type: "failed_over",
@@ -354,7 +361,7 @@ export async function facilitatorLane(
    */
   async function settleNow(): Promise<SettleState> {
     const result = await settings.failover.settle(body, kind, expected);
-    reportFailover(result);
+    reportFailover(result, result.kind === "unavailable" && !result.mayHaveArrived && !resumed);
     const confirmed = async (): Promise<SettleState | undefined> => {
       if (!(await chainSaysSettled())) return undefined;
       await markSettled();
@@ -362,6 +369,8 @@ export async function facilitatorLane(
     };
     const pending = async (): Promise<SettleState> => {
       await moveTo("awaitSettlement");
+      // Once per payment: a retry that finds its fate still unknown is only refused (`refused`) again.
+      if (pendingReported) return { kind: "pending" };
       ctx.emit({
         type: "settlement_pending",
         route: ctx.route,
