@@ -4,16 +4,16 @@
 // the payer stay up in the test process. The test knows every request it made, so it knows the figures.
 
 import { isDeepStrictEqual } from "node:util";
-import { directBindingMessage, tokenHeaderNames } from "@tollgate/shared";
-import { type EvmChain, evmPayeeAccounts, evmPayerAccounts, startEvmChain } from "@tollgate/testing";
-import { createWalletClient, type Hex, http, parseEther } from "viem";
+import { tokenHeaderNames } from "@tollgate/shared";
+import { type EvmChain, startEvmChain } from "@tollgate/testing";
+import { parseEther } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDirectPayments, directNetwork, directPayee, directSender } from "./directPayments.js";
 import { killAllReferenceServers, type ReferenceServer, startReferenceServer } from "./referenceServer.js";
 
 const origin = "https://api.analytics.test";
-const sender = evmPayerAccounts[1];
-const directPayee = evmPayeeAccounts[1].address;
-const network = "eip155:84532";
+const sender = directSender;
+const network = directNetwork;
 /** /v1/search's price, in USDC's atomic units ($0.01). */
 const searchPrice = 10_000n;
 
@@ -227,23 +227,7 @@ export function describeAnalyticsScenarios(parameters: AnalyticsScenariosParamet
       expect(seen).toEqual(expected);
     }
 
-    async function transfer(amount: bigint): Promise<Readonly<{ tx: Hex; signature: Hex }>> {
-      const wallet = createWalletClient({ account: sender, chain: evm.chain, transport: http(evm.rpcUrl) });
-      const receipt = await wallet.writeContractSync({
-        address: evm.token,
-        abi: evm.abi,
-        functionName: "transfer",
-        args: [directPayee, amount],
-      });
-      const tx = receipt.transactionHash;
-      const signature = await sender.signMessage({ message: directBindingMessage({ network, tx, origin }) });
-      return { tx, signature };
-    }
-
-    const payDirect = (server: ReferenceServer, paid: Readonly<{ tx: Hex; signature: Hex }>) =>
-      fetch(`${server.url}/v1/search?q=analytics`, {
-        headers: { "x-payment-tx": paid.tx, "x-payment-chain": network, "x-payment-tx-sig": paid.signature },
-      });
+    const { transfer, payDirect } = createDirectPayments({ evm: () => evm, origin, query: "analytics" });
 
     /** `status` and the body read (a response left unread keeps its connection busy). */
     const statusOf = async (response: Promise<Response>) => {

@@ -3,21 +3,21 @@
 // again on the same store, while anvil and the payer stay up in the test process.
 
 import { serveFetch } from "@tollgate/server";
-import { directBindingMessage, tokenHeaderNames } from "@tollgate/shared";
+import { tokenHeaderNames } from "@tollgate/shared";
 import { type EvmChain, evmPayeeAccounts, evmPayerAccounts, startEvmChain } from "@tollgate/testing";
-import { createWalletClient, type Hex, http, parseEther } from "viem";
+import { parseEther } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ourFacilitator, paymentRequiredOf, signPayment } from "../../../../packages/server/test/fixtures.js";
+import { createDirectPayments, directNetwork, directPayee, directSender } from "./directPayments.js";
 import { killAllReferenceServers, type ReferenceServer, startReferenceServer } from "./referenceServer.js";
 
 /** The origin every binding names: the servers listen on a new port each start, the binding stays valid. */
 const origin = "https://api.restart.test";
-const sender = evmPayerAccounts[1];
+const sender = directSender;
 /** The facilitator-lane payer (gasless: it holds USDC only) and the merchant it pays. */
 const signer = evmPayerAccounts[2];
 const merchant = evmPayeeAccounts[2].address;
-const directPayee = evmPayeeAccounts[1].address;
-const network = "eip155:84532";
+const network = directNetwork;
 
 export type RestartScenariosParameters = Readonly<{
   /** The suite's name, e.g. "embedded store". */
@@ -66,24 +66,7 @@ export function describeRestartScenarios(parameters: RestartScenariosParameters)
       expect(await server.stop(), server.output()).toBe(0);
     };
 
-    /** A real USDC transfer of `amount` to the direct payee, mined, with the sender's binding. */
-    async function transfer(amount: bigint): Promise<Readonly<{ tx: Hex; signature: Hex }>> {
-      const wallet = createWalletClient({ account: sender, chain: evm.chain, transport: http(evm.rpcUrl) });
-      const receipt = await wallet.writeContractSync({
-        address: evm.token,
-        abi: evm.abi,
-        functionName: "transfer",
-        args: [directPayee, amount],
-      });
-      const tx = receipt.transactionHash;
-      const signature = await sender.signMessage({ message: directBindingMessage({ network, tx, origin }) });
-      return { tx, signature };
-    }
-
-    const payDirect = (server: ReferenceServer, paid: Readonly<{ tx: Hex; signature: Hex }>) =>
-      fetch(`${server.url}/v1/search?q=restart`, {
-        headers: { "x-payment-tx": paid.tx, "x-payment-chain": network, "x-payment-tx-sig": paid.signature },
-      });
+    const { transfer, payDirect } = createDirectPayments({ evm: () => evm, origin, query: "restart" });
 
     const payToken = (server: ReferenceServer, token: string, path = "/v1/report", headers = {}) =>
       fetch(`${server.url}${path}`, { headers: { [tokenHeaderNames.token]: token, ...headers } });

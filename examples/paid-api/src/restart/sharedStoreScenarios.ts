@@ -3,19 +3,19 @@
 // (one test file per store calls this); anvil, the payers and our facilitator stay in the test process.
 
 import { serveFetch } from "@tollgate/server";
-import { directBindingMessage, tokenHeaderNames } from "@tollgate/shared";
+import { tokenHeaderNames } from "@tollgate/shared";
 import { type EvmChain, evmPayeeAccounts, evmPayerAccounts, startEvmChain } from "@tollgate/testing";
-import { createWalletClient, type Hex, http, parseEther } from "viem";
+import { parseEther } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ourFacilitator, paymentRequiredOf, signPayment } from "../../../../packages/server/test/fixtures.js";
+import { createDirectPayments, directNetwork, directPayee, directSender } from "./directPayments.js";
 import { killAllReferenceServers, type ReferenceServer, startReferenceServer } from "./referenceServer.js";
 
 const origin = "https://api.shared.test";
-const sender = evmPayerAccounts[1];
+const sender = directSender;
 const signer = evmPayerAccounts[2];
 const merchant = evmPayeeAccounts[2].address;
-const directPayee = evmPayeeAccounts[1].address;
-const network = "eip155:84532";
+const network = directNetwork;
 
 /** Parameters of `describeSharedStoreScenarios`. */
 export type SharedStoreScenariosParameters = Readonly<{
@@ -103,23 +103,7 @@ export function describeSharedStoreScenarios(parameters: SharedStoreScenariosPar
     const split = (count: number, request: (server: ReferenceServer) => Promise<Response>) =>
       Promise.all(Array.from({ length: count }, (_, i) => request(servers[i % 2] as ReferenceServer)));
 
-    async function transfer(amount: bigint): Promise<Readonly<{ tx: Hex; signature: Hex }>> {
-      const wallet = createWalletClient({ account: sender, chain: evm.chain, transport: http(evm.rpcUrl) });
-      const receipt = await wallet.writeContractSync({
-        address: evm.token,
-        abi: evm.abi,
-        functionName: "transfer",
-        args: [directPayee, amount],
-      });
-      const tx = receipt.transactionHash;
-      const signature = await sender.signMessage({ message: directBindingMessage({ network, tx, origin }) });
-      return { tx, signature };
-    }
-
-    const payDirect = (server: ReferenceServer, paid: Readonly<{ tx: Hex; signature: Hex }>) =>
-      fetch(`${server.url}/v1/search?q=shared`, {
-        headers: { "x-payment-tx": paid.tx, "x-payment-chain": network, "x-payment-tx-sig": paid.signature },
-      });
+    const { transfer, payDirect } = createDirectPayments({ evm: () => evm, origin, query: "shared" });
 
     const payToken = (server: ReferenceServer, token: string) =>
       fetch(`${server.url}/v1/search?q=token`, { headers: { [tokenHeaderNames.token]: token } });
